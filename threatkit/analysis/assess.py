@@ -1,0 +1,386 @@
+"""A scenario's pathways, evaluated: leaf gating, query time, control effects,
+and the likelihood, impact and risk levels from the model's scales.
+
+The rules follow ../DESIGN.md "Attack-tree semantics" exactly; outside scripts
+check them against hand-computed values.
+"""
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+
+from threatkit.analysis.simulate import Sampler
+from threatkit.analysis.trees import FlatTree, cheapest_attack, combine
+from threatkit.model.values import (
+    Actor,
+    Asset,
+    Control,
+    Pathway,
+    Scales,
+    Scenario,
+    ThreatModel,
+    Tier,
+)
+
+FEATURES = ("outputs", "logprobs", "fine_tuning", "internals", "weights")
+STATS = ("mean", "p5", "p50", "p95")
+SAMPLED = ("probability", "cost_usd", "time_days")
+
+
+@dataclass(frozen=True)
+class Setting:
+    """A scenario resolved to its entries (or an ad hoc one, e.g. from a widget)."""
+
+    id: str
+    asset: Asset
+    actor: Actor
+    tier: Tier
+    controls: tuple[Control, ...]
+    scales: Scales
+
+    @classmethod
+    def of(cls, model: ThreatModel, scenario: Scenario | str, *, controls: tuple[str, ...] | None = None) -> Setting:
+        s = model.scenario(scenario) if isinstance(scenario, str) else scenario
+        ids = s.controls if controls is None else controls
+        return cls(id=s.id, asset=model.asset(s.asset), actor=model.actor(s.actor), tier=model.tier(s.tier),
+                   controls=tuple(model.control(c) for c in ids), scales=model.scales)
+
+    def with_controls(self, controls: tuple[Control, ...]) -> Setting:
+        return Setting(self.id, self.asset, self.actor, self.tier, tuple(controls), self.scales)
+
+
+# ---- per-pathway leaf table (pure function of the pathway, cached) ----------------------------
+
+@dataclass(frozen=True, eq=False)
+class LeafTable:
+    flat: FlatTree
+    leaf_ids: tuple[str, ...]
+    skill: np.ndarray                 # (L,)
+    min_rank: np.ndarray              # (L,), -1 when absent
+    requires: np.ndarray              # (L, features) bool
+    queries_mask: np.ndarray          # (L,) bool
+    scope: tuple[frozenset[str], ...] # ids a control may name to counter each leaf
+
+    @classmethod
+    def of(cls, pathway: Pathway) -> LeafTable:
+        flat = FlatTree.of(pathway.tree)
+        leaves = [flat.nodes[i] for i in flat.leaves]
+        scope = tuple(frozenset([pathway.id, *(flat.ids[a] for a in flat.ancestors(int(i)))]) for i in flat.leaves)
+        return cls(
+            flat=flat,
+            leaf_ids=tuple(n.id for n in leaves),
+            skill=np.array([n.skill for n in leaves], float),
+            min_rank=np.array([-1 if n.min_rank is None else n.min_rank for n in leaves], float),
+            requires=np.array([[f in n.requires for f in FEATURES] for n in leaves], bool).reshape(len(leaves), len(FEATURES)),
+            queries_mask=np.array([n.queries is not None for n in leaves], bool),
+            scope=scope,
+        )
+
+    def draws(self, pathway: Pathway, sampler: Sampler) -> dict[str, np.ndarray]:
+        leaves = [self.flat.nodes[i] for i in self.flat.leaves]
+        zero = type(leaves[0].cost_usd).scalar(0.0)
+        return {
+            "p": sampler.draw([n.p for n in leaves], "pathway", pathway.id, "p"),
+            "cost_usd": sampler.draw([n.cost_usd for n in leaves], "pathway", pathway.id, "cost_usd"),
+            "time_days": sampler.draw([n.time_days for n in leaves], "pathway", pathway.id, "time_days"),
+            "queries": sampler.draw([n.queries or zero for n in leaves], "pathway", pathway.id, "queries"),
+        }
+
+
+_TABLES: OrderedDict[int, tuple[Pathway, LeafTable]] = OrderedDict()
+
+
+def leaf_table(pathway: Pathway) -> LeafTable:
+    """The pathway's flattened tree and leaf attributes, built once per pathway object."""
+    hit = _TABLES.get(id(pathway))
+    if hit is not None and hit[0] is pathway:
+        _TABLES.move_to_end(id(pathway))
+        return hit[1]
+    table = LeafTable.of(pathway)
+    _TABLES[id(pathway)] = (pathway, table)
+    if len(_TABLES) > 256:
+        _TABLES.popitem(last=False)
+    return table
+
+
+# ---- evaluation of one pathway in one setting ------------------------------------------------
+
+@dataclass(frozen=True, eq=False)
+class EvaluatedTree:
+    """Every node's probability, cost, time and skill in one setting, with
+    why each infeasible leaf is infeasible and which controls acted where.
+    Arrays have one row per node (breadth first) and one column per sample."""
+
+    pathway: Pathway
+    setting: Setting
+    flat: FlatTree
+    values: dict[str, np.ndarray]
+    infeasible: dict[str, tuple[str, ...]]     # leaf id -> reasons (deterministic values)
+    countered: dict[str, tuple[str, ...]]      # leaf id -> control ids acting on it
+
+    def node(self, node_id: str, attr: str) -> float:
+        """Deterministic value (first column) of one node."""
+        return float(self.values[attr][self.flat.index[node_id], 0])
+
+    @cached_property
+    def cheapest(self) -> tuple[str, ...]:
+        """Leaf ids of the cheapest attack, in tree order."""
+        chosen = cheapest_attack(self.flat, self.values["cost_usd"][:, 0])
+        return tuple(self.flat.ids[i] for i in sorted(chosen, key=self._order) if self.flat.gate[i] < 0)
+
+    @cached_property
+    def cheapest_nodes(self) -> frozenset[str]:
+        """Every node (gates included) on the cheapest attack."""
+        return frozenset(self.flat.ids[i] for i in cheapest_attack(self.flat, self.values["cost_usd"][:, 0]))
+
+    @cached_property
+    def _preorder(self) -> dict[str, int]:
+        return {n.id: k for k, n in enumerate(self.pathway.tree.walk())}
+
+    def _order(self, i: int) -> int:
+        return self._preorder[self.flat.ids[i]]
+
+    def root(self, attr: str) -> np.ndarray:
+        return self.values[attr][0]
+
+    def to_dict(self) -> dict:
+        """The evaluated tree as nested plain data (infinity as None), deterministic values."""
+        def node(i: int) -> dict:
+            n = self.flat.nodes[i]
+            lo, k = int(self.flat.first_child[i]), int(self.flat.n_children[i])
+            out = {"id": n.id, "label": n.title, "gate": n.gate}
+            for attr in ("probability", "cost_usd", "time_days", "skill"):
+                out[attr] = finite_or_none(self.values[attr][i, 0])
+            if n.is_leaf:
+                out["infeasible"] = list(self.infeasible.get(n.id, ()))
+                out["countered_by"] = list(self.countered.get(n.id, ()))
+            out["cheapest"] = n.id in self.cheapest_nodes
+            out["children"] = [node(c) for c in range(lo, lo + k)]
+            return out
+        return node(0)
+
+
+def finite_or_none(x: float) -> float | None:
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+def evaluate(pathway: Pathway, setting: Setting, sampler: Sampler = Sampler()) -> EvaluatedTree:
+    table = leaf_table(pathway)
+    draws = table.draws(pathway, sampler)
+    actor, tier = setting.actor, setting.tier
+    width = sampler.width
+
+    budget = sampler.draw_one(actor.budget_usd, "actor", actor.id, "budget_usd")
+    accounts = sampler.draw_one(actor.accounts, "actor", actor.id, "accounts")
+    rate = sampler.draw_one(tier.queries_per_day, "tier", tier.id, "queries_per_day")
+    duration = sampler.draw_one(tier.duration_days, "tier", tier.id, "duration_days")
+    for c in setting.controls:  # caps act on the whole scenario
+        rate = np.minimum(rate, sampler.draw_one(c.caps_queries_per_day, "control", c.id, "caps_queries_per_day"))
+        accounts = np.minimum(accounts, sampler.draw_one(c.caps_accounts, "control", c.id, "caps_accounts"))
+
+    p, cost, time, queries = draws["p"], draws["cost_usd"], draws["time_days"], draws["queries"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        query_time = np.where(table.queries_mask[:, None], queries / (rate * accounts), 0.0)
+    query_time = np.nan_to_num(query_time, nan=0.0)            # 0 queries at rate 0: no time
+    time = np.maximum(time, query_time)
+
+    exposed = np.array([f in tier.exposes for f in FEATURES])
+    lacks = table.requires & ~exposed                                   # (L, F)
+    low_rank = table.min_rank > tier.rank                               # (L,)
+    low_skill = table.skill > actor.skill                               # (L,)
+    static = lacks.any(axis=1) | low_rank | low_skill
+    over_budget = cost > budget                                         # (L, S)
+    # access ends before the queries are done (or they never can be, at a rate capped to 0)
+    out_of_time = table.queries_mask[:, None] & ((query_time > duration) | np.isinf(query_time))
+    infeasible = static[:, None] | over_budget | out_of_time
+
+    countered: dict[str, list[str]] = {}
+    p = p.copy()
+    for c in setting.controls:
+        hits = np.array([bool(scope & set(c.counters)) for scope in table.scope])
+        if not hits.any():
+            continue
+        keep = 1.0 - sampler.draw_one(c.effectiveness, "control", c.id, "effectiveness", default=0.0)
+        p[hits] *= keep
+        if c.detection_per_million_queries is not None:
+            d = sampler.draw_one(c.detection_per_million_queries, "control", c.id, "detection")
+            q_hits = hits & table.queries_mask
+            p[q_hits] *= (1.0 - d) ** (queries[q_hits] / 1e6)
+        for k in np.flatnonzero(hits):
+            countered.setdefault(table.leaf_ids[k], []).append(c.id)
+
+    leaf_values = {
+        "probability": np.where(infeasible, 0.0, p),
+        "cost_usd": np.where(infeasible, np.inf, cost),
+        "time_days": np.where(infeasible, np.inf, time),
+        "skill": np.where(infeasible, np.inf, np.broadcast_to(table.skill[:, None], (len(table.leaf_ids), width))),
+    }
+    reasons = _reasons(table, tier, actor, lacks, low_rank, over_budget[:, 0], out_of_time[:, 0],
+                       cost[:, 0], budget[0], query_time[:, 0], duration[0])
+    return EvaluatedTree(pathway, setting, table.flat, combine(table.flat, leaf_values), reasons,
+                         {k: tuple(v) for k, v in countered.items()})
+
+
+def _reasons(table, tier, actor, lacks, low_rank, over_budget, out_of_time, cost, budget, query_time, duration):
+    """Why each leaf is infeasible, in words (deterministic values)."""
+    out: dict[str, tuple[str, ...]] = {}
+    bad = np.flatnonzero(lacks.any(axis=1) | low_rank | (table.skill > actor.skill) | over_budget | out_of_time)
+    for k in bad:
+        why = []
+        missing = [f for f, m in zip(FEATURES, lacks[k]) if m]
+        if missing:
+            why.append(f"tier {tier.id} does not expose {', '.join(missing)}")
+        if low_rank[k]:
+            why.append(f"needs tier rank {int(table.min_rank[k])}, tier {tier.id} has {tier.rank}")
+        if table.skill[k] > actor.skill:
+            why.append(f"needs skill {int(table.skill[k])}, actor {actor.id} has {actor.skill}")
+        if over_budget[k]:
+            why.append(f"costs ${cost[k]:,.0f}, over the actor's budget of ${budget:,.0f}")
+        if out_of_time[k]:
+            why.append(f"needs {query_time[k]:,.0f} days of queries, access lasts {duration:,.0f}")
+        out[table.leaf_ids[k]] = tuple(why)
+    return out
+
+
+# ---- scales -------------------------------------------------------------------------------
+
+def level_of(value: float | np.ndarray, levels) -> np.ndarray:
+    """Level number(s): the first level whose `below` exceeds the value, else the last."""
+    bounds = np.array([lv.below for lv in levels[:-1]], float)
+    return np.searchsorted(bounds, value, side="right") + 1
+
+
+def risk_order(scales: Scales) -> list[str]:
+    """Risk names from least to most severe: by the lowest likelihood + impact where each first appears."""
+    first: dict[str, tuple[int, int]] = {}
+    for li, row in enumerate(scales.risk):
+        for ii, name in enumerate(row):
+            key = (li + ii, li)
+            if name not in first or key < first[name]:
+                first[name] = key
+    return sorted(first, key=first.get)
+
+
+# ---- assessment ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PathwayAssessment:
+    scenario: str
+    pathway: str
+    actor: str
+    tier: str
+    asset: str
+    probability: float
+    cost_usd: float
+    time_days: float
+    skill: float
+    fidelity: float
+    impact_value: float
+    likelihood: int
+    impact: int
+    risk: str
+    cheapest_attack: tuple[str, ...]
+    persistent: bool
+    stats: dict[str, float] = field(default_factory=dict)      # e.g. probability_p5 (with samples)
+    tree: EvaluatedTree | None = field(default=None, repr=False, compare=False)
+
+    def to_dict(self) -> dict:
+        out = {
+            "scenario": self.scenario, "pathway": self.pathway, "actor": self.actor, "tier": self.tier,
+            "asset": self.asset,
+            "probability": self.probability, "cost_usd": finite_or_none(self.cost_usd),
+            "time_days": finite_or_none(self.time_days), "skill": finite_or_none(self.skill),
+            "fidelity": self.fidelity, "impact_value": self.impact_value,
+            "likelihood": self.likelihood, "impact": self.impact, "risk": self.risk,
+            "cheapest_attack": list(self.cheapest_attack), "persistent": self.persistent,
+        }
+        out.update({k: finite_or_none(v) for k, v in self.stats.items()})
+        return out
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """A scenario assessed: one PathwayAssessment per pathway of the model."""
+
+    setting: Setting
+    pathways: tuple[PathwayAssessment, ...]
+    samples: int | None = None
+    seed: int = 0
+
+    @property
+    def scenario(self) -> str:
+        return self.setting.id
+
+    @property
+    def overall_risk(self) -> str:
+        order = risk_order(self.setting.scales)
+        return max((p.risk for p in self.pathways), key=order.index, default=order[0])
+
+    @property
+    def controls_acting(self) -> dict[str, dict[str, tuple[str, ...]]]:
+        """pathway id -> leaf id -> controls acting on it."""
+        return {p.pathway: p.tree.countered for p in self.pathways if p.tree and p.tree.countered}
+
+    def rows(self) -> list[dict]:
+        return [p.to_dict() for p in self.pathways]
+
+    def __getitem__(self, pathway: str) -> PathwayAssessment:
+        for p in self.pathways:
+            if p.pathway == pathway:
+                return p
+        raise KeyError(f"no pathway {pathway!r} in this assessment")
+
+
+def assess_setting(setting: Setting, pathways: tuple[Pathway, ...], samples: int | None = None,
+                   seed: int = 0) -> Assessment:
+    sampler_det = Sampler()
+    sampler_mc = Sampler(samples, seed) if samples else None
+    capability = setting.asset.capability_value.mode
+    results = []
+    for pw in pathways:
+        tree = evaluate(pw, setting, sampler_det)
+        prob = float(tree.root("probability")[0])
+        fidelity = pw.fidelity.mode
+        impact_value = fidelity * capability
+        like = int(level_of(prob, setting.scales.likelihood))
+        imp = int(level_of(impact_value, setting.scales.impact))
+        stats: dict[str, float] = {}
+        if sampler_mc is not None:
+            mc = evaluate(pw, setting, sampler_mc)
+            for attr in SAMPLED:
+                stats.update(summarise(attr, mc.root(attr)))
+        results.append(PathwayAssessment(
+            scenario=setting.id, pathway=pw.id, actor=setting.actor.id, tier=setting.tier.id,
+            asset=setting.asset.id, probability=prob, cost_usd=float(tree.root("cost_usd")[0]),
+            time_days=float(tree.root("time_days")[0]), skill=float(tree.root("skill")[0]),
+            fidelity=fidelity, impact_value=impact_value, likelihood=like, impact=imp,
+            risk=setting.scales.risk[like - 1][imp - 1], cheapest_attack=tree.cheapest,
+            persistent=pw.persistent, stats=stats, tree=tree))
+    return Assessment(setting, tuple(results), samples, seed)
+
+
+def summarise(attr: str, values: np.ndarray) -> dict[str, float]:
+    """mean, p5, p50, p95 of sampled values (infinity where infeasible samples dominate)."""
+    with np.errstate(invalid="ignore"):
+        mean = float(np.mean(values))
+        # interpolating between two infinite samples gives nan: it is infinite
+        q = np.nan_to_num(np.percentile(values, [5, 50, 95]), nan=np.inf)
+        p5, p50, p95 = (float(x) for x in q)
+    return {f"{attr}_mean": mean, f"{attr}_p5": p5, f"{attr}_p50": p50, f"{attr}_p95": p95}
+
+
+def assess(model: ThreatModel, scenario: str | Scenario, samples: int | None = None, seed: int = 0,
+           pathways: tuple[str, ...] | None = None) -> Assessment:
+    """Assess one scenario of the model over all its pathways (or the named ones)."""
+    setting = Setting.of(model, scenario)
+    chosen = model.pathways if pathways is None else tuple(model.pathway(p) for p in pathways)
+    return assess_setting(setting, chosen, samples, seed)
+
+
+def assess_all(model: ThreatModel, samples: int | None = None, seed: int = 0) -> list[Assessment]:
+    return [assess(model, s, samples, seed) for s in model.scenarios]

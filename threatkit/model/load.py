@@ -1,0 +1,303 @@
+"""Model files -> a validated ThreatModel, or every problem with FILE:LINE.
+
+A file is read safely (yamlsafe), its includes are loaded first (the built-in
+catalog unless it says `include: []`), entries are validated one by one so
+that one bad entry does not hide the problems of the next, then merged by id
+(later files override earlier ones) and every reference is checked.
+"""
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterable
+
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from threatkit.model import errors
+from threatkit.model.values import (
+    KINDS,
+    Actor,
+    Asset,
+    Control,
+    ModelFile,
+    Pathway,
+    Scales,
+    Scenario,
+    ThreatModel,
+    Tier,
+)
+from threatkit.model.yamlsafe import Located, Problem, YamlError, read_yaml
+from threatkit.resources import data_path, resource_dir
+
+ENTRY_TYPES: dict[str, type[BaseModel]] = {
+    "assets": Asset, "tiers": Tier, "actors": Actor,
+    "pathways": Pathway, "controls": Control, "scenarios": Scenario,
+}
+BUILTIN = "builtin"
+BUILTIN_FILES = ("scales.yaml", "assets.yaml", "tiers.yaml", "actors.yaml", "pathways.yaml", "controls.yaml")
+
+
+class ModelError(Exception):
+    """A model that failed to load: every problem found, each with FILE:LINE."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("\n".join(map(str, problems)))
+
+
+@dataclass
+class _Origin:
+    source: Located
+    path: tuple           # where the entry sits in its file, e.g. ("tiers", 2)
+
+
+@dataclass
+class _Merged:
+    """Entries merged so far, with where each came from."""
+
+    scales: Scales = field(default_factory=Scales)
+    entries: dict[str, dict[str, Any]] = field(default_factory=lambda: {k: {} for k in KINDS})
+    origins: dict[tuple[str, str], _Origin] = field(default_factory=dict)
+    scales_origin: _Origin | None = None
+    invalid_ids: dict[str, set[str]] = field(default_factory=lambda: {k: set() for k in KINDS})
+    name: str | None = None
+
+    def update(self, other: _Merged) -> None:
+        self.scales = other.scales.merged_over(self.scales)
+        self.scales_origin = other.scales_origin or self.scales_origin
+        for kind in KINDS:
+            self.entries[kind].update(other.entries[kind])
+            self.invalid_ids[kind] |= other.invalid_ids[kind]
+        self.origins.update(other.origins)
+        self.name = other.name or self.name
+
+
+def load_model(path: str | Path) -> ThreatModel:
+    """Load a model file (and its includes) into a validated ThreatModel.
+
+    Raises ModelError listing every problem, each as FILE:LINE: message.
+    """
+    path = Path(path)
+    try:
+        text = path.read_bytes()
+    except OSError as exc:
+        raise ModelError([Problem(str(path), None, f"cannot read file: {exc.strerror or exc}")]) from None
+    return _finish(_load_file(text, str(path), path.resolve().parent, stack=(path.resolve(),)))
+
+
+def load_text(text: str, name: str = "<model>", base_dir: str | Path = ".") -> ThreatModel:
+    """Load a model from YAML text (a notebook cell, a test); includes resolve from `base_dir`."""
+    return _finish(_load_file(text, name, Path(base_dir).resolve(), stack=()))
+
+
+def _finish(state: tuple[_Merged, list[Problem]]) -> ThreatModel:
+    merged, problems = state
+    merged.scales = merged.scales.merged_over(_builtin()[0].scales)
+    problems += _check_references(merged)
+    if problems:
+        raise ModelError(_sorted(problems))
+    return ThreatModel(name=merged.name, scales=merged.scales,
+                       **{kind: tuple(merged.entries[kind].values()) for kind in KINDS})
+
+
+def _sorted(problems: list[Problem]) -> list[Problem]:
+    unique = {(p.file, p.line or 0, p.message): p for p in problems}
+    return [unique[k] for k in sorted(unique, key=lambda k: (k[0], k[1]))]
+
+
+@lru_cache(maxsize=1)
+def _builtin() -> tuple[_Merged, tuple[Problem, ...]]:
+    merged = _Merged()
+    problems: list[Problem] = []
+    for name in BUILTIN_FILES:
+        path = data_path(name)
+        part, found = _load_file(path.read_bytes(), str(path), path.parent, stack=(path,), allow_builtin=False)
+        merged.update(part)
+        problems += found
+    return merged, tuple(problems)
+
+
+def _load_file(text: str | bytes, name: str, base_dir: Path, stack: tuple[Path, ...],
+               allow_builtin: bool = True) -> tuple[_Merged, list[Problem]]:
+    try:
+        src = read_yaml(text, name)
+    except YamlError as exc:
+        return _Merged(), [exc.problem]
+    if not isinstance(src.data, dict):
+        found = "an empty file" if src.data is None else f"a {type(src.data).__name__}"
+        return _Merged(), [Problem(name, src.line(()), f"expected a mapping with 'threatkit: 1' and lists of entries, found {found}")]
+
+    problems: list[Problem] = []
+    head = {k: v for k, v in src.data.items() if k not in KINDS}
+    header: ModelFile | None = None
+    try:
+        header = ModelFile.model_validate(head)
+    except ValidationError as exc:
+        problems += errors.translate(exc, src, ModelFile)
+
+    merged = _Merged()
+    includes = header.include if header else _raw_includes(src)
+    for i, inc in enumerate(includes):
+        if inc == BUILTIN:
+            if allow_builtin:
+                builtin, found = _builtin()
+                merged.update(builtin)
+                problems += found
+            continue
+        target = (base_dir / inc).resolve()
+        line = src.line(("include", i))
+        if target in stack:
+            chain = " -> ".join(p.name for p in stack + (target,))
+            problems.append(Problem(name, line, f"include: cycle {chain}; expected includes that do not loop back"))
+            continue
+        try:
+            inc_text = target.read_bytes()
+        except OSError as exc:
+            problems.append(Problem(name, line, f"include: cannot read {inc!r} ({exc.strerror or exc}); "
+                                                f"expected 'builtin' or a path relative to {base_dir}"))
+            continue
+        part, found = _load_file(inc_text, str(target), target.parent, stack + (target,))
+        merged.update(part)
+        problems += found
+
+    own = _Merged(name=header.name if header else None)
+    if header and header.scales:
+        own.scales = header.scales
+        own.scales_origin = _Origin(src, ("scales",))
+    for kind in KINDS:
+        problems += _load_entries(kind, src, own)
+    merged.update(own)
+    return merged, problems
+
+
+def _raw_includes(src: Located) -> tuple[str, ...]:
+    inc = src.data.get("include", (BUILTIN,))
+    return tuple(x for x in inc if isinstance(x, str)) if isinstance(inc, list) else (BUILTIN,)
+
+
+def _load_entries(kind: str, src: Located, into: _Merged) -> list[Problem]:
+    raw = src.data.get(kind)
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        return [Problem(src.file, src.line((kind,)), f"{kind}: expected a list of entries, found {errors.describe(raw)}")]
+    problems: list[Problem] = []
+    adapter = _adapter(kind)
+    first_seen: dict[str, int] = {}
+    for i, item in enumerate(raw):
+        path = (kind, i)
+        raw_id = item.get("id") if isinstance(item, dict) else None
+        if isinstance(raw_id, str):
+            if raw_id in first_seen:
+                problems.append(Problem(src.file, src.line(path + ("id",)),
+                                        f"{kind}[{raw_id}]: duplicate {kind[:-1]} id {raw_id!r} (first on line "
+                                        f"{src.line((kind, first_seen[raw_id], 'id'))}); ids must be unique per kind in a file"))
+                continue
+            first_seen[raw_id] = i
+        try:
+            entry = adapter.validate_python(item)
+        except ValidationError as exc:
+            problems += errors.translate(exc, src, ENTRY_TYPES[kind], prefix=path)
+            if isinstance(raw_id, str):
+                into.invalid_ids[kind].add(raw_id)
+            continue
+        into.entries[kind][entry.id] = entry
+        into.origins[(kind, entry.id)] = _Origin(src, path)
+    return problems
+
+
+@lru_cache(maxsize=None)
+def _adapter(kind: str) -> TypeAdapter:
+    return TypeAdapter(ENTRY_TYPES[kind])
+
+
+# ---- references ---------------------------------------------------------------------------
+
+def _check_references(m: _Merged) -> list[Problem]:
+    problems: list[Problem] = []
+    atlas = atlas_ids()
+    node_ids = {n.id for p in m.entries["pathways"].values() for n in p.tree.walk()}
+    known = {kind: set(m.entries[kind]) | m.invalid_ids[kind] for kind in KINDS}
+
+    def at(kind: str, entry_id: str, *rest) -> tuple[str, int | None, str]:
+        origin = m.origins[(kind, entry_id)]
+        return origin.source.file, origin.source.line(origin.path + rest), f"{kind}[{entry_id}]." + ".".join(map(str, rest))
+
+    def unknown(where, what: str, value: str, choices: Iterable[str], expected: str) -> None:
+        file, line, fpath = where
+        match = difflib.get_close_matches(value, sorted(choices), n=1)
+        hint = f" (did you mean {match[0]!r}?)" if match else ""
+        problems.append(Problem(file, line, f"{fpath}: unknown {what} {value!r}{hint}; expected {expected}"))
+
+    for s in m.entries["scenarios"].values():
+        for ref, kind in (("asset", "assets"), ("actor", "actors"), ("tier", "tiers")):
+            value = getattr(s, ref)
+            if value not in known[kind]:
+                unknown(at("scenarios", s.id, ref), ref, value, known[kind], f"the id of one of the model's {kind}")
+        for i, c in enumerate(s.controls):
+            if c not in known["controls"]:
+                unknown(at("scenarios", s.id, "controls", i), "control", c, known["controls"], "the id of one of the model's controls")
+
+    targets = node_ids | known["pathways"]
+    for c in m.entries["controls"].values():
+        for i, ref in enumerate(c.counters):
+            if ref not in targets:
+                unknown(at("controls", c.id, "counters", i), "step or pathway", ref, targets,
+                        "a step id of some pathway's tree, or a pathway id")
+
+    def check_atlas(where_path: tuple, kind: str, entry_id: str, ids: tuple[str, ...]) -> None:
+        for i, a in enumerate(ids):
+            if a not in atlas:
+                unknown(at(kind, entry_id, *where_path, "atlas", i), "MITRE ATLAS id", a, atlas,
+                        f"an id of the pinned ATLAS {atlas_version()} list (threatkit catalog atlas)")
+
+    for kind in ("tiers", "controls", "pathways"):
+        for e in m.entries[kind].values():
+            check_atlas((), kind, e.id, e.atlas)
+    for p in m.entries["pathways"].values():
+        for node_path, node in _node_paths(p.tree, ("tree",)):
+            check_atlas(node_path, "pathways", p.id, node.atlas)
+
+    if m.scales.risk is not None and m.scales.likelihood and m.scales.impact:
+        rows, cols = len(m.scales.likelihood), len(m.scales.impact)
+        if len(m.scales.risk) != rows or any(len(r) != cols for r in m.scales.risk):
+            origin = m.scales_origin
+            problems.append(Problem(origin.source.file if origin else "<scales>",
+                                    origin.source.line(("scales",)) if origin else None,
+                                    f"scales: the risk matrix must have {rows} rows (likelihood levels) of {cols} "
+                                    "names (impact levels) after merging with the built-in scales"))
+    return problems
+
+
+def _node_paths(node, path: tuple):
+    yield path, node
+    for i, child in enumerate(node.children or ()):
+        yield from _node_paths(child, path + ("children", i))
+
+
+@lru_cache(maxsize=1)
+def _atlas() -> dict:
+    src = read_yaml(data_path("atlas.yaml").read_bytes(), "atlas.yaml")
+    return src.data
+
+
+def atlas_ids() -> dict[str, dict]:
+    """The pinned MITRE ATLAS entries by id: {id: {id, name, kind}}."""
+    return {e["id"]: e for e in _atlas()["entries"]}
+
+
+def atlas_version() -> str:
+    return str(_atlas()["version"])
+
+
+def builtin_model() -> ThreatModel:
+    """The built-in catalog alone, as a ThreatModel."""
+    merged, problems = _builtin()
+    if problems:
+        raise ModelError(list(problems))
+    return ThreatModel(scales=merged.scales, **{k: tuple(merged.entries[k].values()) for k in KINDS})
+
+
+__all__ = ["ModelError", "load_model", "load_text", "builtin_model", "atlas_ids", "resource_dir"]

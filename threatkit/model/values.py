@@ -1,0 +1,438 @@
+"""Validated, immutable values of a threat model.
+
+Every class here is a frozen pydantic model that rejects unknown keys, so a
+typo in a model file is an error, never a silently ignored setting. Field
+descriptions feed `threatkit schema` and editor tooltips.
+
+Numbers that an analyst may be unsure of are `Quantity` values: a scalar, a
+`{low, mode, high}` range (PERT in Monte Carlo), or, for probabilities, an
+ICD 203 estimative word standing for its band.
+"""
+from __future__ import annotations
+
+import difflib
+from functools import cached_property
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    model_serializer,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+ID_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,63}$"
+ATLAS_PATTERN = r"^AML\.[A-Z]{1,2}\d{4}(\.\d{3})?$"
+
+# ICD 203 estimative language: word -> probability band (low, high).
+ESTIMATIVE_WORDS: dict[str, tuple[float, float]] = {
+    "almost no chance": (0.01, 0.05),
+    "very unlikely": (0.05, 0.20),
+    "unlikely": (0.20, 0.45),
+    "roughly even chance": (0.45, 0.55),
+    "likely": (0.55, 0.80),
+    "very likely": (0.80, 0.95),
+    "almost certain": (0.95, 0.99),
+}
+# The alternative terms ICD 203 pairs with each band.
+ESTIMATIVE_SYNONYMS: dict[str, str] = {
+    "remote": "almost no chance",
+    "highly improbable": "very unlikely",
+    "improbable": "unlikely",
+    "roughly even odds": "roughly even chance",
+    "probable": "likely",
+    "highly probable": "very likely",
+    "nearly certain": "almost certain",
+}
+
+Feature = Literal["outputs", "logprobs", "fine_tuning", "internals", "weights"]
+Confidence = Literal["low", "moderate", "high"]
+Id = Annotated[str, Field(pattern=ID_PATTERN, description="Identifier: lower case, digits, '.', '_', '-'; at most 64 characters.")]
+AtlasId = Annotated[str, Field(pattern=ATLAS_PATTERN, description="MITRE ATLAS id, e.g. AML.T0024.002.")]
+
+
+class Quantity(BaseModel):
+    """An uncertain number: its range and most likely value.
+
+    A scalar has low == mode == high. An estimative word keeps its band as
+    low/high and the middle of the band as mode.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    low: float
+    mode: float
+    high: float
+    word: str | None = Field(None, description="The estimative word this came from, if any.")
+
+    @property
+    def is_scalar(self) -> bool:
+        return self.low == self.high
+
+    @classmethod
+    def scalar(cls, value: float) -> Quantity:
+        return cls(low=value, mode=value, high=value)
+
+    def __float__(self) -> float:
+        return self.mode
+
+    @model_serializer
+    def _compact(self) -> Any:
+        """Serialise as written: a number, a word, or a {low, mode, high} range."""
+        if self.word:
+            return self.word
+        if self.is_scalar:
+            return self.mode
+        return {"low": self.low, "mode": self.mode, "high": self.high}
+
+
+def _closest(word: str, choices: list[str]) -> str:
+    match = difflib.get_close_matches(word, choices, n=1)
+    return f" (did you mean {match[0]!r}?)" if match else ""
+
+
+def _parse_quantity(value: Any, *, lo: float, hi: float | None, words: bool) -> Quantity:
+    bounds = f"between {lo:g} and {hi:g}" if hi is not None else f"at least {lo:g}"
+    if isinstance(value, Quantity):
+        return value
+    if isinstance(value, bool) or value is None:
+        raise PydanticCustomError("quantity", "expected a number{w}, found {found!r}",
+                                  {"w": _expected_forms(words), "found": value})
+    if isinstance(value, (int, float)):
+        q = Quantity.scalar(float(value))
+    elif isinstance(value, str):
+        key = " ".join(value.lower().split())
+        key = ESTIMATIVE_SYNONYMS.get(key, key)
+        if not words or key not in ESTIMATIVE_WORDS:
+            if not words:
+                raise PydanticCustomError("quantity", "expected a number or a {{low, mode, high}} range, found {found!r}",
+                                          {"found": value})
+            raise PydanticCustomError(
+                "quantity", "unknown estimative word {found!r}{hint}; expected a probability, a range or one of: {choices}",
+                {"found": value, "hint": _closest(key, list(ESTIMATIVE_WORDS) + list(ESTIMATIVE_SYNONYMS)),
+                 "choices": ", ".join(ESTIMATIVE_WORDS)})
+        low, high = ESTIMATIVE_WORDS[key]
+        q = Quantity(low=low, mode=round((low + high) / 2, 10), high=high, word=key)
+    elif isinstance(value, dict):
+        keys = set(value)
+        if keys != {"low", "mode", "high"}:
+            missing = sorted({"low", "mode", "high"} - keys)
+            extra = sorted(keys - {"low", "mode", "high"})
+            what = "; ".join(filter(None, [missing and f"missing {', '.join(missing)}", extra and f"unknown key {', '.join(map(str, extra))}"]))
+            raise PydanticCustomError("quantity", "a range needs exactly the keys low, mode, high ({what})", {"what": what})
+        parts = {}
+        for k in ("low", "mode", "high"):
+            v = value[k]
+            if isinstance(v, bool) or not isinstance(v, (int, float)):
+                raise PydanticCustomError("quantity", "range {k} must be a number, found {found!r}", {"k": k, "found": v})
+            parts[k] = float(v)
+        if not parts["low"] <= parts["mode"] <= parts["high"]:
+            raise PydanticCustomError("quantity", "range must have low <= mode <= high, found low={low:g}, mode={mode:g}, high={high:g}", parts)
+        q = Quantity(**parts)
+    else:
+        raise PydanticCustomError("quantity", "expected a number{w}, found a {t}", {"w": _expected_forms(words), "t": type(value).__name__})
+    for v in (q.low, q.high):
+        if v != v or v < lo or (hi is not None and v > hi):
+            raise PydanticCustomError("quantity", "value must be {bounds}, found {found:g}", {"bounds": bounds, "found": v})
+    return q
+
+
+def _expected_forms(words: bool) -> str:
+    return ", a {low, mode, high} range or an estimative word" if words else " or a {low, mode, high} range"
+
+
+def _quantity_schema(lo: float, hi: float | None, words: bool) -> dict:
+    number = {"type": "number", "minimum": lo, **({"maximum": hi} if hi is not None else {})}
+    forms: list[dict] = [number, {"type": "object", "additionalProperties": False, "required": ["low", "mode", "high"],
+                                  "properties": {"low": number, "mode": number, "high": number}}]
+    if words:
+        forms.append({"type": "string", "enum": list(ESTIMATIVE_WORDS) + list(ESTIMATIVE_SYNONYMS)})
+    return {"anyOf": forms}
+
+
+def _quantity(lo: float, hi: float | None, words: bool = False) -> Any:
+    return Annotated[Quantity, BeforeValidator(lambda v: _parse_quantity(v, lo=lo, hi=hi, words=words)),
+                     WithJsonSchema(_quantity_schema(lo, hi, words))]
+
+
+Probability = _quantity(0.0, 1.0, words=True)
+Fraction = _quantity(0.0, 1.0)
+NonNegative = _quantity(0.0, None)
+Positive = _quantity(1e-12, None)
+
+
+class Entry(BaseModel):
+    """Fields every entry (and tree node) may carry."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: Id
+    name: str | None = Field(None, description="Display name.")
+    description: str | None = Field(None, description="Free text.")
+    source: str | None = Field(None, description="Citation for the numbers of this entry.")
+    confidence: Confidence | None = Field(None, description="Confidence in the numbers: low, moderate or high.")
+
+    @property
+    def title(self) -> str:
+        return self.name or self.id
+
+
+class Level(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    level: int = Field(ge=1, description="Level number, 1 for the lowest.")
+    name: str = Field(description="Level name.")
+    below: float | None = Field(None, ge=0, description="Exclusive upper bound of values at this level; absent on the last level.")
+
+
+def _check_levels(levels: tuple[Level, ...], what: str) -> None:
+    if not levels:
+        raise ValueError(f"the {what} scale needs at least one level")
+    for i, lv in enumerate(levels, start=1):
+        if lv.level != i:
+            raise ValueError(f"{what} levels must be numbered 1, 2, ... in order; level {i} is numbered {lv.level}")
+        last = i == len(levels)
+        if last and lv.below is not None:
+            raise ValueError(f"the last {what} level takes the rest and must not have 'below'")
+        if not last and lv.below is None:
+            raise ValueError(f"{what} level {i} needs 'below' (only the last level takes the rest)")
+    bounds = [lv.below for lv in levels[:-1]]
+    if any(b2 <= b1 for b1, b2 in zip(bounds, bounds[1:])):
+        raise ValueError(f"{what} 'below' bounds must ascend, found {bounds}")
+
+
+class Scales(BaseModel):
+    """Likelihood and impact scales and the risk matrix that combines them."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    likelihood: tuple[Level, ...] | None = Field(None, description="Probability upper bounds, ascending; the last level takes the rest.")
+    impact: tuple[Level, ...] | None = Field(None, description="Impact (fidelity x capability value) upper bounds, ascending.")
+    risk: tuple[tuple[str, ...], ...] | None = Field(None, description="Risk names: rows are likelihood levels, columns impact levels.")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Scales:
+        if self.likelihood is not None:
+            _check_levels(self.likelihood, "likelihood")
+        if self.impact is not None:
+            _check_levels(self.impact, "impact")
+        if self.risk is not None and self.likelihood is not None and self.impact is not None:
+            rows, cols = len(self.likelihood), len(self.impact)
+            if len(self.risk) != rows or any(len(r) != cols for r in self.risk):
+                raise ValueError(f"the risk matrix must have {rows} rows (likelihood levels) of {cols} names (impact levels)")
+        return self
+
+    def merged_over(self, base: Scales) -> Scales:
+        """These scales, with any part left out taken from `base`."""
+        return Scales(likelihood=self.likelihood or base.likelihood, impact=self.impact or base.impact,
+                      risk=self.risk or base.risk)
+
+
+class Asset(Entry):
+    """The protected model whose capability could be replicated."""
+
+    capability_value: Fraction = Field(description="0..1: how much the asset's capability matters if replicated.")
+
+
+class Tier(Entry):
+    """A way of reaching the asset, and what it exposes."""
+
+    rank: int = Field(ge=0, description="Ordinal depth of access; higher is deeper.")
+    queries_per_day: NonNegative | None = Field(None, description="Queries per account per day; absent means unmetered.")
+    duration_days: Positive | None = Field(None, description="How long access lasts; absent means open-ended.")
+    exposes: tuple[Feature, ...] = Field((), description="What the tier exposes: outputs, logprobs, fine_tuning, internals, weights.")
+    atlas: tuple[AtlasId, ...] = Field((), description="MITRE ATLAS ids of the access this tier gives.")
+
+
+class Actor(Entry):
+    """A threat actor: who might use the access, and with what means."""
+
+    kind: Literal["individual", "intermediary", "competitor", "lab", "insider", "state"] = Field(description="Kind of actor.")
+    capacity: Literal["OC1", "OC2", "OC3", "OC4", "OC5"] = Field(description="RAND operational capacity, OC1..OC5.")
+    budget_usd: NonNegative = Field(description="Money the actor can spend on one pathway.")
+    skill: int = Field(ge=1, le=5, description="Technical skill, 1..5.")
+    accounts: Positive = Field(default_factory=lambda: Quantity.scalar(1.0), description="Accounts the actor can run in parallel.")
+
+
+class Node(BaseModel):
+    """A node of an attack tree: a gate with children, or a leaf step."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: Id
+    label: str | None = Field(None, description="Display text.")
+    name: str | None = Field(None, description="Display text (alias of label).")
+    description: str | None = None
+    source: str | None = Field(None, description="Citation for the numbers of this step.")
+    confidence: Confidence | None = None
+    gate: Literal["and", "or", "sand"] | None = Field(None, description="and, or, sand (sequential and); absent on a leaf.")
+    children: tuple[Node, ...] | None = Field(None, description="Child nodes of a gate.")
+    p: Probability | None = Field(None, description="Probability that the step succeeds once attempted.")
+    cost_usd: NonNegative = Field(default_factory=lambda: Quantity.scalar(0.0), description="Cost of the step.")
+    time_days: NonNegative = Field(default_factory=lambda: Quantity.scalar(0.0), description="Time the step takes, at least.")
+    skill: int = Field(1, ge=1, le=5, description="Skill the step needs, 1..5.")
+    queries: NonNegative | None = Field(None, description="Queries to the model the step needs.")
+    requires: tuple[Feature, ...] = Field((), description="Tier features the step needs.")
+    min_rank: int | None = Field(None, ge=0, description="Lowest tier rank the step works from.")
+    atlas: tuple[AtlasId, ...] = Field((), description="MITRE ATLAS technique ids of the step.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shape(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        leaf_keys = {"p", "cost_usd", "time_days", "skill", "queries", "requires", "min_rank"}
+        if "gate" in data or "children" in data:
+            if "gate" not in data:
+                raise PydanticCustomError("tree", "a node with children needs a gate: and, or or sand", {})
+            if not data.get("children"):
+                raise PydanticCustomError("tree", "gate node {id!r} has no children; a gate needs at least one child",
+                                          {"id": data.get("id")})
+            stray = sorted(leaf_keys & set(data))
+            if stray:
+                raise PydanticCustomError("tree", "gate node {id!r} cannot carry leaf fields ({keys}); put them on its leaves",
+                                          {"id": data.get("id"), "keys": ", ".join(stray)})
+        elif "p" not in data:
+            raise PydanticCustomError("tree", "leaf {id!r} has no p (probability of success); a leaf needs p, or a gate and children",
+                                      {"id": data.get("id")})
+        return data
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.gate is None
+
+    @property
+    def title(self) -> str:
+        return self.label or self.name or self.id
+
+    def walk(self):
+        """This node and its descendants, depth first, parents before children."""
+        stack = [self]
+        while stack:
+            node = stack.pop()
+            yield node
+            if node.children:
+                stack.extend(reversed(node.children))
+
+
+class Pathway(Entry):
+    """A transfer pathway from access to capability, as an attack tree."""
+
+    fidelity: Fraction = Field(description="Share of the asset's capability the pathway transfers, 0..1.")
+    persistent: bool = Field(True, description="Whether the capability outlives access (a trained student, stolen weights); direct use does not.")
+    atlas: tuple[AtlasId, ...] = Field((), description="MITRE ATLAS technique ids of the pathway.")
+    tree: Node = Field(description="The attack tree; its root is the goal.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _has_tree(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "tree" in data and not data["tree"]:
+            raise PydanticCustomError("tree", "pathway {id!r} has an empty tree; expected a root node with a gate and children, or a leaf with p",
+                                      {"id": data.get("id")})
+        return data
+
+    @model_validator(mode="after")
+    def _unique_nodes(self) -> Pathway:
+        seen: set[str] = set()
+        for node in self.tree.walk():
+            if node.id in seen:
+                raise PydanticCustomError("tree", "node id {id!r} is used twice in pathway {pathway!r}; node ids must be unique within a pathway",
+                                          {"id": node.id, "pathway": self.id})
+            seen.add(node.id)
+        return self
+
+    @cached_property
+    def nodes(self) -> dict[str, Node]:
+        return {n.id: n for n in self.tree.walk()}
+
+
+class Control(Entry):
+    """A control that counters steps, or caps the access, of a scenario."""
+
+    counters: tuple[Id, ...] = Field((), description="Step ids or pathway ids the control acts on (a pathway id: every step of it).")
+    effectiveness: Fraction = Field(default_factory=lambda: Quantity.scalar(0.0), description="Multiplies a countered step's p by (1 - effectiveness).")
+    detection_per_million_queries: Fraction | None = Field(None, description="Chance of detection per million queries of a countered step.")
+    caps_queries_per_day: NonNegative | None = Field(None, description="Caps the tier's queries per account per day.")
+    caps_accounts: Positive | None = Field(None, description="Caps the number of accounts the actor can run.")
+    cost_usd: NonNegative = Field(default_factory=lambda: Quantity.scalar(0.0), description="Cost of running the control.")
+    atlas: tuple[AtlasId, ...] = Field((), description="MITRE ATLAS mitigation ids.")
+
+
+class Scenario(Entry):
+    """An asset, an actor, a tier and the controls in place."""
+
+    asset: Id = Field(description="Asset id.")
+    actor: Id = Field(description="Actor id.")
+    tier: Id = Field(description="Tier id.")
+    controls: tuple[Id, ...] = Field((), description="Control ids in place.")
+
+
+KINDS = ("assets", "tiers", "actors", "pathways", "controls", "scenarios")
+
+
+class ModelFile(BaseModel):
+    """One model file as written: a subset of kinds, merged with its includes."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    threatkit: Literal[1] = Field(description="Format version; 1.")
+    name: str | None = Field(None, description="Name of the model.")
+    description: str | None = None
+    source: str | None = None
+    confidence: Confidence | None = None
+    include: tuple[str, ...] = Field(("builtin",), description="'builtin' and/or paths to other model files, relative to this one; [] starts from nothing.")
+    scales: Scales | None = Field(None, description="Likelihood and impact scales and risk matrix; built-in defaults apply where absent.")
+    assets: tuple[Asset, ...] = ()
+    tiers: tuple[Tier, ...] = ()
+    actors: tuple[Actor, ...] = ()
+    pathways: tuple[Pathway, ...] = ()
+    controls: tuple[Control, ...] = ()
+    scenarios: tuple[Scenario, ...] = ()
+
+
+class ThreatModel(BaseModel):
+    """A whole, resolved threat model: every reference checked, includes merged."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str | None = None
+    scales: Scales
+    assets: tuple[Asset, ...] = ()
+    tiers: tuple[Tier, ...] = ()
+    actors: tuple[Actor, ...] = ()
+    pathways: tuple[Pathway, ...] = ()
+    controls: tuple[Control, ...] = ()
+    scenarios: tuple[Scenario, ...] = ()
+
+    def _index(self, kind: str) -> dict[str, Any]:
+        return {e.id: e for e in getattr(self, kind)}
+
+    def get(self, kind: str, id: str) -> Any:
+        """The entry of `kind` with `id`; KeyError naming the closest id otherwise."""
+        index = self._index(kind)
+        try:
+            return index[id]
+        except KeyError:
+            raise KeyError(f"unknown {kind[:-1]} {id!r}{_closest(id, list(index))}") from None
+
+    def asset(self, id: str) -> Asset:
+        return self.get("assets", id)
+
+    def tier(self, id: str) -> Tier:
+        return self.get("tiers", id)
+
+    def actor(self, id: str) -> Actor:
+        return self.get("actors", id)
+
+    def pathway(self, id: str) -> Pathway:
+        return self.get("pathways", id)
+
+    def control(self, id: str) -> Control:
+        return self.get("controls", id)
+
+    def scenario(self, id: str) -> Scenario:
+        return self.get("scenarios", id)

@@ -1,0 +1,144 @@
+"""Read YAML safely, remembering the line of every key and value.
+
+PyYAML composes the document into a node graph (aliases stay shared, so this
+is linear in the file); we then build plain Python data ourselves, counting
+every node we visit, so that an alias bomb stops at a fixed budget instead of
+exhausting memory. Only the standard YAML tags are accepted: a Python tag is
+an error, never code.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import yaml
+
+MAX_BYTES = 10 * 1024 * 1024     # a model file is text written by people
+MAX_NODES = 1_000_000            # values built, counting each alias expansion
+MAX_DEPTH = 200                  # nesting; deeper is hostile, not a model
+
+Path = tuple  # a location in the data: keys and list indexes
+
+
+@dataclass
+class Problem:
+    """One thing wrong with a model file, at a line."""
+
+    file: str
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.message}"
+
+
+@dataclass
+class Located:
+    """Parsed YAML data with the line of each value and each mapping key."""
+
+    file: str
+    data: object
+    value_lines: dict[Path, int] = field(default_factory=dict)
+    key_lines: dict[Path, int] = field(default_factory=dict)
+
+    def line(self, path: Path, *, key: bool = False) -> int | None:
+        """The line of `path`, or of its nearest enclosing value that has one."""
+        path = tuple(path)
+        if key and path in self.key_lines:
+            return self.key_lines[path]
+        while path:
+            if path in self.value_lines:
+                return self.value_lines[path]
+            if path in self.key_lines:
+                return self.key_lines[path]
+            path = path[:-1]
+        return self.value_lines.get((), 1)
+
+    def get(self, path: Path, default=None):
+        """The raw value at `path`, or `default`."""
+        node = self.data
+        for part in path:
+            try:
+                node = node[part]
+            except (KeyError, IndexError, TypeError):
+                return default
+        return node
+
+
+class YamlError(Exception):
+    def __init__(self, problem: Problem):
+        super().__init__(str(problem))
+        self.problem = problem
+
+
+class _Builder:
+    def __init__(self, file: str, loader: yaml.SafeLoader):
+        self.file = file
+        self.loader = loader
+        self.visits = 0
+        self.out = Located(file, None)
+
+    def fail(self, node: yaml.Node, message: str) -> None:
+        raise YamlError(Problem(self.file, node.start_mark.line + 1, message))
+
+    def build(self, node: yaml.Node, path: Path, depth: int) -> object:
+        self.visits += 1
+        if self.visits > MAX_NODES:
+            self.fail(node, f"the document expands to more than {MAX_NODES:,} values (an alias bomb?); "
+                            "expected a model file of ordinary size")
+        if depth > MAX_DEPTH:
+            self.fail(node, f"nesting deeper than {MAX_DEPTH} levels (a recursive alias?); expected a model file")
+        self.out.value_lines.setdefault(path, node.start_mark.line + 1)
+        if isinstance(node, yaml.ScalarNode):
+            try:
+                return self.loader.construct_object(node)
+            except yaml.constructor.ConstructorError as exc:
+                self.fail(node, f"unsupported YAML value ({exc.problem}); expected plain strings, numbers, "
+                                "booleans, lists and mappings")
+        if isinstance(node, yaml.SequenceNode):
+            self._check_tag(node, "tag:yaml.org,2002:seq")
+            return [self.build(child, path + (i,), depth + 1) for i, child in enumerate(node.value)]
+        self._check_tag(node, "tag:yaml.org,2002:map")
+        self.loader.flatten_mapping(node)
+        result: dict = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                self.fail(key_node, "a mapping key must be a plain string")
+            key = self.build(key_node, path + ("<key>",), depth + 1)
+            if not isinstance(key, str):
+                key = str(key)
+            if key in result:
+                self.fail(key_node, f"duplicate key {key!r} (first on line {self.out.key_lines[path + (key,)]})")
+            self.out.key_lines[path + (key,)] = key_node.start_mark.line + 1
+            result[key] = self.build(value_node, path + (key,), depth + 1)
+        return result
+
+    def _check_tag(self, node: yaml.Node, expected: str) -> None:
+        if node.tag != expected:
+            self.fail(node, f"unsupported YAML tag {node.tag!r}; expected plain lists and mappings")
+
+
+def read_yaml(text: str | bytes, file: str) -> Located:
+    """Parse one YAML document; raise YamlError naming the file and line on any problem."""
+    if len(text) > MAX_BYTES:
+        raise YamlError(Problem(file, None, f"file is {len(text):,} bytes; a model file may be at most {MAX_BYTES:,}"))
+    loader = yaml.SafeLoader(text)
+    try:
+        try:
+            root = loader.get_single_node()
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            line = mark.line + 1 if mark else None
+            raise YamlError(Problem(file, line, f"invalid YAML: {exc.problem or exc.context}")) from None
+        except yaml.YAMLError as exc:
+            raise YamlError(Problem(file, None, f"invalid YAML: {exc}")) from None
+        except RecursionError:
+            raise YamlError(Problem(file, None, "invalid YAML: nested too deeply")) from None
+        builder = _Builder(file, loader)
+        if root is None:
+            builder.out.data = None
+        else:
+            builder.out.data = builder.build(root, (), 0)
+        return builder.out
+    finally:
+        loader.dispose()
