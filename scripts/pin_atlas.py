@@ -1,6 +1,6 @@
 """Derive threatkit's pinned MITRE ATLAS list from an ATLAS release file.
 
-Usage: python scripts/pin_atlas.py ATLAS-5.6.0.yaml > data/atlas.yaml
+Usage: python scripts/pin_atlas.py ATLAS-5.6.0.yaml > data/atlas/atlas.yaml
 
 Keeps only what threatkit checks against: id, name and kind of every tactic,
 technique (with sub-techniques), mitigation and case study.

@@ -64,6 +64,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", metavar="FILE", help="list the entries of this model file instead of the built-in catalog")
     p.add_argument("--format", choices=["table", "json"], default="table", help="output format (default: table)")
 
+    p = sub.add_parser("assess", help="assess scenarios: probability, cost, time, likelihood, impact, risk per pathway",
+                       description="Assess every scenario of a model (or one) over every pathway. With --samples, "
+                                   "Monte Carlo statistics are added as further columns (probability_p5 ... time_days_p95).")
+    p.add_argument("file", metavar="FILE", help="model file (YAML)")
+    p.add_argument("--scenario", metavar="ID", help="assess only this scenario (default: all)")
+    p.add_argument("--format", choices=["table", "json", "csv"], default="table", help="output format (default: table)")
+    p.add_argument("--samples", type=_positive_int, metavar="N", help="Monte Carlo samples (default: none, deterministic only)")
+    p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed for --samples (default: 0)")
+    p.add_argument("-o", "--output", metavar="OUT", help="write here (atomically) instead of standard output")
+
+    p = sub.add_parser("tree", help="show a pathway's attack tree evaluated in a scenario",
+                       description="Evaluate a pathway's attack tree, in a scenario if given, and print or write it.")
+    p.add_argument("file", metavar="FILE", help="model file (YAML)")
+    p.add_argument("--pathway", required=True, metavar="ID", help="pathway id")
+    p.add_argument("--scenario", metavar="ID", help="scenario id (default: the model's first scenario)")
+    p.add_argument("--format", choices=["svg", "png", "dot", "json"], default="svg", help="output format (default: svg)")
+    p.add_argument("-o", "--output", metavar="OUT", help="write here (atomically) instead of standard output")
+
     sub.add_parser("schema", help="print the JSON Schema of the model file, for editors",
                    description="Print the JSON Schema of a threatkit model file.")
     return parser
@@ -82,6 +100,108 @@ def cmd_validate(args: argparse.Namespace) -> int:
             continue
         print(f"{path}: ok: {summary(model)}")
     return 1 if failed else 0
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, found {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected at least 1, found {value}")
+    return value
+
+
+def _lookup(model: ThreatModel, kind: str, ident: str):
+    try:
+        return model.get(kind, ident)
+    except KeyError as exc:
+        raise UserError(exc.args[0]) from None
+
+
+ASSESS_COLUMNS = ("scenario", "pathway", "actor", "tier", "probability", "cost_usd", "time_days", "skill",
+                  "fidelity", "likelihood", "impact", "risk", "cheapest_attack")
+
+
+@command
+def cmd_assess(args: argparse.Namespace) -> int:
+    from threatkit.analysis.assess import assess
+
+    model = load_model(args.file)
+    if args.scenario:
+        scenarios = [_lookup(model, "scenarios", args.scenario)]
+    else:
+        scenarios = list(model.scenarios)
+        if not scenarios:
+            raise UserError(f"{args.file} has no scenarios to assess; add one under 'scenarios:'")
+    rows = [row for s in scenarios for row in assess(model, s, args.samples, args.seed).rows()]
+    columns = list(ASSESS_COLUMNS) + [k for k in (rows[0] if rows else {}) if k.endswith(("_mean", "_p5", "_p50", "_p95"))]
+    if args.format == "json":
+        output = json.dumps(rows, indent=2) + "\n"
+    elif args.format == "csv":
+        output = to_csv(rows, columns)
+    else:
+        output = format_table([_rounded(r) for r in rows], columns) + "\n"
+    _write(output, args.output)
+    return 0
+
+
+def _rounded(row: dict) -> dict:
+    return {k: (float(f"{v:.4g}") if isinstance(v, float) else v) for k, v in row.items()}
+
+
+def to_csv(rows: list[dict], columns: Sequence[str]) -> str:
+    import csv
+    import io
+
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: (" ".join(v) if isinstance(v, list) else "" if v is None else v) for k, v in row.items()})
+    return buf.getvalue()
+
+
+@command
+def cmd_tree(args: argparse.Namespace) -> int:
+    from threatkit.analysis.assess import Setting, evaluate
+
+    model = load_model(args.file)
+    pathway = _lookup(model, "pathways", args.pathway)
+    if args.scenario:
+        scenario = _lookup(model, "scenarios", args.scenario)
+    elif model.scenarios:
+        scenario = model.scenarios[0]
+    else:
+        raise UserError(f"{args.file} has no scenarios; a tree is evaluated in a scenario (add one, or pass --scenario)")
+    tree = evaluate(pathway, Setting.of(model, scenario))
+    if args.format == "json":
+        output: str | bytes = json.dumps(tree.to_dict(), indent=2) + "\n"
+    else:
+        from threatkit.render.trees import RenderError, render_tree
+
+        try:
+            output = render_tree(tree, args.format)
+        except RenderError as exc:
+            raise UserError(str(exc)) from None
+    _write(output, args.output)
+    return 0
+
+
+def _write(output: str | bytes, path: str | None) -> None:
+    if path is None:
+        if isinstance(output, bytes):
+            sys.stdout.buffer.write(output)
+        else:
+            sys.stdout.write(output)
+        return
+    from threatkit.files import atomic_write
+
+    try:
+        atomic_write(path, output)
+    except OSError as exc:
+        raise UserError(f"cannot write {path}: {exc.strerror or exc}") from None
+    print(f"wrote {path}", file=sys.stderr)
 
 
 def summary(model: ThreatModel) -> str:

@@ -279,7 +279,7 @@ def _node_paths(node, path: tuple):
 
 @lru_cache(maxsize=1)
 def _atlas() -> dict:
-    src = read_yaml(data_path("atlas.yaml").read_bytes(), "atlas.yaml")
+    src = read_yaml(data_path("atlas/atlas.yaml").read_bytes(), "atlas.yaml")
     return src.data
 
 

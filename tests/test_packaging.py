@@ -1,0 +1,51 @@
+"""The package as users get it: cheap to import, and complete as a wheel."""
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+HEAVY = ("pandas", "matplotlib", "pydot", "ipywidgets", "papermill")
+
+
+def test_import_threatkit_loads_no_heavy_modules():
+    code = "import sys, threatkit, threatkit.analysis.assess; print(' '.join(m for m in %r if m in sys.modules))" % (HEAVY,)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+
+
+def test_version_and_help():
+    from threatkit import __version__
+    out = subprocess.run([sys.executable, "-m", "threatkit.cli", "--version"], capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout.strip() == f"threatkit {__version__}"
+    for sub in ("validate", "catalog", "schema", "assess", "tree"):
+        out = subprocess.run([sys.executable, "-m", "threatkit.cli", sub, "--help"], capture_output=True, text=True)
+        assert out.returncode == 0 and "usage: threatkit " + sub in out.stdout
+
+
+@pytest.mark.slow
+def test_wheel_installs_and_finds_its_data(tmp_path):
+    """Build the wheel, install it in a fresh venv outside the checkout, validate the example there."""
+    dist = tmp_path / "dist"
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(dist), str(ROOT)],
+                   check=True)
+    wheel = next(dist.glob("threatkit-*.whl"))
+    env_dir = tmp_path / "venv"
+    venv.create(env_dir, with_pip=True)
+    py = env_dir / "bin" / "python"
+    subprocess.run([str(py), "-m", "pip", "install", "--quiet", str(wheel)], check=True)
+    work = tmp_path / "elsewhere"
+    work.mkdir()
+    example = work / "mythos.yaml"
+    example.write_bytes((ROOT / "examples" / "mythos.yaml").read_bytes())
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    where = subprocess.run([str(py), "-c", "import threatkit, threatkit.resources as r; print(threatkit.__file__); print(r.resource_dir('data')); print(r.resource_dir('templates'))"],
+                           cwd=work, env=env, capture_output=True, text=True, check=True).stdout.split()
+    assert all(str(env_dir) in p for p in where), where
+    out = subprocess.run([str(env_dir / "bin" / "threatkit"), "validate", str(example)], cwd=work, env=env,
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith(f"{example}: ok")

@@ -1,0 +1,95 @@
+"""What each control is worth in a scenario, and the best set within a budget.
+
+Expected risk is the sum over pathways of probability x impact value (the
+pathway's fidelity times the asset's capability value), at deterministic
+values. A control's value is the expected risk it removes at the margin:
+for a control the scenario has, the risk without it minus the risk with all;
+for one it lacks, the risk now minus the risk with it added.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from threatkit.analysis.assess import Setting, evaluate
+from threatkit.model.values import Control, Pathway, ThreatModel
+
+
+def expected_risk(setting: Setting, pathways: tuple[Pathway, ...]) -> float:
+    capability = setting.asset.capability_value.mode
+    return sum(float(evaluate(pw, setting).root("probability")[0]) * pw.fidelity.mode * capability
+               for pw in pathways)
+
+
+@dataclass(frozen=True)
+class ControlValue:
+    control: str
+    in_scenario: bool
+    risk_reduction: float        # expected risk removed at the margin
+    cost_usd: float
+    reduction_per_million_usd: float   # inf for a free control that helps
+
+    def to_dict(self) -> dict:
+        per = self.reduction_per_million_usd
+        return {"control": self.control, "in_scenario": self.in_scenario, "risk_reduction": self.risk_reduction,
+                "cost_usd": self.cost_usd, "reduction_per_million_usd": per if math.isfinite(per) else None}
+
+
+def _per_million(reduction: float, cost: float) -> float:
+    if cost > 0:
+        return reduction / cost * 1e6
+    return math.inf if reduction > 0 else 0.0
+
+
+def control_values(model: ThreatModel, scenario: str, candidates: tuple[str, ...] | None = None) -> list[ControlValue]:
+    """Each control's marginal value in the scenario, best value per dollar first."""
+    setting = Setting.of(model, scenario)
+    now = expected_risk(setting, model.pathways)
+    chosen = model.controls if candidates is None else tuple(model.control(c) for c in candidates)
+    have = {c.id for c in setting.controls}
+    out = []
+    for c in chosen:
+        if c.id in have:
+            other = setting.with_controls(tuple(x for x in setting.controls if x.id != c.id))
+            reduction = expected_risk(other, model.pathways) - now
+        else:
+            reduction = now - expected_risk(setting.with_controls(setting.controls + (c,)), model.pathways)
+        cost = c.cost_usd.mode
+        out.append(ControlValue(c.id, c.id in have, reduction, cost, _per_million(reduction, cost)))
+    return sorted(out, key=lambda v: (-v.reduction_per_million_usd, -v.risk_reduction, v.control))
+
+
+@dataclass(frozen=True)
+class Portfolio:
+    controls: tuple[str, ...]
+    cost_usd: float
+    risk_before: float
+    risk_after: float
+
+
+def best_within_budget(model: ThreatModel, scenario: str, budget_usd: float,
+                       candidates: tuple[str, ...] | None = None) -> Portfolio:
+    """Greedy: starting from no controls, repeatedly add the affordable control
+    with the most risk reduction per dollar, until none helps or fits. Greedy is
+    not always optimal (controls interact), but it is transparent and fast."""
+    base = Setting.of(model, scenario).with_controls(())
+    pool: list[Control] = list(model.controls if candidates is None else (model.control(c) for c in candidates))
+    current, spent = base, 0.0
+    risk = before = expected_risk(base, model.pathways)
+    while True:
+        best = None
+        for c in pool:
+            cost = c.cost_usd.mode
+            if spent + cost > budget_usd:
+                continue
+            after = expected_risk(current.with_controls(current.controls + (c,)), model.pathways)
+            score = (_per_million(risk - after, cost), risk - after)
+            if risk - after > 0 and (best is None or score > best[0]):
+                best = (score, c, after)
+        if best is None:
+            break
+        _, c, risk = best
+        current = current.with_controls(current.controls + (c,))
+        spent += c.cost_usd.mode
+        pool.remove(c)
+    return Portfolio(tuple(c.id for c in current.controls), spent, before, risk)
