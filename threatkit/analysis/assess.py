@@ -122,6 +122,10 @@ class EvaluatedTree:
     infeasible: dict[str, tuple[str, ...]]     # leaf id -> reasons (deterministic values)
     countered: dict[str, tuple[str, ...]]      # leaf id -> control ids acting on it
 
+    def __repr__(self) -> str:
+        return (f"<EvaluatedTree {self.pathway.id} in {self.setting.id}: p={self.node(self.flat.ids[0], 'probability'):.4g}, "
+                f"{len(self.flat.nodes)} nodes>")
+
     def node(self, node_id: str, attr: str) -> float:
         """Deterministic value (first column) of one node."""
         return float(self.values[attr][self.flat.index[node_id], 0])
@@ -315,6 +319,9 @@ class Assessment:
     @property
     def scenario(self) -> str:
         return self.setting.id
+
+    def __repr__(self) -> str:
+        return f"<Assessment {self.scenario}: {len(self.pathways)} pathways, overall risk {self.overall_risk}>"
 
     @property
     def overall_risk(self) -> str:

@@ -408,6 +408,10 @@ class ThreatModel(BaseModel):
     controls: tuple[Control, ...] = ()
     scenarios: tuple[Scenario, ...] = ()
 
+    def __repr__(self) -> str:
+        counts = ", ".join(f"{len(getattr(self, k))} {k}" for k in KINDS)
+        return f"<ThreatModel {self.name or '(unnamed)'}: {counts}>"
+
     def _index(self, kind: str) -> dict[str, Any]:
         return {e.id: e for e in getattr(self, kind)}
 

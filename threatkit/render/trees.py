@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 from threatkit.analysis.assess import EvaluatedTree
-from threatkit.render.graphviz import RenderError, dot_string, html_text, render_dot
+from threatkit.render.graphviz import RenderError, dot_string, render_dot
 
 __all__ = ["RenderError", "tree_dot", "render_tree", "tree_svg"]
 
@@ -53,23 +53,17 @@ def _figures(tree: EvaluatedTree, i: int) -> str:
             f"{fmt_days(v['time_days'])} · skill {fmt_skill(v['skill'])}")
 
 
-def _row(text: str, *, bold: bool = False, color: str | None = None, size: int = 11) -> str:
-    body = html_text(text)
-    if bold:
-        body = f"<B>{body}</B>"
-    font = f'<FONT POINT-SIZE="{size}"' + (f' COLOR="{color}"' if color else "") + f">{body}</FONT>"
-    return f"<TR><TD ALIGN=\"LEFT\" BALIGN=\"LEFT\">{font}</TD></TR>"
-
-
-def _label(rows: list[str], fill: str, border: str, width: int) -> str:
-    return (f'<<TABLE BORDER="{width}" CELLBORDER="0" CELLSPACING="0" CELLPADDING="3" '
-            f'BGCOLOR="{fill}" COLOR="{border}" STYLE="ROUNDED">{"".join(rows)}</TABLE>>')
+def _label(lines: list[str]) -> str:
+    """A multi-line DOT label; each line is user text, escaped."""
+    return '"' + "\\n".join(dot_string(line)[1:-1] for line in lines) + '"'
 
 
 def tree_dot(tree: EvaluatedTree, *, rankdir: str = "TB", max_depth: int | None = None,
              legend: bool = True) -> str:
     """DOT source of the evaluated tree. `rankdir="LR"` lays it out left to right;
-    `max_depth` collapses everything below that depth into a count."""
+    `max_depth` collapses everything below that depth into a count.
+
+    Plain (not HTML-like) labels: the WebAssembly Graphviz has no HTML labels."""
     import pydot
 
     if rankdir not in ("TB", "LR"):
@@ -78,8 +72,8 @@ def tree_dot(tree: EvaluatedTree, *, rankdir: str = "TB", max_depth: int | None 
     cheapest = tree.cheapest_nodes
     title = f"{tree.pathway.title} · scenario {tree.setting.id}"
     graph = pydot.Dot("attack_tree", graph_type="digraph", rankdir=rankdir, nodesep="0.25", ranksep="0.45",
-                      fontname="Helvetica", label=f"<{html_text(title)}>", labelloc="t", fontsize="14")
-    graph.set_node_defaults(shape="plain", fontname="Helvetica")
+                      fontname="Helvetica", label=dot_string(title), labelloc="t", fontsize="14")
+    graph.set_node_defaults(shape="box", style="filled", fontname="Helvetica", fontsize="10", margin="0.12,0.06")
     graph.set_edge_defaults(arrowhead="none", color="#555555")
 
     for i, node in enumerate(flat.nodes):
@@ -88,43 +82,40 @@ def tree_dot(tree: EvaluatedTree, *, rankdir: str = "TB", max_depth: int | None 
             continue
         on_path = node.id in cheapest
         classes = ["gate" if node.gate else "leaf"]
-        border, width = ("#555555", 1)
-        if on_path:
-            classes.append("cheapest")
-            border, width = HIGHLIGHT, 3
-        rows: list[str] = []
+        attrs: dict[str, str] = {"color": "#555555", "penwidth": "1"}
         if node.gate:
             caption, fill = GATE_STYLE[node.gate]
-            rows.append(_row(caption, bold=True, size=9, color="#444444"))
-            rows.append(_row(node.title, bold=True))
-            rows.append(_row(_figures(tree, i), size=10))
-            hidden = max_depth is not None and depth == max_depth
-            if hidden:
-                count = sum(1 for _ in node.walk()) - 1
-                rows.append(_row(f"+ {count} steps below, collapsed", size=9, color="#666666"))
+            lines = [caption, node.title, _figures(tree, i)]
+            attrs.update(style='"rounded,filled"', fillcolor=fill)
+            if max_depth is not None and depth == max_depth:
+                lines.append(f"+ {sum(1 for _ in node.walk()) - 1} steps below, collapsed")
                 classes.append("collapsed")
         else:
             reasons = tree.infeasible.get(node.id, ())
             controls = tree.countered.get(node.id, ())
-            fill = INFEASIBLE_FILL if reasons else LEAF_FILL
-            ink = INFEASIBLE_INK if reasons else None
-            rows.append(_row(node.title, bold=True, color=ink))
-            rows.append(_row(_figures(tree, i), size=10, color=ink))
+            lines = [node.title, _figures(tree, i)]
+            attrs["fillcolor"] = LEAF_FILL
             if node.atlas:
-                rows.append(_row("ATLAS " + ", ".join(node.atlas), size=9, color="#555555"))
+                lines.append("ATLAS " + ", ".join(node.atlas))
             if controls:
                 classes.append("countered")
-                rows.append(_row("countered by " + ", ".join(controls), size=9, color=COUNTER_INK))
+                lines.append("countered by " + ", ".join(controls))
+                attrs["color"] = COUNTER_INK
             if reasons:
                 classes.append("infeasible")
-                rows.append(_row("infeasible: " + "; ".join(reasons), size=9, color=INFEASIBLE_INK))
-        attrs = {"label": _label(rows, fill, border, width), "class": " ".join(classes),
-                 "id": f"{tree.pathway.id}-node-{node.id}", "tooltip": dot_string(node.description or node.title)}
+                lines.append("infeasible: " + "; ".join(reasons))
+                attrs.update(fillcolor=INFEASIBLE_FILL, fontcolor=INFEASIBLE_INK, style='"filled,dashed"')
+        if on_path:
+            classes.append("cheapest")
+            attrs.update(color=HIGHLIGHT, penwidth="3")
+        attrs.update({"label": _label(lines), "class": dot_string(" ".join(classes)),
+                      "id": dot_string(f"{tree.pathway.id}-node-{node.id}"),
+                      "tooltip": dot_string(node.description or node.title)})
         graph.add_node(pydot.Node(f"n{i}", **attrs))
 
         if i > 0:
             parent = int(flat.parent[i])
-            edge = {"id": f"{tree.pathway.id}-edge-{flat.ids[parent]}-{node.id}"}
+            edge = {"id": dot_string(f"{tree.pathway.id}-edge-{flat.ids[parent]}-{node.id}")}
             if on_path and flat.ids[parent] in cheapest:
                 edge.update({"color": HIGHLIGHT, "penwidth": "3", "class": "cheapest"})
             if flat.nodes[parent].gate == "sand":
@@ -138,20 +129,19 @@ def tree_dot(tree: EvaluatedTree, *, rankdir: str = "TB", max_depth: int | None 
 
 
 def _legend(pydot) -> object:
-    rows = [
-        f'<TR><TD COLSPAN="2"><B>Legend</B></TD></TR>',
-        *(f'<TR><TD BGCOLOR="{fill}">{html_text(caption)}</TD><TD ALIGN="LEFT">{gate} gate</TD></TR>'
+    sub = pydot.Cluster("legend", label=dot_string("Legend"), color="#bbbbbb", fontsize="10", id="legend")
+    items = [
+        *((f"legend-{gate}", [caption, f"{gate} gate"], {"fillcolor": fill, "style": '"rounded,filled"'})
           for gate, (caption, fill) in GATE_STYLE.items()),
-        f'<TR><TD BGCOLOR="{INFEASIBLE_FILL}"><FONT COLOR="{INFEASIBLE_INK}">step</FONT></TD>'
-        f'<TD ALIGN="LEFT">infeasible for this actor and tier</TD></TR>',
-        f'<TR><TD><FONT COLOR="{COUNTER_INK}">countered by</FONT></TD><TD ALIGN="LEFT">controls acting on the step</TD></TR>',
-        f'<TR><TD BORDER="2" COLOR="{HIGHLIGHT}">step</TD><TD ALIGN="LEFT">cheapest attack</TD></TR>',
-        '<TR><TD COLSPAN="2" ALIGN="LEFT"><FONT POINT-SIZE="9">p probability · $ min cost · d min days · '
-        'skill needed (1-5)</FONT></TD></TR>',
+        ("legend-infeasible", ["infeasible step", "(greyed, with the reason)"],
+         {"fillcolor": INFEASIBLE_FILL, "fontcolor": INFEASIBLE_INK, "style": '"filled,dashed"'}),
+        ("legend-countered", ["countered step", "(controls named)"], {"fillcolor": LEAF_FILL, "color": COUNTER_INK}),
+        ("legend-cheapest", ["cheapest attack"], {"fillcolor": LEAF_FILL, "color": HIGHLIGHT, "penwidth": "3"}),
+        ("legend-figures", ["p probability · $ min cost", "d min days · skill needed (1-5)"],
+         {"fillcolor": "#ffffff", "color": "#ffffff"}),
     ]
-    table = f'<<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0" CELLPADDING="3">{"".join(rows)}</TABLE>>'
-    sub = pydot.Cluster("legend", label="", color="#bbbbbb", fontsize="10")
-    sub.add_node(pydot.Node("legend", label=table, shape="plain", fontsize="10", id="legend"))
+    for name, lines, attrs in items:   # no edges: the items line up in one row
+        sub.add_node(pydot.Node(name, label=_label(lines), fontsize="9", **attrs))
     return sub
 
 
