@@ -128,7 +128,7 @@ def test_problems_are_printed_in_file_line_order(capsys):
 
 def test_console_script_exits_1_without_traceback(tmp_path):
     """The real entry point, in a fresh process: exit status 1, FILE:LINE on stderr."""
-    case = CORPUS / "probability_above_one.yaml"
+    case = CORPUS / "unknown_actor_reference.yaml"
     script = Path(sys.executable).with_name("threatkit")
     if script.exists():
         cmd = [str(script), "validate", str(case)]
@@ -138,8 +138,7 @@ def test_console_script_exits_1_without_traceback(tmp_path):
                           env={**os.environ, "PYTHONWARNINGS": "ignore"})
     assert proc.returncode == 1, proc
     assert "Traceback" not in proc.stdout + proc.stderr
-    assert f"{case}:15: " in proc.stderr
-    assert "value must be between 0 and 1, found 1.5" in proc.stderr
+    assert f"{case}:25: scenarios[s].actor: unknown actor 'state-linkd'" in proc.stderr
     assert proc.stdout == ""
 
 

@@ -13,13 +13,14 @@ from functools import cached_property
 
 import numpy as np
 
-from threatkit.analysis.simulate import Sampler
+from threatkit.analysis.simulate import Quantities, Sampler
 from threatkit.analysis.trees import FlatTree, cheapest_attack, combine
 from threatkit.model.values import (
     Actor,
     Asset,
     Control,
     Pathway,
+    Quantity,
     Scales,
     Scenario,
     ThreatModel,
@@ -57,38 +58,48 @@ class Setting:
 
 @dataclass(frozen=True, eq=False)
 class LeafTable:
+    pathway_id: str
     flat: FlatTree
     leaf_ids: tuple[str, ...]
     skill: np.ndarray                 # (L,)
     min_rank: np.ndarray              # (L,), -1 when absent
     requires: np.ndarray              # (L, features) bool
     queries_mask: np.ndarray          # (L,) bool
-    scope: tuple[frozenset[str], ...] # ids a control may name to counter each leaf
+    quantities: dict[str, Quantities] # p, cost_usd, time_days, queries
 
     @classmethod
     def of(cls, pathway: Pathway) -> LeafTable:
         flat = FlatTree.of(pathway.tree)
         leaves = [flat.nodes[i] for i in flat.leaves]
-        scope = tuple(frozenset([pathway.id, *(flat.ids[a] for a in flat.ancestors(int(i)))]) for i in flat.leaves)
+        zero = Quantity.scalar(0.0)
         return cls(
+            pathway_id=pathway.id,
             flat=flat,
             leaf_ids=tuple(n.id for n in leaves),
             skill=np.array([n.skill for n in leaves], float),
             min_rank=np.array([-1 if n.min_rank is None else n.min_rank for n in leaves], float),
             requires=np.array([[f in n.requires for f in FEATURES] for n in leaves], bool).reshape(len(leaves), len(FEATURES)),
             queries_mask=np.array([n.queries is not None for n in leaves], bool),
-            scope=scope,
+            quantities={
+                "p": Quantities.of([n.p for n in leaves]),
+                "cost_usd": Quantities.of([n.cost_usd for n in leaves]),
+                "time_days": Quantities.of([n.time_days for n in leaves]),
+                "queries": Quantities.of([n.queries or zero for n in leaves]),
+            },
         )
 
-    def draws(self, pathway: Pathway, sampler: Sampler) -> dict[str, np.ndarray]:
-        leaves = [self.flat.nodes[i] for i in self.flat.leaves]
-        zero = type(leaves[0].cost_usd).scalar(0.0)
-        return {
-            "p": sampler.draw([n.p for n in leaves], "pathway", pathway.id, "p"),
-            "cost_usd": sampler.draw([n.cost_usd for n in leaves], "pathway", pathway.id, "cost_usd"),
-            "time_days": sampler.draw([n.time_days for n in leaves], "pathway", pathway.id, "time_days"),
-            "queries": sampler.draw([n.queries or zero for n in leaves], "pathway", pathway.id, "queries"),
-        }
+    def draws(self, sampler: Sampler) -> dict[str, np.ndarray]:
+        return {name: sampler.draw(q, "pathway", self.pathway_id, name) for name, q in self.quantities.items()}
+
+    def countered_by(self, control: Control) -> np.ndarray:
+        """Which leaves the control counters: by leaf id, by an enclosing node's id, or by the pathway id."""
+        hits = np.zeros(len(self.leaf_ids), bool)
+        for target in control.counters:
+            if target == self.pathway_id:
+                hits[:] = True
+            elif target in self.flat.index:
+                hits |= self.flat.subtree_mask(self.flat.index[target], self.flat.leaves)
+        return hits
 
 
 _TABLES: OrderedDict[int, tuple[Pathway, LeafTable]] = OrderedDict()
@@ -134,19 +145,13 @@ class EvaluatedTree:
     def cheapest(self) -> tuple[str, ...]:
         """Leaf ids of the cheapest attack, in tree order."""
         chosen = cheapest_attack(self.flat, self.values["cost_usd"][:, 0])
-        return tuple(self.flat.ids[i] for i in sorted(chosen, key=self._order) if self.flat.gate[i] < 0)
+        pre = self.flat.preorder[0]
+        return tuple(self.flat.ids[i] for i in sorted(chosen, key=lambda i: pre[i]) if self.flat.gate[i] < 0)
 
     @cached_property
     def cheapest_nodes(self) -> frozenset[str]:
         """Every node (gates included) on the cheapest attack."""
         return frozenset(self.flat.ids[i] for i in cheapest_attack(self.flat, self.values["cost_usd"][:, 0]))
-
-    @cached_property
-    def _preorder(self) -> dict[str, int]:
-        return {n.id: k for k, n in enumerate(self.pathway.tree.walk())}
-
-    def _order(self, i: int) -> int:
-        return self._preorder[self.flat.ids[i]]
 
     def root(self, attr: str) -> np.ndarray:
         return self.values[attr][0]
@@ -175,7 +180,7 @@ def finite_or_none(x: float) -> float | None:
 
 def evaluate(pathway: Pathway, setting: Setting, sampler: Sampler = Sampler()) -> EvaluatedTree:
     table = leaf_table(pathway)
-    draws = table.draws(pathway, sampler)
+    draws = table.draws(sampler)
     actor, tier = setting.actor, setting.tier
     width = sampler.width
 
@@ -206,7 +211,7 @@ def evaluate(pathway: Pathway, setting: Setting, sampler: Sampler = Sampler()) -
     countered: dict[str, list[str]] = {}
     p = p.copy()
     for c in setting.controls:
-        hits = np.array([bool(scope & set(c.counters)) for scope in table.scope])
+        hits = table.countered_by(c)
         if not hits.any():
             continue
         keep = 1.0 - sampler.draw_one(c.effectiveness, "control", c.id, "effectiveness", default=0.0)

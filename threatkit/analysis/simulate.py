@@ -29,6 +29,29 @@ def pert_shape(q: Quantity) -> tuple[float, float]:
     return 1.0 + 4.0 * (q.mode - q.low) / width, 1.0 + 4.0 * (q.high - q.mode) / width
 
 
+@dataclass(frozen=True, eq=False)
+class Quantities:
+    """A column of quantities as arrays, ready to draw from many times."""
+
+    low: np.ndarray
+    mode: np.ndarray
+    high: np.ndarray
+    alpha: np.ndarray
+    beta: np.ndarray
+    varies: np.ndarray        # rows with low < high: the only ones that need random draws
+
+    @classmethod
+    def of(cls, quantities: Sequence[Quantity]) -> Quantities:
+        rows = np.array([(q.low, q.mode, q.high, q.word is not None) for q in quantities], float).reshape(-1, 4)
+        low, mode, high, word = rows.T
+        width = high - low
+        flat = (width == 0) | (word == 1)          # a word's band is drawn uniformly: Beta(1, 1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            alpha = np.where(flat, 1.0, 1.0 + 4.0 * (mode - low) / width)
+            beta = np.where(flat, 1.0, 1.0 + 4.0 * (high - mode) / width)
+        return cls(low, mode, high, alpha, beta, high > low)
+
+
 @dataclass(frozen=True)
 class Sampler:
     samples: int | None = None
@@ -51,17 +74,17 @@ class Sampler:
         words = [zlib.crc32(part.encode()) for part in key]
         return np.random.default_rng([self.seed & 0xFFFFFFFF, self.seed >> 32, *words])
 
-    def draw(self, quantities: Sequence[Quantity], *key: str) -> np.ndarray:
-        """One row per quantity, `width` columns."""
-        n = len(quantities)
-        mode = np.fromiter((q.mode for q in quantities), float, n)
-        if self.deterministic or n == 0:
-            return np.repeat(mode[:, None], self.width, axis=1) if self.width > 1 else mode[:, None].copy()
-        low = np.fromiter((q.low for q in quantities), float, n)
-        high = np.fromiter((q.high for q in quantities), float, n)
-        shapes = np.array([pert_shape(q) for q in quantities]).reshape(n, 2)
-        unit = self.rng(*key).beta(shapes[:, :1], shapes[:, 1:], size=(n, self.samples))
-        return low[:, None] + (high - low)[:, None] * unit
+    def draw(self, quantities: Sequence[Quantity] | Quantities, *key: str) -> np.ndarray:
+        """One row per quantity, `width` columns: modes, or draws (PERT for a
+        range, uniform over a word's band). Fixed rows cost no random draws."""
+        q = quantities if isinstance(quantities, Quantities) else Quantities.of(quantities)
+        out = np.repeat(q.mode[:, None], self.width, axis=1)
+        if self.deterministic or not q.varies.any():
+            return out
+        rows = np.flatnonzero(q.varies)
+        unit = self.rng(*key).beta(q.alpha[rows, None], q.beta[rows, None], size=(rows.size, self.samples))
+        out[rows] = q.low[rows, None] + (q.high - q.low)[rows, None] * unit
+        return out
 
     def draw_one(self, q: Quantity | None, *key: str, default: float = np.inf) -> np.ndarray:
         """One quantity as a row of `width` values; `default` where it is absent."""

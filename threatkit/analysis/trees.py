@@ -17,6 +17,7 @@ from threatkit.model.values import Node
 
 GATES = ("or", "and", "sand")
 LEAF = -1
+_GATE_CODE = {None: LEAF, **{g: k for k, g in enumerate(GATES)}}
 
 # attribute -> gate -> reducer name
 RULES: dict[str, dict[str, str]] = {
@@ -76,7 +77,7 @@ class FlatTree:
         return cls(
             nodes=tuple(nodes),
             parent=np.asarray(parent),
-            gate=np.asarray([GATES.index(n.gate) if n.gate else LEAF for n in nodes], dtype=np.int8),
+            gate=np.asarray([_GATE_CODE[n.gate] for n in nodes], dtype=np.int8),
             first_child=np.asarray(first_child),
             n_children=np.asarray(n_children),
             depth=depth_arr,
@@ -94,6 +95,29 @@ class FlatTree:
     @cached_property
     def index(self) -> dict[str, int]:
         return {node_id: i for i, node_id in enumerate(self.ids)}
+
+    @cached_property
+    def preorder(self) -> tuple[np.ndarray, np.ndarray]:
+        """(position of each node in depth-first order, end of its subtree there):
+        node j is in i's subtree iff pre[i] <= pre[j] < end[i]."""
+        n = len(self.nodes)
+        pre = np.empty(n, dtype=np.int64)
+        size = np.ones(n, dtype=np.int64)
+        for i in range(n - 1, 0, -1):          # children come after parents: sizes bottom up
+            size[self.parent[i]] += size[i]
+        stack, k = [0], 0
+        while stack:
+            i = stack.pop()
+            pre[i] = k
+            k += 1
+            lo, m = int(self.first_child[i]), int(self.n_children[i])
+            stack.extend(range(lo + m - 1, lo - 1, -1))
+        return pre, pre + size
+
+    def subtree_mask(self, i: int, of: np.ndarray) -> np.ndarray:
+        """For the nodes `of`, whether each lies in node i's subtree (i included)."""
+        pre, end = self.preorder
+        return (pre[of] >= pre[i]) & (pre[of] < end[i])
 
     def ancestors(self, i: int) -> list[int]:
         """Node i and every node above it, up to the root."""
