@@ -34,18 +34,15 @@ def translate(exc: ValidationError, src: Located, model: type[BaseModel], prefix
     problems = []
     for err in exc.errors(include_url=False):
         loc = prefix + tuple(err["loc"])
-        field = _field_path(loc, src)
-        problems.append(Problem(src.file, _line(err, loc, src), f"{field}: {_message(err, loc[len(prefix):], model)}"))
+        at = tuple(err.get("ctx", {}).get("at", ()))   # a custom error may point below its value
+        where = loc + at
+        key = err["type"] == "extra_forbidden" or bool(at and isinstance(at[-1], str))
+        problems.append(Problem(src.file, src.line(where, key=key),
+                                f"{field_path(where, src)}: {_message(err, loc[len(prefix):], model)}"))
     return problems
 
 
-def _line(err: dict, loc: tuple, src: Located) -> int | None:
-    if err["type"] == "extra_forbidden":
-        return src.line(loc, key=True)
-    return src.line(loc)
-
-
-def _field_path(loc: tuple, src: Located) -> str:
+def field_path(loc: tuple, src: Located) -> str:
     """('pathways', 0, 'tree', 'p') -> 'pathways[distillation].tree.p'."""
     out = ""
     for i, part in enumerate(loc):
@@ -72,12 +69,13 @@ def _message(err: dict, loc: tuple, model: type[BaseModel]) -> str:
         if err.get("ctx", {}).get("pattern") == ATLAS_PATTERN:
             return f"found {describe(found)}; expected a MITRE ATLAS id such as AML.T0024.002"
         return f"invalid id {describe(found)}; expected {_ID_RULE}"
-    if kind in ("quantity", "tree"):
-        return err["msg"]
+    if "msg" in err.get("ctx", {}):       # our own errors carry a finished message
+        return err["ctx"]["msg"]
     msg = err["msg"]
     if msg.startswith("Value error, "):
         return msg[len("Value error, "):]
     msg = msg.replace("Input should be", "expected").replace("Input should have", "expected")
+    msg = msg.replace("a valid tuple", "a list").replace("a valid dictionary", "a mapping")
     msg = msg[0].lower() + msg[1:]
     return f"found {describe(found)}; {msg}"
 

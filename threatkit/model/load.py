@@ -8,6 +8,7 @@ that one bad entry does not hide the problems of the next, then merged by id
 from __future__ import annotations
 
 import difflib
+import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -62,6 +63,7 @@ class _Merged:
     origins: dict[tuple[str, str], _Origin] = field(default_factory=dict)
     scales_origin: _Origin | None = None
     invalid_ids: dict[str, set[str]] = field(default_factory=lambda: {k: set() for k in KINDS})
+    invalid_steps: set[str] = field(default_factory=set)   # step ids of pathways that failed to validate
     name: str | None = None
 
     def update(self, other: _Merged) -> None:
@@ -70,6 +72,7 @@ class _Merged:
         for kind in KINDS:
             self.entries[kind].update(other.entries[kind])
             self.invalid_ids[kind] |= other.invalid_ids[kind]
+        self.invalid_steps |= other.invalid_steps
         self.origins.update(other.origins)
         self.name = other.name or self.name
 
@@ -158,7 +161,8 @@ def _load_file(text: str | bytes, name: str, base_dir: Path, stack: tuple[Path, 
             problems.append(Problem(name, line, f"include: cannot read {inc!r} ({exc.strerror or exc}); "
                                                 f"expected 'builtin' or a path relative to {base_dir}"))
             continue
-        part, found = _load_file(inc_text, str(target), target.parent, stack + (target,))
+        shown = os.path.normpath(os.path.join(os.path.dirname(name), inc))   # as the user would write it
+        part, found = _load_file(inc_text, shown, target.parent, stack + (target,))
         merged.update(part)
         problems += found
 
@@ -202,10 +206,24 @@ def _load_entries(kind: str, src: Located, into: _Merged) -> list[Problem]:
             problems += errors.translate(exc, src, ENTRY_TYPES[kind], prefix=path)
             if isinstance(raw_id, str):
                 into.invalid_ids[kind].add(raw_id)
+            if kind == "pathways" and isinstance(item, dict):
+                into.invalid_steps |= set(_raw_node_ids(item.get("tree")))
             continue
         into.entries[kind][entry.id] = entry
         into.origins[(kind, entry.id)] = _Origin(src, path)
     return problems
+
+
+def _raw_node_ids(node: Any):
+    """Ids in an unvalidated tree, so that references to them are not reported as unknown."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, dict):
+            if isinstance(n.get("id"), str):
+                yield n["id"]
+            if isinstance(n.get("children"), list):
+                stack.extend(n["children"])
 
 
 @lru_cache(maxsize=None)
@@ -223,7 +241,8 @@ def _check_references(m: _Merged) -> list[Problem]:
 
     def at(kind: str, entry_id: str, *rest) -> tuple[str, int | None, str]:
         origin = m.origins[(kind, entry_id)]
-        return origin.source.file, origin.source.line(origin.path + rest), f"{kind}[{entry_id}]." + ".".join(map(str, rest))
+        path = origin.path + rest
+        return origin.source.file, origin.source.line(path), errors.field_path(path, origin.source)
 
     def unknown(where, what: str, value: str, choices: Iterable[str], expected: str) -> None:
         file, line, fpath = where
@@ -240,7 +259,7 @@ def _check_references(m: _Merged) -> list[Problem]:
             if c not in known["controls"]:
                 unknown(at("scenarios", s.id, "controls", i), "control", c, known["controls"], "the id of one of the model's controls")
 
-    targets = node_ids | known["pathways"]
+    targets = node_ids | m.invalid_steps | known["pathways"]
     for c in m.entries["controls"].values():
         for i, ref in enumerate(c.counters):
             if ref not in targets:

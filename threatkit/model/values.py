@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
+    StrictInt,
     BeforeValidator,
     ConfigDict,
     Field,
@@ -90,6 +91,12 @@ class Quantity(BaseModel):
         return {"low": self.low, "mode": self.mode, "high": self.high}
 
 
+def fail(kind: str, message: str, at: tuple = ()) -> PydanticCustomError:
+    """A validation error with a finished message. `at` is a path below the
+    value being validated that points at the offending key (for its line)."""
+    return PydanticCustomError(kind, "{msg}", {"msg": message, "at": at})
+
+
 def _closest(word: str, choices: list[str]) -> str:
     match = difflib.get_close_matches(word, choices, n=1)
     return f" (did you mean {match[0]!r}?)" if match else ""
@@ -100,8 +107,7 @@ def _parse_quantity(value: Any, *, lo: float, hi: float | None, words: bool) -> 
     if isinstance(value, Quantity):
         return value
     if isinstance(value, bool) or value is None:
-        raise PydanticCustomError("quantity", "expected a number{w}, found {found!r}",
-                                  {"w": _expected_forms(words), "found": value})
+        raise fail("quantity", f"expected a number{_expected_forms(words)}, found {'nothing (null)' if value is None else repr(value)}")
     if isinstance(value, (int, float)):
         q = Quantity.scalar(float(value))
     elif isinstance(value, str):
@@ -109,12 +115,10 @@ def _parse_quantity(value: Any, *, lo: float, hi: float | None, words: bool) -> 
         key = ESTIMATIVE_SYNONYMS.get(key, key)
         if not words or key not in ESTIMATIVE_WORDS:
             if not words:
-                raise PydanticCustomError("quantity", "expected a number or a {{low, mode, high}} range, found {found!r}",
-                                          {"found": value})
-            raise PydanticCustomError(
-                "quantity", "unknown estimative word {found!r}{hint}; expected a probability, a range or one of: {choices}",
-                {"found": value, "hint": _closest(key, list(ESTIMATIVE_WORDS) + list(ESTIMATIVE_SYNONYMS)),
-                 "choices": ", ".join(ESTIMATIVE_WORDS)})
+                raise fail("quantity", f"expected a number or a {{low, mode, high}} range, found {value!r}")
+            hint = _closest(key, list(ESTIMATIVE_WORDS) + list(ESTIMATIVE_SYNONYMS))
+            raise fail("quantity", f"unknown estimative word {value!r}{hint}; expected a probability, a range "
+                                   f"or one of: {', '.join(ESTIMATIVE_WORDS)}")
         low, high = ESTIMATIVE_WORDS[key]
         q = Quantity(low=low, mode=round((low + high) / 2, 10), high=high, word=key)
     elif isinstance(value, dict):
@@ -123,21 +127,22 @@ def _parse_quantity(value: Any, *, lo: float, hi: float | None, words: bool) -> 
             missing = sorted({"low", "mode", "high"} - keys)
             extra = sorted(keys - {"low", "mode", "high"})
             what = "; ".join(filter(None, [missing and f"missing {', '.join(missing)}", extra and f"unknown key {', '.join(map(str, extra))}"]))
-            raise PydanticCustomError("quantity", "a range needs exactly the keys low, mode, high ({what})", {"what": what})
+            raise fail("quantity", f"a range needs exactly the keys low, mode, high ({what})")
         parts = {}
         for k in ("low", "mode", "high"):
             v = value[k]
             if isinstance(v, bool) or not isinstance(v, (int, float)):
-                raise PydanticCustomError("quantity", "range {k} must be a number, found {found!r}", {"k": k, "found": v})
+                raise fail("quantity", f"range {k} must be a number, found {v!r}", (k,))
             parts[k] = float(v)
         if not parts["low"] <= parts["mode"] <= parts["high"]:
-            raise PydanticCustomError("quantity", "range must have low <= mode <= high, found low={low:g}, mode={mode:g}, high={high:g}", parts)
+            raise fail("quantity", "range must have low <= mode <= high, found "
+                                   f"low={parts['low']:g}, mode={parts['mode']:g}, high={parts['high']:g}")
         q = Quantity(**parts)
     else:
-        raise PydanticCustomError("quantity", "expected a number{w}, found a {t}", {"w": _expected_forms(words), "t": type(value).__name__})
+        raise fail("quantity", f"expected a number{_expected_forms(words)}, found a {type(value).__name__}")
     for v in (q.low, q.high):
         if v != v or v < lo or (hi is not None and v > hi):
-            raise PydanticCustomError("quantity", "value must be {bounds}, found {found:g}", {"bounds": bounds, "found": v})
+            raise fail("quantity", f"value must be {bounds}, found {v:g}")
     return q
 
 
@@ -184,25 +189,27 @@ class Entry(BaseModel):
 class Level(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    level: int = Field(ge=1, description="Level number, 1 for the lowest.")
+    level: StrictInt = Field(ge=1, description="Level number, 1 for the lowest.")
     name: str = Field(description="Level name.")
     below: float | None = Field(None, ge=0, description="Exclusive upper bound of values at this level; absent on the last level.")
 
 
 def _check_levels(levels: tuple[Level, ...], what: str) -> None:
     if not levels:
-        raise ValueError(f"the {what} scale needs at least one level")
+        raise fail("scales", f"the {what} scale needs at least one level", (what,))
     for i, lv in enumerate(levels, start=1):
         if lv.level != i:
-            raise ValueError(f"{what} levels must be numbered 1, 2, ... in order; level {i} is numbered {lv.level}")
+            raise fail("scales", f"{what} levels must be numbered 1, 2, ... in order; level {i} is numbered {lv.level}",
+                       (what, i - 1, "level"))
         last = i == len(levels)
         if last and lv.below is not None:
-            raise ValueError(f"the last {what} level takes the rest and must not have 'below'")
+            raise fail("scales", f"the last {what} level takes the rest and must not have 'below'", (what, i - 1, "below"))
         if not last and lv.below is None:
-            raise ValueError(f"{what} level {i} needs 'below' (only the last level takes the rest)")
-    bounds = [lv.below for lv in levels[:-1]]
-    if any(b2 <= b1 for b1, b2 in zip(bounds, bounds[1:])):
-        raise ValueError(f"{what} 'below' bounds must ascend, found {bounds}")
+            raise fail("scales", f"{what} level {i} needs 'below' (only the last level takes the rest)", (what, i - 1))
+    for i in range(1, len(levels) - 1):
+        if levels[i].below <= levels[i - 1].below:
+            raise fail("scales", f"{what} 'below' bounds must ascend: level {i + 1} has {levels[i].below:g}, "
+                                 f"not above level {i}'s {levels[i - 1].below:g}", (what, i, "below"))
 
 
 class Scales(BaseModel):
@@ -223,13 +230,15 @@ class Scales(BaseModel):
         if self.risk is not None and self.likelihood is not None and self.impact is not None:
             rows, cols = len(self.likelihood), len(self.impact)
             if len(self.risk) != rows or any(len(r) != cols for r in self.risk):
-                raise ValueError(f"the risk matrix must have {rows} rows (likelihood levels) of {cols} names (impact levels)")
+                raise fail("scales", f"the risk matrix must have {rows} rows (likelihood levels) of {cols} names "
+                                     "(impact levels)", ("risk",))
         return self
 
     def merged_over(self, base: Scales) -> Scales:
         """These scales, with any part left out taken from `base`."""
-        return Scales(likelihood=self.likelihood or base.likelihood, impact=self.impact or base.impact,
-                      risk=self.risk or base.risk)
+        # not validated here: a partial override may only fit once merged; load checks the result
+        return Scales.model_construct(likelihood=self.likelihood or base.likelihood,
+                                      impact=self.impact or base.impact, risk=self.risk or base.risk)
 
 
 class Asset(Entry):
@@ -241,7 +250,7 @@ class Asset(Entry):
 class Tier(Entry):
     """A way of reaching the asset, and what it exposes."""
 
-    rank: int = Field(ge=0, description="Ordinal depth of access; higher is deeper.")
+    rank: StrictInt = Field(ge=0, description="Ordinal depth of access; higher is deeper.")
     queries_per_day: NonNegative | None = Field(None, description="Queries per account per day; absent means unmetered.")
     duration_days: Positive | None = Field(None, description="How long access lasts; absent means open-ended.")
     exposes: tuple[Feature, ...] = Field((), description="What the tier exposes: outputs, logprobs, fine_tuning, internals, weights.")
@@ -254,8 +263,11 @@ class Actor(Entry):
     kind: Literal["individual", "intermediary", "competitor", "lab", "insider", "state"] = Field(description="Kind of actor.")
     capacity: Literal["OC1", "OC2", "OC3", "OC4", "OC5"] = Field(description="RAND operational capacity, OC1..OC5.")
     budget_usd: NonNegative = Field(description="Money the actor can spend on one pathway.")
-    skill: int = Field(ge=1, le=5, description="Technical skill, 1..5.")
+    skill: StrictInt = Field(ge=1, le=5, description="Technical skill, 1..5.")
     accounts: Positive = Field(default_factory=lambda: Quantity.scalar(1.0), description="Accounts the actor can run in parallel.")
+
+
+LEAF_KEYS = ("p", "cost_usd", "time_days", "skill", "queries", "requires", "min_rank")
 
 
 class Node(BaseModel):
@@ -274,32 +286,44 @@ class Node(BaseModel):
     p: Probability | None = Field(None, description="Probability that the step succeeds once attempted.")
     cost_usd: NonNegative = Field(default_factory=lambda: Quantity.scalar(0.0), description="Cost of the step.")
     time_days: NonNegative = Field(default_factory=lambda: Quantity.scalar(0.0), description="Time the step takes, at least.")
-    skill: int = Field(1, ge=1, le=5, description="Skill the step needs, 1..5.")
+    skill: StrictInt = Field(1, ge=1, le=5, description="Skill the step needs, 1..5.")
     queries: NonNegative | None = Field(None, description="Queries to the model the step needs.")
     requires: tuple[Feature, ...] = Field((), description="Tier features the step needs.")
-    min_rank: int | None = Field(None, ge=0, description="Lowest tier rank the step works from.")
+    min_rank: StrictInt | None = Field(None, ge=0, description="Lowest tier rank the step works from.")
     atlas: tuple[AtlasId, ...] = Field((), description="MITRE ATLAS technique ids of the step.")
 
     @model_validator(mode="before")
     @classmethod
     def _shape(cls, data: Any) -> Any:
+        if data is None or data == {}:
+            raise fail("tree", "empty tree node; expected a gate with children, or a leaf with p")
         if not isinstance(data, dict):
             return data
-        leaf_keys = {"p", "cost_usd", "time_days", "skill", "queries", "requires", "min_rank"}
+        name = data.get("id")
         if "gate" in data or "children" in data:
             if "gate" not in data:
-                raise PydanticCustomError("tree", "a node with children needs a gate: and, or or sand", {})
+                raise fail("tree", f"node {name!r} has children but no gate; expected gate: and, or or sand")
             if not data.get("children"):
-                raise PydanticCustomError("tree", "gate node {id!r} has no children; a gate needs at least one child",
-                                          {"id": data.get("id")})
-            stray = sorted(leaf_keys & set(data))
+                raise fail("tree", f"gate node {name!r} has no children; a gate needs at least one child",
+                           ("children",) if "children" in data else ("gate",))
+            stray = [k for k in data if k in LEAF_KEYS]
             if stray:
-                raise PydanticCustomError("tree", "gate node {id!r} cannot carry leaf fields ({keys}); put them on its leaves",
-                                          {"id": data.get("id"), "keys": ", ".join(stray)})
+                raise fail("tree", f"gate node {name!r} cannot carry leaf fields ({', '.join(stray)}); "
+                                   "put them on its leaves", (stray[0],))
         elif "p" not in data:
-            raise PydanticCustomError("tree", "leaf {id!r} has no p (probability of success); a leaf needs p, or a gate and children",
-                                      {"id": data.get("id")})
+            raise fail("tree", f"leaf {name!r} has no p (probability of success); a leaf needs p, "
+                               "or a gate and children")
         return data
+
+    @model_serializer(mode="wrap")
+    def _as_written(self, handler) -> Any:
+        """Drop unset optional keys, and leaf defaults from gates, so a dump loads back."""
+        out = handler(self)
+        if isinstance(out, dict):
+            out = {k: v for k, v in out.items() if v is not None and v != ()}
+            if self.gate:
+                out = {k: v for k, v in out.items() if k not in LEAF_KEYS}
+        return out
 
     @property
     def is_leaf(self) -> bool:
@@ -327,22 +351,18 @@ class Pathway(Entry):
     atlas: tuple[AtlasId, ...] = Field((), description="MITRE ATLAS technique ids of the pathway.")
     tree: Node = Field(description="The attack tree; its root is the goal.")
 
-    @model_validator(mode="before")
-    @classmethod
-    def _has_tree(cls, data: Any) -> Any:
-        if isinstance(data, dict) and "tree" in data and not data["tree"]:
-            raise PydanticCustomError("tree", "pathway {id!r} has an empty tree; expected a root node with a gate and children, or a leaf with p",
-                                      {"id": data.get("id")})
-        return data
-
     @model_validator(mode="after")
     def _unique_nodes(self) -> Pathway:
         seen: set[str] = set()
-        for node in self.tree.walk():
+        stack: list[tuple[Node, tuple]] = [(self.tree, ("tree",))]
+        while stack:
+            node, path = stack.pop()
             if node.id in seen:
-                raise PydanticCustomError("tree", "node id {id!r} is used twice in pathway {pathway!r}; node ids must be unique within a pathway",
-                                          {"id": node.id, "pathway": self.id})
+                raise fail("duplicate_node", f"node id {node.id!r} is used twice in pathway {self.id!r}; "
+                                             "node ids must be unique within a pathway", path + ("id",))
             seen.add(node.id)
+            for i, child in reversed(list(enumerate(node.children or ()))):
+                stack.append((child, path + ("children", i)))
         return self
 
     @cached_property
@@ -371,6 +391,12 @@ class Scenario(Entry):
     controls: tuple[Id, ...] = Field((), description="Control ids in place.")
 
 
+def _no_bool(value: Any) -> Any:
+    if isinstance(value, bool):    # YAML's `yes`/`true` must not pass for version 1
+        raise fail("version", f"found {value!r}; expected 1")
+    return value
+
+
 KINDS = ("assets", "tiers", "actors", "pathways", "controls", "scenarios")
 
 
@@ -379,7 +405,7 @@ class ModelFile(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    threatkit: Literal[1] = Field(description="Format version; 1.")
+    threatkit: Annotated[Literal[1], BeforeValidator(_no_bool)] = Field(description="Format version; 1.")
     name: str | None = Field(None, description="Name of the model.")
     description: str | None = None
     source: str | None = None

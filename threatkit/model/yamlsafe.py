@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 import yaml
 
 MAX_BYTES = 10 * 1024 * 1024     # a model file is text written by people
-MAX_NODES = 1_000_000            # values built, counting each alias expansion
+MAX_NODES = 2_000_000            # values built in all
+MAX_ALIASED = 100_000            # values built again through aliases: a model needs few
 MAX_DEPTH = 200                  # nesting; deeper is hostile, not a model
 
 Path = tuple  # a location in the data: keys and list indexes
@@ -76,16 +77,31 @@ class _Builder:
         self.file = file
         self.loader = loader
         self.visits = 0
+        self.aliased = 0          # values built inside an alias expansion
+        self.expanding = 0        # > 0 while building a node for the second time or more
+        self.built: set[int] = set()
         self.out = Located(file, None)
 
     def fail(self, node: yaml.Node, message: str) -> None:
         raise YamlError(Problem(self.file, node.start_mark.line + 1, message))
 
     def build(self, node: yaml.Node, path: Path, depth: int) -> object:
+        again = id(node) in self.built and not isinstance(node, yaml.ScalarNode)
+        self.built.add(id(node))
+        self.expanding += again
+        try:
+            return self._build(node, path, depth)
+        finally:
+            self.expanding -= again
+
+    def _build(self, node: yaml.Node, path: Path, depth: int) -> object:
         self.visits += 1
+        self.aliased += self.expanding > 0
+        if self.aliased > MAX_ALIASED:
+            self.fail(node, f"aliases expand to more than {MAX_ALIASED:,} values (an alias bomb?); "
+                            "expected a model file that repeats little")
         if self.visits > MAX_NODES:
-            self.fail(node, f"the document expands to more than {MAX_NODES:,} values (an alias bomb?); "
-                            "expected a model file of ordinary size")
+            self.fail(node, f"the document has more than {MAX_NODES:,} values; expected a model file of ordinary size")
         if depth > MAX_DEPTH:
             self.fail(node, f"nesting deeper than {MAX_DEPTH} levels (a recursive alias?); expected a model file")
         self.out.value_lines.setdefault(path, node.start_mark.line + 1)
@@ -99,7 +115,11 @@ class _Builder:
             self._check_tag(node, "tag:yaml.org,2002:seq")
             return [self.build(child, path + (i,), depth + 1) for i, child in enumerate(node.value)]
         self._check_tag(node, "tag:yaml.org,2002:map")
-        self.loader.flatten_mapping(node)
+        merge = next((k for k, _ in node.value if k.tag == "tag:yaml.org,2002:merge"), node)
+        try:
+            self.loader.flatten_mapping(node)      # `<<` merge keys (removes them from node.value)
+        except yaml.constructor.ConstructorError as exc:
+            self.fail(merge, f"invalid merge key '<<' ({exc.problem}); expected a mapping or a list of mappings")
         result: dict = {}
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode):
@@ -122,23 +142,34 @@ def read_yaml(text: str | bytes, file: str) -> Located:
     """Parse one YAML document; raise YamlError naming the file and line on any problem."""
     if len(text) > MAX_BYTES:
         raise YamlError(Problem(file, None, f"file is {len(text):,} bytes; a model file may be at most {MAX_BYTES:,}"))
-    loader = yaml.SafeLoader(text)
+    loader = None
     try:
-        try:
-            root = loader.get_single_node()
-        except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark or exc.context_mark
-            line = mark.line + 1 if mark else None
-            raise YamlError(Problem(file, line, f"invalid YAML: {exc.problem or exc.context}")) from None
-        except yaml.YAMLError as exc:
-            raise YamlError(Problem(file, None, f"invalid YAML: {exc}")) from None
-        except RecursionError:
-            raise YamlError(Problem(file, None, "invalid YAML: nested too deeply")) from None
+        loader = yaml.SafeLoader(text)    # decodes the whole text: may raise ReaderError
+        root = loader.get_single_node()
         builder = _Builder(file, loader)
-        if root is None:
-            builder.out.data = None
-        else:
-            builder.out.data = builder.build(root, (), 0)
+        builder.out.data = None if root is None else builder.build(root, (), 0)
         return builder.out
+    except yaml.reader.ReaderError as exc:
+        line = _line_at(text, exc.position)
+        char = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        what = f"byte 0x{char:02X}" if isinstance(exc.character, int) and exc.encoding else f"character U+{char:04X}"
+        raise YamlError(Problem(file, line, f"invalid YAML text: {exc.reason} ({what}); "
+                                            "expected UTF-8 text without control characters")) from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        raise YamlError(Problem(file, line, f"invalid YAML: {exc.problem or exc.context}")) from None
+    except yaml.YAMLError as exc:
+        raise YamlError(Problem(file, None, f"invalid YAML: {exc}")) from None
+    except RecursionError:
+        line = loader.get_mark().line + 1 if loader is not None else None
+        raise YamlError(Problem(file, line, f"nesting too deep; expected at most {MAX_DEPTH} levels")) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
+
+
+def _line_at(text: str | bytes, position: int) -> int:
+    """1-based line of a character (or byte) position."""
+    newline = b"\n" if isinstance(text, bytes) else "\n"
+    return text[:position].count(newline) + 1
