@@ -22,6 +22,8 @@ GATE_STYLE = {  # gate -> (caption, fill)
 }
 LEAF_FILL, INFEASIBLE_FILL, INFEASIBLE_INK = "#ffffff", "#eeeeee", "#888888"
 COUNTER_INK = "#1e7b34"
+LARGE = 1000         # nodes; above this, FAST_LAYOUT applies
+FAST_LAYOUT = {"mclimit": "0.01", "nslimit": "0.1", "nslimit1": "0.1", "searchsize": "5", "splines": "line"}
 
 
 def fmt_p(x: float) -> str:
@@ -47,10 +49,8 @@ def fmt_skill(x: float) -> str:
     return "∞" if not math.isfinite(x) else f"{x:.0f}"
 
 
-def _figures(tree: EvaluatedTree, i: int) -> str:
-    v = {a: float(tree.values[a][i, 0]) for a in ("probability", "cost_usd", "time_days", "skill")}
-    return (f"p {fmt_p(v['probability'])} · {fmt_money(v['cost_usd'])} · "
-            f"{fmt_days(v['time_days'])} · skill {fmt_skill(v['skill'])}")
+def _figures(p: float, cost: float, time: float, skill: float) -> str:
+    return f"p {fmt_p(p)} · {fmt_money(cost)} · {fmt_days(time)} · skill {fmt_skill(skill)}"
 
 
 def _label(lines: list[str]) -> str:
@@ -72,8 +72,14 @@ def tree_dot(tree: EvaluatedTree, *, rankdir: str = "TB", max_depth: int | None 
     cheapest = tree.cheapest_nodes
     title = f"{tree.pathway.title} · scenario {tree.setting.id}"
     graph = pydot.Dot("attack_tree", graph_type="digraph", rankdir=rankdir, nodesep="0.25", ranksep="0.45",
-                      fontname="Helvetica", label=dot_string(title), labelloc="t", fontsize="14")
-    graph.set_node_defaults(shape="box", style="filled", fontname="Helvetica", fontsize="10", margin="0.12,0.06")
+                      fontname="Helvetica", label=dot_string(title), labelloc="t", fontsize="14", ordering="out")
+    if len(flat.nodes) > LARGE:   # trade a little layout polish for speed on big trees
+        for key, value in FAST_LAYOUT.items():
+            graph.set(key, value)
+    graph.set_node_defaults(shape="box", style="filled", fontname="Helvetica", fontsize="10", margin="0.12,0.06",
+                            color="#555555", fillcolor=LEAF_FILL)
+    figures = [_figures(*row) for row in zip(*(tree.values[a][:, 0].tolist()
+                                               for a in ("probability", "cost_usd", "time_days", "skill")))]
     graph.set_edge_defaults(arrowhead="none", color="#555555")
 
     for i, node in enumerate(flat.nodes):
@@ -82,10 +88,10 @@ def tree_dot(tree: EvaluatedTree, *, rankdir: str = "TB", max_depth: int | None 
             continue
         on_path = node.id in cheapest
         classes = ["gate" if node.gate else "leaf"]
-        attrs: dict[str, str] = {"color": "#555555", "penwidth": "1"}
+        attrs: dict[str, str] = {}
         if node.gate:
             caption, fill = GATE_STYLE[node.gate]
-            lines = [caption, node.title, _figures(tree, i)]
+            lines = [caption, node.title, figures[i]]
             attrs.update(style='"rounded,filled"', fillcolor=fill)
             if max_depth is not None and depth == max_depth:
                 lines.append(f"+ {sum(1 for _ in node.walk()) - 1} steps below, collapsed")
@@ -93,8 +99,7 @@ def tree_dot(tree: EvaluatedTree, *, rankdir: str = "TB", max_depth: int | None 
         else:
             reasons = tree.infeasible.get(node.id, ())
             controls = tree.countered.get(node.id, ())
-            lines = [node.title, _figures(tree, i)]
-            attrs["fillcolor"] = LEAF_FILL
+            lines = [node.title, figures[i]]
             if node.atlas:
                 lines.append("ATLAS " + ", ".join(node.atlas))
             if controls:
@@ -109,8 +114,9 @@ def tree_dot(tree: EvaluatedTree, *, rankdir: str = "TB", max_depth: int | None 
             classes.append("cheapest")
             attrs.update(color=HIGHLIGHT, penwidth="3")
         attrs.update({"label": _label(lines), "class": dot_string(" ".join(classes)),
-                      "id": dot_string(f"{tree.pathway.id}-node-{node.id}"),
-                      "tooltip": dot_string(node.description or node.title)})
+                      "id": dot_string(f"{tree.pathway.id}-node-{node.id}")})
+        if node.description:
+            attrs["tooltip"] = dot_string(node.description)
         graph.add_node(pydot.Node(f"n{i}", **attrs))
 
         if i > 0:
