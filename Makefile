@@ -25,7 +25,10 @@ demo: $(VENV)/.installed
 	$(BIN)/threatkit assess $(EXAMPLE)
 	mkdir -p $(OUT)
 	$(BIN)/threatkit assess $(EXAMPLE) --samples 2000 --seed 1 --format csv -o $(OUT)/assessment.csv
-	@echo "threatkit demo: results in $(OUT)/"
+	for p in direct-use distillation failure-mode-probing fine-tuning-abuse router-training weight-exfiltration; do \
+	  $(BIN)/threatkit tree $(EXAMPLE) --pathway $$p --scenario status-quo -o $(OUT)/status-quo-$$p.svg || exit 1; \
+	done
+	@echo "threatkit demo: results in $(CURDIR)/$(OUT)/"
 
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -q

@@ -71,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scenario", metavar="ID", help="assess only this scenario (default: all)")
     p.add_argument("--format", choices=["table", "json", "csv"], default="table", help="output format (default: table)")
     p.add_argument("--samples", type=_positive_int, metavar="N", help="Monte Carlo samples (default: none, deterministic only)")
-    p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed for --samples (default: 0)")
+    p.add_argument("--seed", type=_nonnegative_int, default=0, metavar="S", help="random seed for --samples (default: 0)")
     p.add_argument("-o", "--output", metavar="OUT", help="write here (atomically) instead of standard output")
 
     p = sub.add_parser("tree", help="show a pathway's attack tree evaluated in a scenario",
@@ -102,14 +102,22 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def _positive_int(text: str) -> int:
+def _whole_number(text: str, least: int) -> int:
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number, found {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected at least 1, found {value}")
+    if value < least:
+        raise argparse.ArgumentTypeError(f"expected at least {least}, found {value}")
     return value
+
+
+def _positive_int(text: str) -> int:
+    return _whole_number(text, 1)
+
+
+def _nonnegative_int(text: str) -> int:
+    return _whole_number(text, 0)
 
 
 def _lookup(model: ThreatModel, kind: str, ident: str):

@@ -195,7 +195,7 @@ def evaluate(pathway: Pathway, setting: Setting, sampler: Sampler = Sampler()) -
     p, cost, time, queries = draws["p"], draws["cost_usd"], draws["time_days"], draws["queries"]
     with np.errstate(divide="ignore", invalid="ignore"):
         query_time = np.where(table.queries_mask[:, None], queries / (rate * accounts), 0.0)
-    query_time = np.nan_to_num(query_time, nan=0.0)            # 0 queries at rate 0: no time
+    query_time = np.nan_to_num(query_time, nan=0.0, posinf=np.inf)   # 0 queries at rate 0: no time
     time = np.maximum(time, query_time)
 
     exposed = np.array([f in tier.exposes for f in FEATURES])

@@ -60,6 +60,8 @@ class Sampler:
     def __post_init__(self) -> None:
         if self.samples is not None and self.samples < 1:
             raise ValueError(f"samples must be at least 1, found {self.samples}")
+        if self.seed < 0:
+            raise ValueError(f"seed must be a whole number >= 0, found {self.seed}")
 
     @property
     def width(self) -> int:
