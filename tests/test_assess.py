@@ -239,6 +239,25 @@ def test_a_cap_of_zero_queries_makes_query_steps_infeasible():
     assert values(ev, "root") == pytest.approx({"probability": 0.2, "cost_usd": 5, "time_days": 40, "skill": 1})
 
 
+@pytest.mark.parametrize("tier, controls", [
+    ({"queries_per_day": 0}, []),                                               # the tier allows none
+    ({"queries_per_day": 1000}, [{"id": "cut", "caps_queries_per_day": 0}]),    # capped to none
+    ({}, [{"id": "cut", "caps_queries_per_day": 0}]),                           # unmetered, capped to none
+])
+def test_a_zero_query_rate_makes_query_steps_infeasible_even_on_open_ended_access(tier, controls):
+    # no duration_days: access is open-ended. 1000 / (0 * 1) = inf days: max(1, inf) = inf, and the
+    # queries never complete, so the step is infeasible: p 0, cost = time = skill = inf (null in JSON)
+    ev = run(leaf("harvest", 0.9, 0, 1, queries=1000), tier=tier, controls=controls)
+    assert values(ev, "harvest") == INFEASIBLE
+    assert ev.cheapest == ()
+
+
+def test_zero_queries_at_a_zero_rate_take_no_time():
+    # 0 queries need no rate: max(3, 0) = 3 days, feasible
+    ev = run(leaf("idle", 0.9, 0, 3, queries=0), tier={"queries_per_day": 0, "duration_days": 10})
+    assert values(ev, "idle") == pytest.approx({"probability": 0.9, "cost_usd": 0, "time_days": 3, "skill": 1})
+
+
 def test_a_long_step_without_queries_is_not_cut_by_the_duration():
     ev = run(leaf("train", 0.8, 100, 400, 1), tier=QTIER)
     assert values(ev, "train") == pytest.approx({"probability": 0.8, "cost_usd": 100, "time_days": 400, "skill": 1})
@@ -704,3 +723,18 @@ def test_cli_tree_unknown_pathway(model_file, capsys):
     assert main(["tree", model_file, "--pathway", "distil", "--format", "json"]) == 1
     err = capsys.readouterr().err
     assert "distil" in err and "distill" in err
+
+
+def test_cli_assess_negative_seed_is_a_seed_or_a_clear_error(model_file, capsys):
+    # any integer --seed is accepted by the parser; a negative one must either work or be refused
+    # in one line (exit 1 or an argparse usage error), never crash with a traceback
+    try:
+        code = main(["assess", model_file, "--format", "json", "--samples", "10", "--seed", "-1"])
+    except SystemExit as exc:          # argparse refusing the value
+        code = exc.code
+    captured = capsys.readouterr()
+    if code == 0:
+        assert len(json.loads(captured.out)) == 2
+    else:
+        assert code in (1, 2)
+        assert "seed" in captured.err

@@ -40,7 +40,7 @@ def test_wheel_installs_and_finds_its_data(tmp_path):
     work = tmp_path / "elsewhere"
     work.mkdir()
     example = work / "mythos.yaml"
-    example.write_bytes((ROOT / "examples" / "mythos.yaml").read_bytes())
+    example.write_bytes((ROOT / "data" / "examples" / "mythos.yaml").read_bytes())
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     where = subprocess.run([str(py), "-c", "import threatkit, threatkit.resources as r; print(threatkit.__file__); print(r.resource_dir('data')); print(r.resource_dir('templates'))"],
                            cwd=work, env=env, capture_output=True, text=True, check=True).stdout.split()

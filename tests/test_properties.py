@@ -5,7 +5,8 @@ trees and settings with hypothesis.
 - an extra AND child with p = 1, cost 0, time 0, skill 1 changes nothing;
 - adding a control never raises any node's probability;
 - Monte Carlo with degenerate ranges (low = mode = high) equals the deterministic result;
-- the same seed gives the same draws, a different seed different ones.
+- the same seed gives the same draws, a different seed different ones;
+- the breadth-first, vectorised evaluation equals a plain recursive reading of the rules.
 """
 from __future__ import annotations
 
@@ -118,10 +119,6 @@ def control_strategy(node_ids: list[str], name: str = "ctl"):
             "caps_accounts": st.floats(1, 20),
         },
     ).map(Control.model_validate)
-
-
-def root(tree: dict, setting: Setting, attr: str) -> float:
-    return evaluate(pathway(tree), setting).node(tree["id"], attr)
 
 
 def replace_node(tree: dict, target: str, make) -> dict:
@@ -248,3 +245,98 @@ def test_same_seed_same_numbers_different_seed_different_numbers(shape, seed):
             row = first.values["probability"][first.flat.index[node["id"]]]
             assert np.all(row >= node["p"]["low"]) and np.all(row <= node["p"]["high"])
             assert np.ptp(row) > 0
+
+
+# ---- the vectorised evaluation equals the contract's recursive definition -------------------
+
+def reference(tree: dict, s: dict, controls: tuple[Control, ...]) -> dict[str, dict[str, float]]:
+    """Every node's values by the DESIGN.md rules, written as plainly as possible (one node at a
+    time, recursively), to check the breadth-first, vectorised evaluation against."""
+    inf = float("inf")
+    rate = s["qpd"] if s["qpd"] is not None else inf
+    accounts = float(s["accounts"])
+    duration = s["duration"] if s["duration"] is not None else inf
+    for c in controls:
+        if c.caps_queries_per_day is not None:
+            rate = min(rate, c.caps_queries_per_day.mode)
+        if c.caps_accounts is not None:
+            accounts = min(accounts, c.caps_accounts.mode)
+    out: dict[str, dict[str, float]] = {}
+
+    def leaf_values(n: dict) -> dict[str, float]:
+        p, cost, time, skill = n["p"], n["cost_usd"], n["time_days"], n["skill"]
+        bad = (any(f not in s["exposes"] for f in n.get("requires", ()))
+               or n.get("min_rank", -1) > s["rank"] or skill > s["skill"] or cost > s["budget"])
+        queries = n.get("queries")
+        if queries is not None:
+            if queries == 0:
+                query_time = 0.0
+            elif rate * accounts == 0:
+                query_time = inf
+            else:
+                query_time = queries / (rate * accounts)
+            time = max(time, query_time)
+            # beyond the access, or never done at all (a zero rate), even on open-ended access
+            bad = bad or query_time > duration or query_time == inf
+        for c in controls:
+            if n["id"] in c.counters or "pw" in c.counters:
+                p *= 1 - c.effectiveness.mode
+                if queries is not None and c.detection_per_million_queries is not None:
+                    p *= (1 - c.detection_per_million_queries.mode) ** (queries / 1e6)
+        if bad:
+            return {"probability": 0.0, "cost_usd": inf, "time_days": inf, "skill": inf}
+        return {"probability": p, "cost_usd": cost, "time_days": time, "skill": float(skill)}
+
+    def visit(n: dict) -> dict[str, float]:
+        if "gate" not in n:
+            v = leaf_values(n)
+        else:
+            kids = [visit(c) for c in n["children"]]
+            col = {a: [k[a] for k in kids] for a in ATTRS}
+            if n["gate"] == "or":
+                v = {"probability": 1 - float(np.prod([1 - x for x in col["probability"]])),
+                     "cost_usd": min(col["cost_usd"]), "time_days": min(col["time_days"]), "skill": min(col["skill"])}
+            else:
+                v = {"probability": float(np.prod(col["probability"])), "cost_usd": sum(col["cost_usd"]),
+                     "time_days": max(col["time_days"]) if n["gate"] == "and" else sum(col["time_days"]),
+                     "skill": max(col["skill"])}
+        out[n["id"]] = v
+        return v
+
+    visit(tree)
+    return out
+
+
+def reference_cheapest(tree: dict, values: dict[str, dict[str, float]]) -> set[str]:
+    if values[tree["id"]]["cost_usd"] == float("inf"):
+        return set()
+    chosen: set[str] = set()
+
+    def walk(n: dict) -> None:
+        if "gate" not in n:
+            chosen.add(n["id"])
+        elif n["gate"] == "or":
+            costs = [values[c["id"]]["cost_usd"] for c in n["children"]]
+            walk(n["children"][costs.index(min(costs))])      # the first of the cheapest
+        else:
+            for c in n["children"]:
+                walk(c)
+
+    walk(tree)
+    return chosen
+
+
+@SETTINGS
+@given(shape=tree_strategy(), s=settings_strategy, data=st.data())
+def test_evaluation_matches_the_recursive_definition(shape, s, data):
+    tree = to_node(shape)
+    # controls name leaves or the pathway: the contract's two ways of countering a step
+    leaf_ids = [n["id"] for n in preorder(tree) if "gate" not in n]
+    controls = tuple(data.draw(st.lists(st.sampled_from(["c1", "c2"]), max_size=2, unique=True).flatmap(
+        lambda names: st.tuples(*(control_strategy(leaf_ids, n) for n in names)))))
+    ev = evaluate(pathway(tree), make_setting(s, controls))
+    expected = reference(tree, s, controls)
+    for node_id, vals in expected.items():
+        for attr in ATTRS:
+            assert ev.node(node_id, attr) == pytest.approx(vals[attr], rel=1e-9, abs=1e-12), (node_id, attr)
+    assert set(ev.cheapest) == reference_cheapest(tree, expected)
