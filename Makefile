@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-EXAMPLE := examples/mythos.yaml
+EXAMPLE := data/examples/mythos.yaml
 OUT := out/mythos
 
 .PHONY: demo test bench clean

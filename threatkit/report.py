@@ -1,0 +1,203 @@
+"""What a scenario report shows, section by section, for notebook cells to call.
+
+The report template (templates/scenario_report.ipynb) holds narrative and one
+call per section; everything computed is computed here, from the analysis and
+render layers, so the tests check it. Results are recorded in the notebook as
+a JSON display output of MIME type RESULTS_MIME, which `read_results` reads
+back from an executed notebook (batch collects them without re-computing).
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from threatkit.analysis.assess import Assessment, Setting, assess, finite_or_none
+from threatkit.analysis.controls import control_values
+from threatkit.analysis.diffusion import Diffusion, LeadTime, diffusion, lead_between
+from threatkit.model.load import load_model
+from threatkit.model.values import ThreatModel
+from threatkit.resources import data_path
+
+RESULTS_MIME = "application/vnd.threatkit.results+json"
+EXAMPLE = "examples/mythos.yaml"
+DAYS_PER_MONTH = 365.25 / 12
+
+
+def example_path() -> Path:
+    """The built-in example model (the Mythos case)."""
+    return data_path(EXAMPLE)
+
+
+def _display(*objs, **kwargs) -> None:
+    from IPython.display import display
+
+    display(*objs, **kwargs)
+
+
+def _markdown(text: str) -> None:
+    from IPython.display import Markdown
+
+    _display(Markdown(text))
+
+
+def svg_for_html(svg: str, alt: str) -> str:
+    """SVG ready to inline in HTML: no XML prolog, doctype or comments; alt text on the root."""
+    from html import escape
+
+    svg = re.sub(r"<\?xml[^>]*\?>\s*|<!DOCTYPE[^>]*>\s*|<!--.*?-->\s*", "", svg, flags=re.S)
+    return svg.replace("<svg", f'<svg role="img" aria-label="{escape(alt, quote=True)}"', 1)
+
+
+def show_svg(svg: str, alt: str) -> None:
+    """Display an SVG with alt text (kept when exported to HTML)."""
+    _display({"image/svg+xml": svg_for_html(svg, alt), "text/plain": alt}, raw=True)
+
+
+@dataclass(eq=False)
+class ScenarioReport:
+    """One scenario of a model, assessed, with the sections of its report."""
+
+    model: ThreatModel
+    scenario: str
+    samples: int | None = 2000
+    seed: int = 0
+    model_path: str = ""
+
+    @classmethod
+    def build(cls, model_path: str | Path = "", scenario: str = "status-quo", samples: int | None = 2000,
+              seed: int = 0) -> ScenarioReport:
+        """Load the model (the built-in example if `model_path` is empty) and check the scenario."""
+        path = Path(model_path) if str(model_path) else example_path()
+        model = load_model(path)
+        model.scenario(scenario)       # KeyError naming the closest id
+        if samples is not None and (not isinstance(samples, int) or samples < 0):
+            raise ValueError(f"samples must be a whole number >= 0 (0: deterministic only), found {samples!r}")
+        return cls(model, scenario, samples or None, seed, str(path))
+
+    @cached_property
+    def setting(self) -> Setting:
+        return Setting.of(self.model, self.scenario)
+
+    @cached_property
+    def assessment(self) -> Assessment:
+        return assess(self.model, self.scenario, self.samples, self.seed)
+
+    @cached_property
+    def curves(self) -> tuple[Diffusion, Diffusion]:
+        """(without the scenario's controls, with them)."""
+        without = diffusion(self.setting.with_controls(()), self.model.pathways, self.samples, self.seed)
+        with_ = diffusion(self.setting, self.model.pathways, self.samples, self.seed)
+        return without, with_
+
+    @cached_property
+    def lead(self) -> LeadTime:
+        return lead_between(*self.curves)
+
+    # ---- sections --------------------------------------------------------------------------
+
+    def summary(self) -> None:
+        s = self.setting
+        controls = ", ".join(c.title for c in s.controls) or "none"
+        _markdown(f"**Model:** {self.model.name or Path(self.model_path).name}  \n"
+                  f"**Scenario:** {self.scenario} ({self.model.scenario(self.scenario).title})  \n"
+                  f"**Actor:** {s.actor.title} ({s.actor.capacity})  \n"
+                  f"**Access tier:** {s.tier.title}  \n"
+                  f"**Controls:** {controls}  \n"
+                  f"**Overall risk:** {self.assessment.overall_risk}")
+        _display(self.assessment)
+
+    def trees(self) -> None:
+        from threatkit.render.trees import tree_svg
+
+        for p in self.assessment.pathways:
+            cheapest = ", ".join(p.cheapest_attack) or "none feasible"
+            _markdown(f"#### {self.model.pathway(p.pathway).title}\n"
+                      f"Probability {p.probability:.3f}, risk **{p.risk}**; cheapest attack: {cheapest}.")
+            show_svg(tree_svg(p.tree), f"Attack tree of pathway {p.pathway} in scenario {self.scenario}")
+
+    def matrix(self):
+        from threatkit.render.matrix import RiskMatrix
+
+        m = RiskMatrix.of(self.assessment, uuid=f"threatkit-matrix-{self.scenario}")
+        show_svg(m.to_svg(), f"Risk matrix with the pathways of scenario {self.scenario} placed")
+        return m
+
+    def diffusion(self) -> None:
+        from threatkit.render.curves import DiffusionPlot
+
+        without, with_ = self.curves
+        plot = DiffusionPlot((("without controls", without), (f"{self.scenario} controls", with_)))
+        show_svg(plot.to_svg(), f"Diffusion curve of scenario {self.scenario}, with and without its controls")
+        _markdown(self.lead_text())
+
+    def lead_text(self) -> str:
+        lead = self.lead
+        if not self.setting.controls:
+            return "The scenario has no controls, so they preserve no lead time."
+        if math.isinf(lead.lead_days):
+            return (f"With its controls the actor does not reach an even chance of holding the capability "
+                    f"within {lead.horizon_days / DAYS_PER_MONTH:.0f} months.")
+        band = (f" (5th to 95th percentile over {self.samples} draws: {lead.p5 / DAYS_PER_MONTH:.1f} to "
+                f"{lead.p95 / DAYS_PER_MONTH:.1f} months)" if self.samples else "")
+        return (f"The scenario's controls move the median time to capability from {lead.without_days:.0f} to "
+                f"{lead.with_days:.0f} days: a lead of **{lead.lead_months:.1f} months**{band}.")
+
+    def recommendations(self):
+        """Controls by risk reduction per dollar, as a DataFrame."""
+        import pandas as pd
+
+        rows = [v.to_dict() for v in control_values(self.model, self.scenario)]
+        frame = pd.DataFrame(rows).set_index("control")
+        return frame.style.set_uuid(f"threatkit-controls-{self.scenario}").format(
+            {"risk_reduction": "{:.4f}", "cost_usd": "${:,.0f}",
+             "reduction_per_million_usd": lambda x: "free" if x is None or x != x else f"{x:.4f}"})
+
+    def sources(self):
+        """Every entry and step this scenario's numbers come from, with source and confidence."""
+        import pandas as pd
+
+        s = self.setting
+        rows = []
+        for kind, entry in (("asset", s.asset), ("actor", s.actor), ("tier", s.tier),
+                            *(("control", c) for c in s.controls), *(("pathway", p) for p in self.model.pathways)):
+            rows.append((kind, entry.id, entry.source or "(no source given)", entry.confidence or ""))
+            if kind == "pathway":
+                rows += [("step", f"{entry.id}/{n.id}", n.source or "(no source given)", n.confidence or "")
+                         for n in entry.tree.walk() if n.is_leaf and (n.source or n.confidence)]
+        frame = pd.DataFrame(rows, columns=["kind", "id", "source", "confidence"])
+        return frame.style.set_uuid(f"threatkit-sources-{self.scenario}").hide(axis="index")
+
+    def results(self) -> dict:
+        """What the report records: the assessment rows (as `threatkit assess --format json`) and the lead."""
+        lead = self.lead
+        return {
+            "scenario": self.scenario,
+            "model": self.model.name,
+            "samples": self.samples,
+            "seed": self.seed,
+            "overall_risk": self.assessment.overall_risk,
+            "rows": self.assessment.rows(),
+            "lead_time": {k: finite_or_none(getattr(lead, k)) for k in
+                          ("with_days", "without_days", "lead_days", "p5", "p50", "p95", "horizon_days")},
+        }
+
+    def record(self) -> None:
+        """Display the results as JSON with threatkit's MIME type, for batch to read back."""
+        _display({RESULTS_MIME: self.results(), "text/plain": f"threatkit results for scenario {self.scenario}"},
+                 raw=True)
+
+
+def read_results(notebook) -> dict:
+    """The results a report recorded, from an executed notebook (a path or a NotebookNode)."""
+    import nbformat
+
+    nb = nbformat.read(str(notebook), as_version=4) if isinstance(notebook, (str, Path)) else notebook
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            if RESULTS_MIME in data:
+                return data[RESULTS_MIME]
+    raise LookupError("the notebook recorded no threatkit results (no output of type " + RESULTS_MIME + ")")
