@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 EXAMPLE := data/examples/mythos.yaml
 OUT := out/mythos
 
-.PHONY: demo test bench clean
+.PHONY: demo test bench notebooks clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "threatkit needs Python 3.11 or newer"'
@@ -31,10 +31,13 @@ demo: $(VENV)/.installed
 	@echo "threatkit demo: results in $(CURDIR)/$(OUT)/"
 
 test: $(VENV)/.installed-dev
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --nbval tests notebooks templates
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/analysis.py
+
+notebooks: $(VENV)/.installed-dev   # re-execute the stored notebooks after a change of code or data
+	$(BIN)/python scripts/refresh_notebooks.py
 
 clean:
 	rm -rf $(VENV) out build dist

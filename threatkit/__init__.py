@@ -8,9 +8,9 @@ __version__ = "0.1.0"
 
 import sys
 
-from threatkit.model.load import ModelError, load_model, load_text  # noqa: E402
+from threatkit.model.load import ModelError, load_data, load_model, load_text  # noqa: E402
 
-__all__ = ["ModelError", "load_model", "load_text", "__version__"]
+__all__ = ["ModelError", "load_data", "load_model", "load_text", "__version__"]
 
 
 def _register_display() -> None:

@@ -82,6 +82,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["svg", "png", "dot", "json"], default="svg", help="output format (default: svg)")
     p.add_argument("-o", "--output", metavar="OUT", help="write here (atomically) instead of standard output")
 
+    p = sub.add_parser("report", help="run the report notebook for a scenario and write it as HTML",
+                       description="Run the report template (papermill) for one scenario and write HTML "
+                                   "(code hidden, figures inline), atomically.")
+    p.add_argument("file", metavar="FILE", help="model file (YAML)")
+    p.add_argument("--scenario", required=True, metavar="ID", help="scenario id")
+    p.add_argument("-o", "--output", required=True, metavar="OUT.html", help="HTML file to write")
+    p.add_argument("--template", metavar="NAME|PATH", help="report template: a name shipped with threatkit "
+                                                            "(default: scenario_report) or a notebook path")
+    p.add_argument("--notebook", metavar="OUT.ipynb", help="also write the executed notebook here")
+    p.add_argument("--samples", type=_nonnegative_int, default=2000, metavar="N",
+                   help="Monte Carlo draws (default: 2000; 0 for deterministic values only)")
+    p.add_argument("--seed", type=_nonnegative_int, default=1, metavar="S", help="random seed (default: 1)")
+    p.add_argument("--timeout", type=float, metavar="S", help="seconds a cell may run before the report fails")
+
     sub.add_parser("schema", help="print the JSON Schema of the model file, for editors",
                    description="Print the JSON Schema of a threatkit model file.")
     return parser
@@ -210,6 +224,21 @@ def _write(output: str | bytes, path: str | None) -> None:
     except OSError as exc:
         raise UserError(f"cannot write {path}: {exc.strerror or exc}") from None
     print(f"wrote {path}", file=sys.stderr)
+
+
+@command
+def cmd_report(args: argparse.Namespace) -> int:
+    from threatkit.execute import ReportError, make_report
+
+    try:
+        report = make_report(args.file, args.scenario, args.output, template=args.template,
+                             notebook=args.notebook, samples=args.samples, seed=args.seed, timeout=args.timeout)
+    except KeyError as exc:
+        raise UserError(exc.args[0]) from None
+    except (ReportError, OSError) as exc:
+        raise UserError(str(exc)) from None
+    print(f"wrote {report.html}" + (f" and {report.notebook}" if report.notebook else ""), file=sys.stderr)
+    return 0
 
 
 def summary(model: ThreatModel) -> str:

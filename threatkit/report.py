@@ -19,6 +19,7 @@ from threatkit.analysis.controls import control_values
 from threatkit.analysis.diffusion import Diffusion, LeadTime, diffusion, lead_between
 from threatkit.model.load import load_model
 from threatkit.model.values import ThreatModel
+from threatkit.render.display import Table
 from threatkit.resources import data_path
 
 RESULTS_MIME = "application/vnd.threatkit.results+json"
@@ -107,7 +108,9 @@ class ScenarioReport:
                   f"**Access tier:** {s.tier.title}  \n"
                   f"**Controls:** {controls}  \n"
                   f"**Overall risk:** {self.assessment.overall_risk}")
-        _display(self.assessment)
+        from threatkit.render.display import assessment_table
+
+        _display(assessment_table(self.assessment))
 
     def trees(self) -> None:
         from threatkit.render.trees import tree_svg
@@ -118,12 +121,11 @@ class ScenarioReport:
                       f"Probability {p.probability:.3f}, risk **{p.risk}**; cheapest attack: {cheapest}.")
             show_svg(tree_svg(p.tree), f"Attack tree of pathway {p.pathway} in scenario {self.scenario}")
 
-    def matrix(self):
+    def matrix(self) -> None:
         from threatkit.render.matrix import RiskMatrix
 
         m = RiskMatrix.of(self.assessment, uuid=f"threatkit-matrix-{self.scenario}")
         show_svg(m.to_svg(), f"Risk matrix with the pathways of scenario {self.scenario} placed")
-        return m
 
     def diffusion(self) -> None:
         from threatkit.render.curves import DiffusionPlot
@@ -151,9 +153,9 @@ class ScenarioReport:
 
         rows = [v.to_dict() for v in control_values(self.model, self.scenario)]
         frame = pd.DataFrame(rows).set_index("control")
-        return frame.style.set_uuid(f"threatkit-controls-{self.scenario}").format(
+        return Table(frame.style.set_uuid(f"threatkit-controls-{self.scenario}").format(
             {"risk_reduction": "{:.4f}", "cost_usd": "${:,.0f}",
-             "reduction_per_million_usd": lambda x: "free" if x is None or x != x else f"{x:.4f}"})
+             "reduction_per_million_usd": lambda x: "free" if x is None or x != x else f"{x:.4f}"}))
 
     def sources(self):
         """Every entry and step this scenario's numbers come from, with source and confidence."""
@@ -168,7 +170,7 @@ class ScenarioReport:
                 rows += [("step", f"{entry.id}/{n.id}", n.source or "(no source given)", n.confidence or "")
                          for n in entry.tree.walk() if n.is_leaf and (n.source or n.confidence)]
         frame = pd.DataFrame(rows, columns=["kind", "id", "source", "confidence"])
-        return frame.style.set_uuid(f"threatkit-sources-{self.scenario}").hide(axis="index")
+        return Table(frame.style.set_uuid(f"threatkit-sources-{self.scenario}").hide(axis="index"))
 
     def results(self) -> dict:
         """What the report records: the assessment rows (as `threatkit assess --format json`) and the lead."""
@@ -188,6 +190,32 @@ class ScenarioReport:
         """Display the results as JSON with threatkit's MIME type, for batch to read back."""
         _display({RESULTS_MIME: self.results(), "text/plain": f"threatkit results for scenario {self.scenario}"},
                  raw=True)
+
+
+def policy_comparison(model: ThreatModel, base: str, policy: str, samples: int | None = 1000, seed: int = 1,
+                      actors: tuple[str, ...] | None = None):
+    """Months of lead a policy preserves over a base scenario, per actor, with its band, as a Styler."""
+    import pandas as pd
+
+    from threatkit.analysis.diffusion import policy_leads
+
+    rows = []
+    for actor_id, lead in policy_leads(model, base, policy, actors, samples, seed).items():
+        rows.append({"actor": model.actor(actor_id).title,
+                     f"median days ({base})": lead.without_days, f"median days ({policy})": lead.with_days,
+                     "lead (months)": lead.lead_months, "p5 (months)": lead.p5 / DAYS_PER_MONTH,
+                     "p95 (months)": lead.p95 / DAYS_PER_MONTH})
+    frame = pd.DataFrame(rows).set_index("actor")
+
+    def days(x: float) -> str:
+        return "beyond horizon" if math.isinf(x) else f"{x:,.0f}"
+
+    def months(x: float) -> str:
+        return "unbounded" if math.isinf(x) else f"{x:.1f}"
+
+    return Table(frame.style.set_uuid(f"threatkit-policy-{base}-{policy}").format(
+        {c: days for c in frame.columns if c.startswith("median")} | {c: months for c in frame.columns
+                                                                      if "months" in c}))
 
 
 def read_results(notebook) -> dict:

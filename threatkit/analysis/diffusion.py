@@ -47,7 +47,7 @@ class Diffusion:
     @property
     def median_days(self) -> float:
         """First day the mean combined curve reaches 1/2 (inf if not within the horizon)."""
-        return first_crossing(self.combined[None, :], self.days)[0]
+        return float(first_crossing(self.combined[None, :], self.days)[0])
 
     def __repr__(self) -> str:
         return (f"<Diffusion {self.scenario}: median {self.median_days:g} days, "
@@ -158,3 +158,20 @@ def lead_time(model: ThreatModel, scenario: str, controls: tuple[str, ...] | Non
     d_with = diffusion(with_, model.pathways, samples, seed, horizon_days)
     d_without = diffusion(without, model.pathways, samples, seed, horizon_days)
     return lead_between(d_without, d_with)
+
+
+def policy_leads(model: ThreatModel, base: str, policy: str, actors: tuple[str, ...] | None = None,
+                 samples: int | None = None, seed: int = 0,
+                 horizon_days: float = DEFAULT_HORIZON_DAYS) -> dict[str, LeadTime]:
+    """Lead preserved by moving from scenario `base` to scenario `policy` (their tiers
+    and controls), for each actor in turn (default: every actor of the model)."""
+    from dataclasses import replace
+
+    a, b = Setting.of(model, base), Setting.of(model, policy)
+    out = {}
+    for actor_id in actors if actors is not None else [x.id for x in model.actors]:
+        actor = model.actor(actor_id)
+        d_base = diffusion(replace(a, actor=actor), model.pathways, samples, seed, horizon_days)
+        d_policy = diffusion(replace(b, actor=actor), model.pathways, samples, seed, horizon_days)
+        out[actor_id] = lead_between(d_base, d_policy)
+    return out

@@ -95,6 +95,12 @@ def load_text(text: str, name: str = "<model>", base_dir: str | Path = ".") -> T
     return _finish(_load_file(text, name, Path(base_dir).resolve(), stack=()))
 
 
+def load_data(data: dict, name: str = "<model>", base_dir: str | Path = ".") -> ThreatModel:
+    """Load a model from Python data shaped like a model file (built in code);
+    the same checks as for a file, with problems located by field path."""
+    return _finish(_load_located(Located(name, data), Path(base_dir).resolve(), stack=()))
+
+
 def _finish(state: tuple[_Merged, list[Problem]]) -> ThreatModel:
     merged, problems = state
     merged.scales = merged.scales.merged_over(_builtin()[0].scales)
@@ -128,6 +134,12 @@ def _load_file(text: str | bytes, name: str, base_dir: Path, stack: tuple[Path, 
         src = read_yaml(text, name)
     except YamlError as exc:
         return _Merged(), [exc.problem]
+    return _load_located(src, base_dir, stack, allow_builtin)
+
+
+def _load_located(src: Located, base_dir: Path, stack: tuple[Path, ...],
+                  allow_builtin: bool = True) -> tuple[_Merged, list[Problem]]:
+    name = src.file
     if not isinstance(src.data, dict):
         found = "an empty file" if src.data is None else f"a {type(src.data).__name__}"
         return _Merged(), [Problem(name, src.line(()), f"expected a mapping with 'threatkit: 1' and lists of entries, found {found}")]
@@ -319,4 +331,4 @@ def builtin_model() -> ThreatModel:
     return ThreatModel(scales=merged.scales, **{k: tuple(merged.entries[k].values()) for k in KINDS})
 
 
-__all__ = ["ModelError", "load_model", "load_text", "builtin_model", "atlas_ids", "resource_dir"]
+__all__ = ["ModelError", "load_model", "load_text", "load_data", "builtin_model", "atlas_ids", "resource_dir"]

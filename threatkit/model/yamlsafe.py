@@ -53,7 +53,7 @@ class Located:
             if path in self.key_lines:
                 return self.key_lines[path]
             path = path[:-1]
-        return self.value_lines.get((), 1)
+        return self.value_lines.get(())     # None for data that never was text
 
     def get(self, path: Path, default=None):
         """The raw value at `path`, or `default`."""
@@ -148,6 +148,7 @@ def read_yaml(text: str | bytes, file: str) -> Located:
         root = loader.get_single_node()
         builder = _Builder(file, loader)
         builder.out.data = None if root is None else builder.build(root, (), 0)
+        builder.out.value_lines.setdefault((), 1)    # an empty document is "at" line 1
         return builder.out
     except yaml.reader.ReaderError as exc:
         line = _line_at(text, exc.position)

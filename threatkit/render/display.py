@@ -20,6 +20,24 @@ FORMATTERS: dict[tuple[str, str], tuple[str, str]] = {
 }
 
 
+class Table:
+    """A styled pandas table that shows the same HTML and text on every run
+    (a bare Styler's text form carries its memory address)."""
+
+    def __init__(self, styler):
+        self.styler = styler
+
+    @property
+    def data(self):
+        return self.styler.data
+
+    def _repr_html_(self) -> str:
+        return self.styler.to_html()
+
+    def __repr__(self) -> str:
+        return self.styler.data.to_string()
+
+
 def register(shell) -> None:
     """Register the formatters with an IPython shell (idempotent)."""
     formatters = shell.display_formatter.formatters
@@ -67,10 +85,15 @@ def assessment_html(assessment) -> str:
     head = (f"<p><b>Scenario {html.escape(s.id)}</b>: actor {html.escape(s.actor.title)}, "
             f"tier {html.escape(s.tier.title)}, controls {html.escape(controls)}; "
             f"overall risk <b>{html.escape(assessment.overall_risk)}</b></p>")
-    styler = (assessment_frame(assessment).style.set_uuid(f"threatkit-assessment-{s.id}")
+    return head + assessment_table(assessment)._repr_html_()
+
+
+def assessment_table(assessment) -> Table:
+    """The pathways of an assessment as a table with a fixed uuid (stable HTML)."""
+    styler = (assessment_frame(assessment).style.set_uuid(f"threatkit-assessment-{assessment.scenario}")
               .format({"probability": "{:.3f}", "cost_usd": _money, "time_days": _days, "skill": _plain,
                        "fidelity": "{:.2f}"}, escape="html"))
-    return head + styler.to_html()
+    return Table(styler)
 
 
 def _money(x) -> str:

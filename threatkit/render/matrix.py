@@ -34,6 +34,9 @@ class RiskMatrix:
         placements = tuple((p.scenario, p.pathway, p.likelihood, p.impact) for a in items for p in a.pathways)
         return cls(items[0].setting.scales, placements, uuid)
 
+    def __repr__(self) -> str:
+        return f"<RiskMatrix: {len(self.placements)} placements>"
+
     def colour(self, risk: str) -> tuple[str, str]:
         order = risk_order(self.scales)
         k = min(order.index(risk), len(PALETTE) - 1)

@@ -1,0 +1,96 @@
+"""Run a report template with papermill and export it to HTML with nbconvert.
+
+One step per function, as papermill itself is laid out: find the template,
+execute it with parameters, turn the executed notebook into HTML with
+threatkit's nbconvert template, write the files atomically.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from threatkit.files import atomic_write
+from threatkit.resources import resource_dir
+
+DEFAULT_TEMPLATE = "scenario_report"
+KERNEL = "python3"
+
+
+class ReportError(Exception):
+    """A report could not be made: a bad template, or a notebook that failed."""
+
+
+def resolve_template(name_or_path: str | Path | None = None) -> Path:
+    """A template name (shipped in templates/) or a path to a notebook."""
+    choice = str(name_or_path or DEFAULT_TEMPLATE)
+    path = Path(choice)
+    if path.suffix == ".ipynb" or path.exists():
+        if not path.is_file():
+            raise ReportError(f"template {choice!r} does not exist")
+        return path.resolve()
+    shipped = resource_dir("templates") / f"{choice}.ipynb"
+    if shipped.is_file():
+        return shipped
+    names = sorted(p.stem for p in resource_dir("templates").glob("*.ipynb"))
+    raise ReportError(f"unknown template {choice!r}; expected a path to a notebook or one of: {', '.join(names)}")
+
+
+def execute(template: Path, parameters: dict, *, timeout: float | None = None, cwd: str | Path | None = None):
+    """Execute the template with papermill in a fresh kernel; the executed notebook (NotebookNode).
+
+    Raises ReportError naming the failing cell and its error when the notebook raises."""
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    logging.getLogger("papermill").setLevel(logging.WARNING)
+    try:
+        return papermill.execute_notebook(
+            str(template), None, parameters=parameters, kernel_name=KERNEL, progress_bar=False,
+            log_output=False, execution_timeout=timeout, cwd=str(cwd) if cwd else None)
+    except PapermillExecutionError as exc:
+        raise ReportError(f"the report notebook failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue}") from None
+
+
+def to_html(nb, title: str, subtitle: str = "") -> str:
+    """The executed notebook as HTML: code hidden, SVG inline, threatkit's header."""
+    from nbconvert import HTMLExporter
+
+    nb.metadata["title"] = title
+    nb.metadata.setdefault("threatkit", {})["subtitle"] = subtitle
+    exporter = HTMLExporter(template_name="threatkit",
+                            extra_template_basedirs=[str(resource_dir("templates") / "nbconvert")],
+                            exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
+    body, _ = exporter.from_notebook_node(nb)
+    return body
+
+
+@dataclass(frozen=True)
+class Report:
+    html: Path
+    notebook: Path | None
+    results: dict
+
+
+def make_report(model_path: str | Path, scenario: str, output_html: str | Path, *, template: str | None = None,
+                notebook: str | Path | None = None, samples: int = 2000, seed: int = 1,
+                timeout: float | None = None) -> Report:
+    """Check the model and scenario, run the template, write the HTML (and notebook)."""
+    import nbformat
+
+    from threatkit.model.load import load_model
+    from threatkit.report import read_results
+
+    model_path = Path(model_path).resolve()
+    model = load_model(model_path)        # a bad model fails here, before any kernel starts
+    model.scenario(scenario)              # so does an unknown scenario (KeyError with a suggestion)
+    template_path = resolve_template(template)
+    params = {"model_path": str(model_path), "scenario": scenario, "samples": samples, "seed": seed}
+    nb = execute(template_path, params, timeout=timeout, cwd=model_path.parent)
+    results = read_results(nb)
+    title = f"threatkit report: {model.scenario(scenario).title}"
+    html = to_html(nb, title, subtitle=f"{model.name or model_path.name} · scenario {scenario}")
+    written_nb = None
+    if notebook is not None:
+        written_nb = atomic_write(notebook, nbformat.writes(nb))
+    return Report(atomic_write(output_html, html), written_nb, results)

@@ -1,0 +1,152 @@
+"""An ipywidgets explorer: pick an actor, a tier, controls and a query-rate cap,
+and watch the attack tree, the risk-matrix cell and the diffusion curve update.
+
+All numbers come from the analysis layer (`Explorer.state` exposes them, so
+tests and the browser test check the same values the views show). Callbacks
+fire on release (`continuous_update=False`), and the views live in fixed-height
+boxes so the page does not jump while they redraw.
+"""
+from __future__ import annotations
+
+import html
+import math
+
+from threatkit.analysis.assess import Setting, evaluate, level_of
+from threatkit.analysis.diffusion import diffusion
+from threatkit.model.values import Control, Quantity, ThreatModel
+
+CAP_CONTROL_ID = "explorer-query-cap"
+CAP_MAX_EXPONENT = 7      # the slider's top position (10 million a day) means "no cap"
+
+
+class Explorer:
+    """Interactive view of one model. Display it (or `.widget`) in a notebook."""
+
+    def __init__(self, model: ThreatModel, scenario: str | None = None, pathway: str | None = None,
+                 samples: int = 500, seed: int = 1):
+        import ipywidgets as w
+
+        self.model = model
+        self.samples, self.seed = samples, seed
+        base = model.scenario(scenario) if scenario else (model.scenarios[0] if model.scenarios else None)
+        if base is None:
+            raise ValueError("the explorer needs a model with at least one scenario (for its asset)")
+        self.base = Setting.of(model, base)
+        first_pathway = pathway or model.pathways[0].id
+        model.pathway(first_pathway)
+
+        style = {"description_width": "110px"}
+        wide = w.Layout(width="420px")
+        self.actor = w.Dropdown(options=[(a.title, a.id) for a in model.actors], value=self.base.actor.id,
+                                description="Actor", style=style, layout=wide)
+        self.tier = w.Dropdown(options=[(t.title, t.id) for t in model.tiers], value=self.base.tier.id,
+                               description="Access tier", style=style, layout=wide)
+        self.pathway = w.Dropdown(options=[(p.title, p.id) for p in model.pathways], value=first_pathway,
+                                  description="Pathway", style=style, layout=wide)
+        chosen = {c.id for c in self.base.controls}
+        self.controls = {c.id: w.Checkbox(value=c.id in chosen, description=c.title, indent=False,
+                                          layout=w.Layout(width="300px"))
+                         for c in model.controls}
+        self.cap = w.FloatLogSlider(value=10 ** CAP_MAX_EXPONENT, base=10, min=1, max=CAP_MAX_EXPONENT, step=0.25,
+                                    continuous_update=False, description="Query cap/day", style=style,
+                                    layout=wide, readout_format=",.0f",
+                                    tooltip="queries per account per day; the top position means no cap")
+        for widget in (self.actor, self.tier, self.pathway, self.cap, *self.controls.values()):
+            widget.observe(self._changed, names="value")
+
+        box = {"height": "auto", "overflow": "auto", "border": "1px solid #ddd", "padding": "4px"}
+        self.tree_view = w.HTML(layout=w.Layout(**{**box, "height": "430px"}))
+        self.tree_view.add_class("tk-tree")
+        self.matrix_view = w.HTML(layout=w.Layout(**{**box, "height": "400px"}))
+        self.matrix_view.add_class("tk-matrix")
+        self.curve_view = w.HTML(layout=w.Layout(**{**box, "height": "400px"}))
+        self.curve_view.add_class("tk-curve")
+        self.status = w.HTML()
+        self.status.add_class("tk-status")
+
+        left = w.VBox([self.actor, self.tier, self.pathway, self.cap,
+                       w.HTML("<small>query cap per account per day; far right: no cap</small>"),
+                       w.HTML("<b>Controls</b>"), w.VBox(list(self.controls.values()))],
+                      layout=w.Layout(width="440px"))
+        views = w.Tab(children=[self.tree_view, self.matrix_view, self.curve_view])
+        for i, title in enumerate(("Attack tree", "Risk matrix", "Diffusion curve")):
+            views.set_title(i, title)
+        self.widget = w.VBox([w.HBox([left, w.VBox([self.status, views], layout=w.Layout(width="100%"))])])
+        self.widget.add_class("tk-explorer")
+        self.state: dict = {}
+        self.refresh()
+
+    # ---- state ------------------------------------------------------------------------------
+
+    def setting(self) -> Setting:
+        """The scenario the widgets describe now."""
+        controls = tuple(self.model.control(cid) for cid, box in self.controls.items() if box.value)
+        if self.cap.value < 10 ** CAP_MAX_EXPONENT:
+            controls += (Control(id=CAP_CONTROL_ID, name="Explorer query cap",
+                                 caps_queries_per_day=Quantity.scalar(float(self.cap.value))),)
+        return Setting(id="explorer", asset=self.base.asset, actor=self.model.actor(self.actor.value),
+                       tier=self.model.tier(self.tier.value), controls=controls, scales=self.model.scales)
+
+    def compute(self) -> dict:
+        """The numbers the views show, from the analysis layer."""
+        setting = self.setting()
+        pw = self.model.pathway(self.pathway.value)
+        tree = evaluate(pw, setting)
+        p = float(tree.root("probability")[0])
+        impact_value = pw.fidelity.mode * setting.asset.capability_value.mode
+        like = int(level_of(p, setting.scales.likelihood))
+        imp = int(level_of(impact_value, setting.scales.impact))
+        curve = diffusion(setting, self.model.pathways, self.samples, self.seed)
+        return {"tree": tree, "curve": curve, "pathway": pw.id, "probability": p,
+                "cost_usd": float(tree.root("cost_usd")[0]), "time_days": float(tree.root("time_days")[0]),
+                "likelihood": like, "impact": imp, "risk": setting.scales.risk[like - 1][imp - 1],
+                "median_days": curve.median_days, "cheapest_attack": tree.cheapest,
+                "controls": tuple(c.id for c in setting.controls)}
+
+    def summary(self):
+        """The current numbers as a one-column table."""
+        import pandas as pd
+
+        s = self.state
+        return pd.Series({
+            "actor": self.actor.value, "tier": self.tier.value, "pathway": s["pathway"],
+            "controls": ", ".join(s["controls"]) or "none",
+            "probability": round(s["probability"], 4), "cost_usd": s["cost_usd"], "time_days": s["time_days"],
+            "likelihood": s["likelihood"], "impact": s["impact"], "risk": s["risk"],
+            "cheapest attack": ", ".join(s["cheapest_attack"]) or "none feasible",
+            "median days to capability (all pathways)": s["median_days"],
+        }, name="explorer").to_frame()
+
+    # ---- views ------------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        from threatkit.render.curves import DiffusionPlot
+        from threatkit.render.matrix import RiskMatrix
+        from threatkit.report import svg_for_html
+        from threatkit.render.trees import tree_svg
+
+        state = self.compute()
+        self.state = state
+        median = state["median_days"]
+        when = f"{median:,.0f} days" if math.isfinite(median) else "beyond the horizon"
+        self.status.value = (
+            f'<div class="tk-summary" data-probability="{state["probability"]:.6f}" '
+            f'data-risk="{html.escape(state["risk"])}" data-likelihood="{state["likelihood"]}" '
+            f'data-impact="{state["impact"]}" data-median-days="{median}">'
+            f'<b>{html.escape(state["pathway"])}</b>: p = {state["probability"]:.3f}, '
+            f'likelihood {state["likelihood"]} x impact {state["impact"]} &rarr; risk <b>{html.escape(state["risk"])}</b>; '
+            f'median time to capability (all pathways) {when}</div>')
+        self.tree_view.value = svg_for_html(tree_svg(state["tree"]), f"Attack tree of {state['pathway']}")
+        matrix = RiskMatrix(self.model.scales, (("explorer", state["pathway"], state["likelihood"], state["impact"]),),
+                            uuid="threatkit-explorer-matrix")
+        self.matrix_view.value = svg_for_html(matrix.to_svg(), "Risk matrix with the pathway placed")
+        plot = DiffusionPlot((("this setting", state["curve"]),))
+        self.curve_view.value = svg_for_html(plot.to_svg(), "Diffusion curve")
+
+    def _changed(self, _change) -> None:
+        self.refresh()
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)
