@@ -36,20 +36,34 @@ def resolve_template(name_or_path: str | Path | None = None) -> Path:
     raise ReportError(f"unknown template {choice!r}; expected a path to a notebook or one of: {', '.join(names)}")
 
 
-def execute(template: Path, parameters: dict, *, timeout: float | None = None, cwd: str | Path | None = None):
-    """Execute the template with papermill in a fresh kernel; the executed notebook (NotebookNode).
+def execute(template: Path, parameters: dict, *, timeout: float | None = None, cwd: str | Path | None = None,
+            engine: str = "threatkit"):
+    """Execute the template with papermill; the executed notebook (NotebookNode).
 
-    Raises ReportError naming the failing cell and its error when the notebook raises."""
+    `engine`: "threatkit" (a forked child of this process, warmed up) or "kernel" (a fresh
+    Jupyter kernel). Raises ReportError naming the failing cell and its error."""
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
+    from threatkit.batch.jobs import engine_name
+
+    try:
+        name = engine_name(engine)
+    except ValueError as exc:
+        raise ReportError(str(exc)) from None
+    if name:
+        from threatkit.engine import warm_up
+
+        warm_up()
     logging.getLogger("papermill").setLevel(logging.WARNING)
     try:
         return papermill.execute_notebook(
-            str(template), None, parameters=parameters, kernel_name=KERNEL, progress_bar=False,
+            str(template), None, parameters=parameters, kernel_name=KERNEL, engine_name=name, progress_bar=False,
             log_output=False, execution_timeout=timeout, cwd=str(cwd) if cwd else None)
     except PapermillExecutionError as exc:
         raise ReportError(f"the report notebook failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue}") from None
+    except (TimeoutError, RuntimeError) as exc:
+        raise ReportError(f"the report notebook did not finish: {exc}") from None
 
 
 def to_html(nb, title: str, subtitle: str = "") -> str:
@@ -74,7 +88,7 @@ class Report:
 
 def make_report(model_path: str | Path, scenario: str, output_html: str | Path, *, template: str | None = None,
                 notebook: str | Path | None = None, samples: int = 2000, seed: int = 1,
-                timeout: float | None = None) -> Report:
+                timeout: float | None = None, engine: str = "threatkit") -> Report:
     """Check the model and scenario, run the template, write the HTML (and notebook)."""
     import nbformat
 
@@ -86,7 +100,7 @@ def make_report(model_path: str | Path, scenario: str, output_html: str | Path, 
     model.scenario(scenario)              # so does an unknown scenario (KeyError with a suggestion)
     template_path = resolve_template(template)
     params = {"model_path": str(model_path), "scenario": scenario, "samples": samples, "seed": seed}
-    nb = execute(template_path, params, timeout=timeout, cwd=model_path.parent)
+    nb = execute(template_path, params, timeout=timeout, cwd=model_path.parent, engine=engine)
     results = read_results(nb)
     title = f"threatkit report: {model.scenario(scenario).title}"
     html = to_html(nb, title, subtitle=f"{model.name or model_path.name} · scenario {scenario}")

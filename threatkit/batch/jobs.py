@@ -1,0 +1,267 @@
+"""One report run: its inputs and their hash, the resume check, and the run
+itself in a forked child that can be killed, kernel and all, at a deadline.
+
+`run_job` is what every backend calls (local processes, Dask workers): it
+forks a child in a session of its own, the child executes the template and
+writes the notebook and HTML atomically, and sends back a small outcome (the
+results the notebook recorded). A raising cell, a dead kernel, a kernel that
+would not start (retried) and a deadline passed all come back as a failed
+outcome with the reason; nothing here raises for a notebook's fault.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import select
+import signal
+import time
+import traceback
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from threatkit import __version__
+from threatkit.files import atomic_write
+
+KERNEL_START_TRIES = 3
+_running_child: int | None = None   # the forked child of run_job, for stop_running_child
+RESULTS_KEY = "threatkit"          # notebook metadata key: inputs hash, status, error
+
+
+@dataclass(frozen=True)
+class Job:
+    scenario: str
+    model_path: str
+    template: str
+    out_dir: str
+    parameters: dict
+    inputs_hash: str
+    title: str
+    subtitle: str
+    engine: str = "threatkit"        # threatkit (warm, forked) or kernel (papermill's Jupyter kernel)
+    timeout: float | None = None
+    kernel_name: str = "python3"
+
+    @property
+    def notebook_path(self) -> Path:
+        return Path(self.out_dir) / f"{self.scenario}.ipynb"
+
+    @property
+    def html_path(self) -> Path:
+        return Path(self.out_dir) / f"{self.scenario}.html"
+
+
+@dataclass
+class Outcome:
+    scenario: str
+    status: str                      # ok | failed | skipped (complete from an earlier run)
+    error: str = ""
+    results: dict = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.status in ("ok", "skipped")
+
+
+def inputs_hash(model_dump: dict, template: Path, parameters: dict, engine: str) -> str:
+    """Hash of everything a report depends on: the resolved model (so every
+    included file counts), the template, the parameters, threatkit's version."""
+    digest = hashlib.sha256()
+    digest.update(json.dumps({"model": model_dump, "parameters": parameters, "engine": engine,
+                              "version": __version__}, sort_keys=True).encode())
+    digest.update(template.read_bytes())
+    return digest.hexdigest()
+
+
+def completed(job: Job) -> dict | None:
+    """The recorded results, if both outputs exist, succeeded and match the inputs."""
+    import nbformat
+
+    from threatkit.report import read_results
+
+    if not (job.notebook_path.is_file() and job.html_path.is_file()):
+        return None
+    try:
+        nb = nbformat.read(job.notebook_path, as_version=4)
+        meta = nb.metadata.get(RESULTS_KEY, {})
+        if meta.get("inputs_hash") != job.inputs_hash or meta.get("status") != "ok":
+            return None
+        if job.inputs_hash not in job.html_path.read_text(encoding="utf-8", errors="replace"):
+            return None
+        return read_results(nb)
+    except Exception:            # unreadable or foreign files: redo them
+        return None
+
+
+# ---- running -------------------------------------------------------------------------------
+
+ENGINES = ("threatkit", "kernel")
+
+
+def engine_name(engine: str) -> str | None:
+    """papermill's engine name for ours: None is papermill's own (a Jupyter kernel)."""
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}; expected one of: {', '.join(ENGINES)}")
+    return None if engine == "kernel" else engine
+
+
+def run_job(job: Job) -> Outcome:
+    """Run one report in a forked child with its own process group; kill the group at the deadline."""
+    if job.engine == "threatkit":          # a Dask worker warms up on its first job; locally a no-op
+        from threatkit.engine import warm_up
+
+        warm_up()
+    start = time.monotonic()
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:                                   # the child: never returns
+        os.close(read_fd)
+        os.setsid()                                # the kernel joins this group: one kill stops both
+        code = 0
+        try:
+            outcome = _execute(job)
+        except BaseException as exc:               # report any failure, never raise out of a fork
+            outcome = Outcome(job.scenario, "failed", f"{type(exc).__name__}: {exc}")
+            code = 1
+        try:
+            with os.fdopen(write_fd, "wb") as pipe:
+                pipe.write(json.dumps(asdict(outcome)).encode())
+        finally:
+            os._exit(code)
+    os.close(write_fd)
+    global _running_child
+    _running_child = pid
+    chunks: list[bytes] = []
+    deadline = None if job.timeout is None else start + job.timeout
+    timed_out = False
+    try:
+        while True:
+            wait = None if deadline is None else max(0.0, deadline - time.monotonic())
+            ready, _, _ = select.select([read_fd], [], [], wait)
+            if not ready:
+                timed_out = True
+                break
+            chunk = os.read(read_fd, 1 << 16)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    finally:
+        os.close(read_fd)
+        if timed_out:
+            _kill_group(pid)
+        _, status = os.waitpid(pid, 0)
+        _kill_group(pid)                           # a kernel left behind by a dying child
+        _running_child = None
+    seconds = time.monotonic() - start
+    if timed_out:
+        return Outcome(job.scenario, "failed", f"timed out after {job.timeout:g} s; the notebook was stopped",
+                       seconds=seconds)
+    if not chunks:
+        how = (f"killed by signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status)
+               else f"exit status {os.WEXITSTATUS(status)}")
+        return Outcome(job.scenario, "failed", f"the worker process died ({how})", seconds=seconds)
+    outcome = Outcome(**json.loads(b"".join(chunks)))
+    outcome.seconds = seconds
+    return outcome
+
+
+def stop_running_child(*_signal) -> None:
+    """Kill the running job's child and its kernel (for a signal handler), then exit."""
+    if _running_child is not None:
+        _kill_group(_running_child)
+    os._exit(1)
+
+
+def _kill_group(pid: int) -> None:
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _execute(job: Job) -> Outcome:
+    """In the child: run the template, write the notebook and HTML, collect the results."""
+    import nbformat
+
+    from threatkit.execute import to_html
+    from threatkit.report import read_results
+
+    nb, error = _run_notebook(job)
+    if nb is None:
+        return Outcome(job.scenario, "failed", error)
+    if error:
+        error += _error_cell(nb)
+    results: dict = {}
+    if not error:
+        try:
+            results = read_results(nb)
+        except LookupError as exc:
+            error = str(exc)
+    status = "failed" if error else "ok"
+    nb.metadata[RESULTS_KEY] = {"inputs_hash": job.inputs_hash, "status": status, "error": error,
+                                "scenario": job.scenario}
+    html = to_html(nb, job.title, job.subtitle)
+    html = html.replace("<head>", f'<head>\n<meta name="threatkit-inputs" content="{job.inputs_hash}">', 1)
+    # the HTML first: a notebook without its HTML is incomplete, and redone on resume
+    atomic_write(job.html_path, html)
+    atomic_write(job.notebook_path, nbformat.writes(nb))
+    return Outcome(job.scenario, status, error, results)
+
+
+_ANSI = __import__("re").compile(r"\x1b\[[0-9;]*m")
+
+
+def _error_cell(nb) -> str:
+    """The failing cell's source and traceback, as plain text."""
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                trace = _ANSI.sub("", "\n".join(output.get("traceback", [])))
+                return f"\n\nIn the cell:\n{cell.source}\n\n{trace}"
+    return ""
+
+
+def _run_notebook(job: Job):
+    """(executed notebook or None, error text). Retries a kernel that does not start."""
+    import nbformat
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    scratch = Path(job.out_dir) / f".{job.scenario}.running.ipynb"
+    last = ""
+    try:
+        for attempt in range(1, KERNEL_START_TRIES + 1):
+            try:
+                nb = papermill.execute_notebook(
+                    job.template, str(scratch), parameters=job.parameters, kernel_name=job.kernel_name,
+                    engine_name=engine_name(job.engine), progress_bar=False,
+                    log_output=False, cwd=str(Path(job.model_path).parent), start_timeout=60)
+                return nb, ""
+            except PapermillExecutionError as exc:
+                nb = nbformat.read(scratch, as_version=4) if scratch.exists() else None
+                return nb, f"cell {exc.exec_count} raised {exc.ename}: {exc.evalue}"
+            except Exception as exc:                     # noqa: BLE001 - classified below
+                if _is_dead_kernel(exc):
+                    nb = nbformat.read(scratch, as_version=4) if scratch.exists() else None
+                    return nb, "the kernel died while running the notebook"
+                if not _is_start_failure(exc) or attempt == KERNEL_START_TRIES:
+                    what = "the kernel did not start" if _is_start_failure(exc) else "the run failed"
+                    last = f"{what} ({type(exc).__name__}: {exc})"
+                    if not _is_start_failure(exc):
+                        last += "\n" + "".join(traceback.format_exception_only(exc)).strip()
+                    return None, last + (f" after {attempt} tries" if _is_start_failure(exc) else "")
+                time.sleep(0.5 * attempt)
+        return None, last
+    finally:
+        scratch.unlink(missing_ok=True)
+
+
+def _is_dead_kernel(exc: BaseException) -> bool:
+    return type(exc).__name__ in ("DeadKernelError", "DeadNotebookProcess")
+
+
+def _is_start_failure(exc: BaseException) -> bool:
+    text = f"{type(exc).__name__}: {exc}"
+    return any(s in text for s in ("didn't respond", "Kernel died before replying", "Address already in use",
+                                   "TimeoutError", "did not start"))

@@ -1,0 +1,112 @@
+"""The batch folder's own files: summary.csv and index.html, from the outcomes
+(the results each notebook recorded), written atomically and sorted by scenario."""
+from __future__ import annotations
+
+import csv
+import html
+import io
+from pathlib import Path
+
+from threatkit.batch.jobs import Outcome
+from threatkit.files import atomic_write
+
+ASSESS_COLUMNS = ("scenario", "pathway", "actor", "tier", "probability", "cost_usd", "time_days", "skill",
+                  "fidelity", "likelihood", "impact", "risk", "cheapest_attack")
+
+
+def summary_rows(outcomes: list[Outcome]) -> list[dict]:
+    rows = []
+    for o in sorted(outcomes, key=lambda o: o.scenario):
+        status = "ok" if o.ok else "failed"
+        if o.ok and o.results.get("rows"):
+            for r in o.results["rows"]:
+                rows.append({**r, "status": status, "error": ""})
+        else:
+            rows.append({"scenario": o.scenario, "status": status, "error": o.error})
+    return rows
+
+
+def write_summary(out_dir: Path, outcomes: list[Outcome]) -> Path:
+    rows = summary_rows(outcomes)
+    extra = sorted({k for r in rows for k in r if k.endswith(("_mean", "_p5", "_p50", "_p95"))})
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=[*ASSESS_COLUMNS, *extra, "status", "error"], extrasaction="ignore",
+                            lineterminator="\n")
+    writer.writeheader()
+    for r in rows:
+        writer.writerow({k: (" ".join(v) if isinstance(v, list) else "" if v is None else v) for k, v in r.items()})
+    return atomic_write(out_dir / "summary.csv", buf.getvalue())
+
+
+_SORT_JS = """
+document.querySelectorAll('table.sortable th').forEach((th, col) => {
+  th.addEventListener('click', () => {
+    const table = th.closest('table'), body = table.tBodies[0];
+    const asc = th.dataset.order !== 'asc';
+    table.querySelectorAll('th').forEach(h => delete h.dataset.order);
+    th.dataset.order = asc ? 'asc' : 'desc';
+    const key = td => td.dataset.sort ?? td.textContent.trim();
+    const rows = Array.from(body.rows).sort((a, b) => {
+      const x = key(a.cells[col]), y = key(b.cells[col]);
+      const nx = parseFloat(x), ny = parseFloat(y);
+      const c = (!isNaN(nx) && !isNaN(ny)) ? nx - ny : x.localeCompare(y);
+      return asc ? c : -c;
+    });
+    rows.forEach(r => body.appendChild(r));
+  });
+});
+"""
+
+_CSS = """
+body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; max-width: 1100px; margin: 24px auto;
+       padding: 0 16px; color: #1d2330; }
+h1 { color: #1f4e79; border-bottom: 3px solid #1f4e79; padding-bottom: 6px; }
+table { border-collapse: collapse; width: 100%; font-size: 14px; }
+th, td { border: 1px solid #ccd; padding: 5px 9px; text-align: left; }
+th { background: #eef2f7; cursor: pointer; user-select: none; }
+th[data-order=asc]::after { content: " \\25B2"; } th[data-order=desc]::after { content: " \\25BC"; }
+tr.failed td { background: #fdecea; }
+pre { background: #f6f6f6; padding: 8px; overflow-x: auto; white-space: pre-wrap; }
+"""
+
+
+def write_index(out_dir: Path, outcomes: list[Outcome], title: str, risk_rank: dict[str, int]) -> Path:
+    """A sortable table of every scenario with its overall risk and a link to its report."""
+    e = html.escape
+    rows = []
+    for o in sorted(outcomes, key=lambda o: o.scenario):
+        link = f'<a href="{e(o.scenario)}.html">{e(o.scenario)}</a>'
+        if o.ok:
+            r = o.results
+            worst = max(r.get("rows", []), key=lambda x: x.get("probability") or 0, default={})
+            risk = r.get("overall_risk", "")
+            lead = (r.get("lead_time") or {}).get("lead_days")
+            rows.append(
+                f'<tr><td>{link}</td><td>{e(str(worst.get("actor", "")))}</td><td>{e(str(worst.get("tier", "")))}</td>'
+                f'<td data-sort="{risk_rank.get(risk, -1)}">{e(risk)}</td>'
+                f'<td>{e(str(worst.get("pathway", "")))}</td><td>{(worst.get("probability") or 0):.3f}</td>'
+                f'<td data-sort="{lead if lead is not None else 1e12}">{"" if lead is None else f"{lead:,.0f}"}</td>'
+                f'<td>ok</td></tr>')
+        else:
+            rows.append(f'<tr class="failed"><td>{link}</td><td></td><td></td><td data-sort="-1"></td><td></td>'
+                        f'<td></td><td data-sort="1e12"></td><td>failed</td></tr>')
+    failures = [o for o in outcomes if not o.ok]
+    failed_html = "".join(
+        f'<h3><a href="{e(o.scenario)}.html">{e(o.scenario)}</a></h3><pre class="error">{e(o.error)}</pre>'
+        for o in sorted(failures, key=lambda o: o.scenario))
+    page = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{e(title)}</title><style>{_CSS}</style></head>
+<body>
+<h1>{e(title)}</h1>
+<p>{len(outcomes) - len(failures)} of {len(outcomes)} scenarios reported{"; " + str(len(failures)) + " failed" if failures else ""}.
+Click a column to sort.</p>
+<table class="sortable"><thead><tr><th>scenario</th><th>actor</th><th>tier</th><th>overall risk</th>
+<th>most likely pathway</th><th>its probability</th><th>lead from controls (days)</th><th>status</th></tr></thead>
+<tbody>
+{chr(10).join(rows)}
+</tbody></table>
+{"<h2>Failures</h2>" + failed_html if failures else ""}
+<script>{_SORT_JS}</script>
+</body></html>
+"""
+    return atomic_write(out_dir / "index.html", page)

@@ -1,0 +1,220 @@
+"""A papermill engine that runs a notebook in a forked child of a warm process.
+
+Most of a papermill run is not the notebook's work: starting Python and a
+kernel, importing pandas and the renderers, shutting down. This engine runs
+each notebook in a fresh child forked from the calling process, which has
+imported all that once (`warm_up`). Cells run in an IPython shell whose
+display machinery mirrors a kernel's: rich reprs and `display()` become
+display_data outputs, a cell's last value an execute_result, stdout/stderr
+stream outputs, and an exception an error output (so papermill reports it
+with its error cell as usual). The child's state dies with it: nothing leaks
+from one notebook to the next.
+
+Registered as papermill engine "threatkit" (entry point `papermill.engine`, class in
+threatkit.papermill_engine, which only papermill should import):
+    papermill.execute_notebook(..., engine_name="threatkit")
+    papermill in.ipynb out.ipynb --engine threatkit
+
+For templates that need a real kernel (widgets, other languages), use the
+default engine (papermill's kernel), `--engine kernel` in threatkit.
+"""
+from __future__ import annotations
+
+import json
+import os
+import select
+import sys
+import time
+
+ENGINE_NAME = "threatkit"
+_WARM = False
+
+
+def warm_up() -> None:
+    """Import what report notebooks use and start the WebAssembly renderer, once per process,
+    so that every forked child starts warm. (The WebAssembly runtime starts no threads, so it
+    is safe to initialise before fork; checked in tests.)"""
+    global _WARM
+    if _WARM:
+        return
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    import IPython.core.interactiveshell  # noqa: F401
+    import matplotlib.figure  # noqa: F401
+    import matplotlib.backends.backend_svg  # noqa: F401
+    import nbformat  # noqa: F401
+    import pandas  # noqa: F401
+    import pandas.io.formats.style  # noqa: F401
+
+    import threatkit.report  # noqa: F401
+    from threatkit.render.graphviz import render_dot
+    from threatkit.render import curves, matrix, trees  # noqa: F401
+
+    render_dot("digraph { a }", "svg")
+    _WARM = True
+
+
+class DeadNotebookProcess(RuntimeError):
+    """The child running the notebook died (the in-process engine's 'dead kernel')."""
+
+
+def execute_cells(nb, execution_timeout: float | None = None) -> list[dict]:
+    """Run the notebook's cells in a forked child; per cell: outputs, execution_count, error."""
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read_fd)
+        _child(nb, write_fd)                            # never returns
+    os.close(write_fd)
+    try:
+        payload = _read_all(read_fd, pid, execution_timeout)
+    finally:
+        os.close(read_fd)
+    if payload is None:
+        raise DeadNotebookProcess("the process running the notebook died before it finished")
+    return json.loads(payload)["cells"]
+
+
+def _read_all(fd: int, pid: int, timeout: float | None) -> bytes | None:
+    """The child's result, or None if it died; kills it past `timeout` seconds."""
+    chunks = []
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        wait = None if deadline is None else max(0.0, deadline - time.monotonic())
+        ready, _, _ = select.select([fd], [], [], wait)
+        if not ready:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+            raise TimeoutError(f"the notebook ran past {timeout:g} s and was stopped")
+        chunk = os.read(fd, 1 << 20)
+        if not chunk:
+            break
+        chunks.append(chunk)
+    _, status = os.waitpid(pid, 0)
+    if not chunks or status != 0:
+        return None
+    return b"".join(chunks)
+
+
+# ---- the child -----------------------------------------------------------------------------
+
+def _child(nb, write_fd: int) -> None:
+    code = 0
+    try:
+        result = {"cells": _run_cells(nb)}
+        data = json.dumps(result).encode()
+    except BaseException as exc:                       # noqa: BLE001 - must not return from a fork
+        data = json.dumps({"cells": [], "fatal": f"{type(exc).__name__}: {exc}"}).encode()
+        code = 1
+    try:
+        with os.fdopen(write_fd, "wb") as pipe:
+            pipe.write(data)
+    finally:
+        os._exit(code)
+
+
+def _run_cells(nb) -> list[dict]:
+    shell, sink = _shell()
+    done = []
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            done.append({"outputs": [], "execution_count": None})
+            continue
+        sink.outputs = []
+        result = shell.run_cell(cell.source, store_history=True, silent=False)
+        sink.flush_streams()
+        error = None
+        if not result.success:
+            exc = result.error_in_exec or result.error_before_exec
+            error = f"{type(exc).__name__}: {exc}"
+        done.append({"outputs": sink.outputs, "execution_count": shell.execution_count - 1, "error": error})
+        if error:
+            done.extend({"outputs": [], "execution_count": None} for _ in range(len(nb.cells) - len(done)))
+            break
+    return done
+
+
+class _Sink:
+    """Collects a cell's outputs in nbformat's shape, merging consecutive stream text as nbclient does."""
+
+    def __init__(self):
+        self.outputs: list[dict] = []
+
+    def add(self, output: dict) -> None:
+        self.outputs.append(output)
+
+    def stream(self, name: str, text: str) -> None:
+        if not text:
+            return
+        last = self.outputs[-1] if self.outputs else None
+        if last and last["output_type"] == "stream" and last["name"] == name:
+            last["text"] += text
+        else:
+            self.outputs.append({"output_type": "stream", "name": name, "text": text})
+
+    def flush_streams(self) -> None:
+        for s in (sys.stdout, sys.stderr):
+            s.flush()
+
+
+class _Stream:
+    def __init__(self, sink: _Sink, name: str):
+        self.sink, self.name = sink, name
+        self.encoding = "utf-8"
+
+    def write(self, text: str) -> int:
+        self.sink.stream(self.name, text)
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return False
+
+
+def _shell():
+    from IPython.core.displayhook import DisplayHook
+    from IPython.core.displaypub import DisplayPublisher
+    from IPython.core.interactiveshell import InteractiveShell
+    from traitlets import Type
+
+    sink = _Sink()
+
+    class Publisher(DisplayPublisher):
+        def publish(self, data, metadata=None, source=None, *, transient=None, update=False, **kwargs):
+            sink.add({"output_type": "display_data", "data": _jsonable(data), "metadata": metadata or {}})
+
+        def clear_output(self, wait=False):
+            sink.outputs.clear()
+
+    class Hook(DisplayHook):
+        def write_output_prompt(self):
+            pass
+
+        def write_format_data(self, format_dict, md_dict=None):
+            sink.add({"output_type": "execute_result", "data": _jsonable(format_dict),
+                      "metadata": md_dict or {}, "execution_count": self.shell.execution_count})
+
+        def finish_displayhook(self):
+            pass
+
+    class Shell(InteractiveShell):
+        displayhook_class = Type(Hook)
+        display_pub_class = Type(Publisher)
+
+        def _showtraceback(self, etype, evalue, stb):      # as ipykernel: an error output, not a print
+            sink.add({"output_type": "error", "ename": etype.__name__, "evalue": str(evalue),
+                      "traceback": list(stb)})
+
+    InteractiveShell.clear_instance()             # a shell copied from the parent is not ours
+    shell = Shell.instance(colors="Linux")        # a kernel's tracebacks are coloured too
+    sys.stdout, sys.stderr = _Stream(sink, "stdout"), _Stream(sink, "stderr")
+    return shell, sink
+
+
+def _jsonable(data: dict) -> dict:
+    """Display data as a kernel sends it: text as str, JSON types as they are."""
+    out = {}
+    for mime, value in data.items():
+        out[mime] = value.decode("utf-8") if isinstance(value, bytes) else value
+    return out
