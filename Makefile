@@ -22,19 +22,16 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 
 demo: $(VENV)/.installed
 	$(BIN)/threatkit validate $(EXAMPLE)
-	$(BIN)/threatkit assess $(EXAMPLE)
-	mkdir -p $(OUT)
-	$(BIN)/threatkit assess $(EXAMPLE) --samples 2000 --seed 1 --format csv -o $(OUT)/assessment.csv
-	for p in direct-use distillation failure-mode-probing fine-tuning-abuse router-training weight-exfiltration; do \
-	  $(BIN)/threatkit tree $(EXAMPLE) --pathway $$p --scenario status-quo -o $(OUT)/status-quo-$$p.svg || exit 1; \
-	done
-	@echo "threatkit demo: results in $(CURDIR)/$(OUT)/"
+	$(BIN)/threatkit batch $(EXAMPLE) -o $(OUT)
+	@echo "threatkit demo: the reports are indexed in $(CURDIR)/$(OUT)/index.html"
 
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -q --nbval tests notebooks templates
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/analysis.py
+	$(BIN)/python benchmarks/render.py
+	$(BIN)/python benchmarks/batch.py
 
 notebooks: $(VENV)/.installed-dev   # re-execute the stored notebooks after a change of code or data
 	$(BIN)/python scripts/refresh_notebooks.py

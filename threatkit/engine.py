@@ -27,7 +27,24 @@ import sys
 import time
 
 ENGINE_NAME = "threatkit"
+ENGINES = (ENGINE_NAME, "kernel")
 _WARM = False
+
+
+def engine_name(engine: str) -> str | None:
+    """papermill's engine name for one of ours: None is papermill's own (a Jupyter kernel)."""
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}; expected one of: {', '.join(ENGINES)}")
+    return None if engine == "kernel" else engine
+
+
+def skip_slow_format_checkers() -> None:
+    """nbformat imports jsonschema, whose format checkers import rfc3987_syntax, which
+    compiles a grammar for about a second. Notebooks never use the IRI formats it
+    checks, so in threatkit's own processes it is marked unavailable (jsonschema then
+    skips those two formats). Nothing changes if it is already imported."""
+    if "rfc3987_syntax" not in sys.modules:
+        sys.modules["rfc3987_syntax"] = None     # `import rfc3987_syntax` raises ImportError
 
 
 def warm_up() -> None:
@@ -38,6 +55,7 @@ def warm_up() -> None:
     if _WARM:
         return
     os.environ.setdefault("MPLBACKEND", "Agg")
+    skip_slow_format_checkers()
     import IPython.core.interactiveshell  # noqa: F401
     import matplotlib.figure  # noqa: F401
     import matplotlib.backends.backend_svg  # noqa: F401
@@ -46,11 +64,37 @@ def warm_up() -> None:
     import pandas.io.formats.style  # noqa: F401
 
     import threatkit.report  # noqa: F401
-    from threatkit.render.graphviz import render_dot
-    from threatkit.render import curves, matrix, trees  # noqa: F401
 
-    render_dot("digraph { a }", "svg")
+    _exercise()
     _WARM = True
+
+
+def _exercise() -> None:
+    """Draw one small report's sections and export a notebook to HTML, here, once: the
+    template caches of pandas, nbconvert and matplotlib and the WebAssembly Graphviz are
+    then warm in every forked child, instead of being built again in each."""
+    import nbformat
+
+    from threatkit.analysis.diffusion import diffusion
+    from threatkit.execute import to_html
+    from threatkit.render.curves import DiffusionPlot
+    from threatkit.render.display import assessment_table
+    from threatkit.render.matrix import RiskMatrix
+    from threatkit.render.trees import tree_svg
+    from threatkit.report import ScenarioReport
+
+    model_report = ScenarioReport.build("", "status-quo", samples=10)      # the built-in example
+    a = model_report.assessment
+    tree_svg(a.pathways[0].tree)
+    RiskMatrix.of(a).to_svg()
+    DiffusionPlot((("warm-up", diffusion(model_report.setting, model_report.model.pathways, 10)),)).to_svg()
+    for table in (assessment_table(a), model_report.recommendations(), model_report.sources()):
+        table._repr_html_()
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("# warm-up\n*text*"),
+        nbformat.v4.new_code_cell("x", outputs=[nbformat.v4.new_output(
+            "display_data", data={"text/html": "<b>x</b>", "image/svg+xml": "<svg></svg>", "text/plain": "x"})])])
+    to_html(nb, "warm-up")
 
 
 class DeadNotebookProcess(RuntimeError):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from threatkit.files import atomic_write
@@ -45,7 +46,7 @@ def execute(template: Path, parameters: dict, *, timeout: float | None = None, c
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
-    from threatkit.batch.jobs import engine_name
+    from threatkit.engine import engine_name
 
     try:
         name = engine_name(engine)
@@ -68,15 +69,20 @@ def execute(template: Path, parameters: dict, *, timeout: float | None = None, c
 
 def to_html(nb, title: str, subtitle: str = "") -> str:
     """The executed notebook as HTML: code hidden, SVG inline, threatkit's header."""
-    from nbconvert import HTMLExporter
-
     nb.metadata["title"] = title
     nb.metadata.setdefault("threatkit", {})["subtitle"] = subtitle
-    exporter = HTMLExporter(template_name="threatkit",
-                            extra_template_basedirs=[str(resource_dir("templates") / "nbconvert")],
-                            exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
-    body, _ = exporter.from_notebook_node(nb)
+    body, _ = _exporter().from_notebook_node(nb)
     return body
+
+
+@lru_cache(maxsize=1)
+def _exporter():
+    """One exporter per process: its Jinja templates are compiled once, not per report."""
+    from nbconvert import HTMLExporter
+
+    return HTMLExporter(template_name="threatkit",
+                        extra_template_basedirs=[str(resource_dir("templates") / "nbconvert")],
+                        exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
 
 
 @dataclass(frozen=True)

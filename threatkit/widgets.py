@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import math
+import re
 
 from threatkit.analysis.assess import Setting, evaluate, level_of
 from threatkit.analysis.diffusion import diffusion
@@ -64,14 +65,17 @@ class Explorer:
         self.status = w.HTML()
         self.status.add_class("tk-status")
 
+        # The controls keep their width (flex 0 0): the views take the rest and scroll
+        # inside their own boxes, instead of squeezing and clipping the controls.
         left = w.VBox([self.actor, self.tier, self.pathway, self.cap,
                        w.HTML("<small>query cap per account per day; far right: no cap</small>"),
                        w.HTML("<b>Controls</b>"), w.VBox(list(self.controls.values()))],
-                      layout=w.Layout(width="440px"))
+                      layout=w.Layout(width="440px", flex="0 0 440px"))
         views = w.Tab(children=[self.tree_view, self.matrix_view, self.curve_view])
         for i, title in enumerate(("Attack tree", "Risk matrix", "Diffusion curve")):
             views.set_title(i, title)
-        self.widget = w.VBox([w.HBox([left, w.VBox([self.status, views], layout=w.Layout(width="100%"))])])
+        right = w.VBox([self.status, views], layout=w.Layout(flex="1 1 auto", min_width="0"))
+        self.widget = w.VBox([w.HBox([left, right])])
         self.widget.add_class("tk-explorer")
         self.state: dict = {}
         self.refresh()
@@ -120,28 +124,13 @@ class Explorer:
     # ---- views ------------------------------------------------------------------------------
 
     def refresh(self) -> None:
-        from threatkit.render.curves import DiffusionPlot
-        from threatkit.render.matrix import RiskMatrix
-        from threatkit.report import svg_for_html
-        from threatkit.render.trees import tree_svg
-
         state = self.compute()
         self.state = state
-        median = state["median_days"]
-        when = f"{median:,.0f} days" if math.isfinite(median) else "beyond the horizon"
-        self.status.value = (
-            f'<div class="tk-summary" data-probability="{state["probability"]:.6f}" '
-            f'data-risk="{html.escape(state["risk"])}" data-likelihood="{state["likelihood"]}" '
-            f'data-impact="{state["impact"]}" data-median-days="{median}">'
-            f'<b>{html.escape(state["pathway"])}</b>: p = {state["probability"]:.3f}, '
-            f'likelihood {state["likelihood"]} x impact {state["impact"]} &rarr; risk <b>{html.escape(state["risk"])}</b>; '
-            f'median time to capability (all pathways) {when}</div>')
-        self.tree_view.value = svg_for_html(tree_svg(state["tree"]), f"Attack tree of {state['pathway']}")
-        matrix = RiskMatrix(self.model.scales, (("explorer", state["pathway"], state["likelihood"], state["impact"]),),
-                            uuid="threatkit-explorer-matrix")
-        self.matrix_view.value = svg_for_html(matrix.to_svg(), "Risk matrix with the pathway placed")
-        plot = DiffusionPlot((("this setting", state["curve"]),))
-        self.curve_view.value = svg_for_html(plot.to_svg(), "Diffusion curve")
+        views = render_views(self.model, state)
+        self.status.value = views["status"]
+        self.tree_view.value = views["tree"]
+        self.matrix_view.value = views["matrix"]
+        self.curve_view.value = views["curve"]
 
     def _changed(self, _change) -> None:
         self.refresh()
@@ -150,3 +139,46 @@ class Explorer:
         from IPython.display import display
 
         display(self.widget)
+
+
+def render_views(model: ThreatModel, state: dict) -> dict[str, str]:
+    """The HTML of the explorer's status line and its three views for `state` (as
+    `Explorer.compute` returns it). A pure function of the numbers, so a test can
+    render what the page must show from numbers it computed itself."""
+    from threatkit.render.curves import DiffusionPlot
+    from threatkit.render.matrix import RiskMatrix
+    from threatkit.render.trees import tree_svg
+
+    median = state["median_days"]
+    when = f"{median:,.0f} days" if math.isfinite(median) else "beyond the horizon"
+    pathway, risk = html.escape(state["pathway"]), html.escape(state["risk"])
+    status = (
+        f'<div class="tk-summary" data-probability="{state["probability"]:.6f}" '
+        f'data-risk="{risk}" data-likelihood="{state["likelihood"]}" '
+        f'data-impact="{state["impact"]}" data-median-days="{median}">'
+        f'<b>{pathway}</b>: p = {state["probability"]:.3f}, '
+        f'likelihood {state["likelihood"]} x impact {state["impact"]} &rarr; risk <b>{risk}</b>; '
+        f'median time to capability (all pathways) {when}</div>')
+    matrix = RiskMatrix(model.scales, (("explorer", state["pathway"], state["likelihood"], state["impact"]),),
+                        uuid="threatkit-explorer-matrix")
+    plot = DiffusionPlot((("this setting", state["curve"]),))
+    # The alt texts carry the numbers too: the curve's own text is drawn as glyph paths.
+    return {
+        "status": status,
+        "tree": _inline_svg(tree_svg(state["tree"]),
+                            f"Attack tree of {state['pathway']}: p = {state['probability']:.3f}"),
+        "matrix": _inline_svg(matrix.to_svg(), f"Risk matrix: {state['pathway']} at likelihood "
+                              f"{state['likelihood']}, impact {state['impact']} (risk {state['risk']})"),
+        "curve": _inline_svg(plot.to_svg(), f"Diffusion curve: median time to capability (all pathways) {when}"),
+    }
+
+
+def _inline_svg(svg: str, alt: str) -> str:
+    """`svg_for_html`, after dropping any role/aria-label the root already has (the matrix SVG
+    has its own): a repeated attribute makes the SVG ill-formed XML."""
+    from threatkit.report import svg_for_html
+
+    head, rest = svg.split(">", 1) if svg.lstrip().startswith("<svg") else ("", svg)
+    if head:
+        svg = re.sub(r'\s(?:role|aria-label)="[^"]*"', "", head) + ">" + rest
+    return svg_for_html(svg, alt)

@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from threatkit import __version__
+from threatkit.engine import engine_name
 from threatkit.files import atomic_write
 
 KERNEL_START_TRIES = 3
@@ -95,16 +96,6 @@ def completed(job: Job) -> dict | None:
 
 
 # ---- running -------------------------------------------------------------------------------
-
-ENGINES = ("threatkit", "kernel")
-
-
-def engine_name(engine: str) -> str | None:
-    """papermill's engine name for ours: None is papermill's own (a Jupyter kernel)."""
-    if engine not in ENGINES:
-        raise ValueError(f"unknown engine {engine!r}; expected one of: {', '.join(ENGINES)}")
-    return None if engine == "kernel" else engine
-
 
 def run_job(job: Job) -> Outcome:
     """Run one report in a forked child with its own process group; kill the group at the deadline."""
@@ -235,7 +226,7 @@ def _run_notebook(job: Job):
             try:
                 nb = papermill.execute_notebook(
                     job.template, str(scratch), parameters=job.parameters, kernel_name=job.kernel_name,
-                    engine_name=engine_name(job.engine), progress_bar=False,
+                    engine_name=engine_name(job.engine), progress_bar=False, request_save_on_cell_execute=False,
                     log_output=False, cwd=str(Path(job.model_path).parent), start_timeout=60)
                 return nb, ""
             except PapermillExecutionError as exc:
