@@ -74,6 +74,28 @@ def threatkit_batch(model: Path, scenarios: list[str], out: Path, samples: int, 
     return seconds
 
 
+def cells_floor(model: Path, scenarios: list[str], samples: int) -> float:
+    """The bare cost of a report's cells: every section computed and drawn in this warm
+    process, with no notebook, fork, papermill or HTML export around it."""
+    import contextlib
+    import io
+
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from threatkit.engine import warm_up
+    from threatkit.report import ScenarioReport
+
+    warm_up()
+    InteractiveShell.instance()        # display() formats rich output, as in a notebook
+    start = time.perf_counter()
+    for s in scenarios:
+        with contextlib.redirect_stdout(io.StringIO()):
+            r = ScenarioReport.build(model, s, samples=samples, seed=1)
+            r.summary(), r.trees(), r.matrix(), r.diffusion()
+            r.recommendations()._repr_html_(), r.sources()._repr_html_(), r.record()
+    return time.perf_counter() - start
+
+
 def memory_over(model: Path, n: int, out: Path, samples: int, jobs: int, engine: str | None) -> None:
     """Run a batch in this process and print peak memory (this process, and the largest child) as it goes."""
     from threatkit.batch import Progress, make_runner, plan, run_batch
@@ -114,6 +136,10 @@ def main() -> int:
         print(f"{n} reports, threatkit batch --jobs 2{' --engine ' + args.engine if args.engine else ''}: "
               f"{batch:7.2f} s ({batch / n:.2f} s a report)")
         print(f"speed-up: {serial / batch:.2f}x")
+        floor = cells_floor(model, scenarios, args.samples)
+        print(f"per report: threatkit batch {batch / n:.3f} s wall on 2 cores ({2 * batch / n:.3f} s of a core); "
+              f"floor, the cells alone in a warm process: {floor / n:.3f} s; "
+              f"the rest is start-up, forks, papermill and HTML export")
         print(f"peak memory over a batch of {n_memory} reports (--jobs 2):")
         memory_over(model, n_memory, folder / "memory", args.samples, 2, args.engine)
     return 0

@@ -49,7 +49,9 @@ def svg_for_html(svg: str, alt: str) -> str:
     from html import escape
 
     svg = re.sub(r"<\?xml[^>]*\?>\s*|<!DOCTYPE[^>]*>\s*|<!--.*?-->\s*", "", svg, flags=re.S)
-    return svg.replace("<svg", f'<svg role="img" aria-label="{escape(alt, quote=True)}"', 1)
+    head_end = svg.index(">", svg.index("<svg")) + 1      # the root tag: replace, never repeat, its alt text
+    head = re.sub(r'\s(?:role|aria-label)="[^"]*"', "", svg[:head_end])
+    return head.replace("<svg", f'<svg role="img" aria-label="{escape(alt, quote=True)}"', 1) + svg[head_end:]
 
 
 def show_svg(svg: str, alt: str) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import html
 import math
-import re
 
 from threatkit.analysis.assess import Setting, evaluate, level_of
 from threatkit.analysis.diffusion import diffusion
@@ -168,17 +167,17 @@ def render_views(model: ThreatModel, state: dict) -> dict[str, str]:
         "tree": _inline_svg(tree_svg(state["tree"]),
                             f"Attack tree of {state['pathway']}: p = {state['probability']:.3f}"),
         "matrix": _inline_svg(matrix.to_svg(), f"Risk matrix: {state['pathway']} at likelihood "
-                              f"{state['likelihood']}, impact {state['impact']} (risk {state['risk']})"),
-        "curve": _inline_svg(plot.to_svg(), f"Diffusion curve: median time to capability (all pathways) {when}"),
+                              f"{state['likelihood']}, impact {state['impact']} (risk {state['risk']})", fit=True),
+        "curve": _inline_svg(plot.to_svg(), f"Diffusion curve: median time to capability (all pathways) {when}",
+                             fit=True),
     }
 
 
-def _inline_svg(svg: str, alt: str) -> str:
-    """`svg_for_html`, after dropping any role/aria-label the root already has (the matrix SVG
-    has its own): a repeated attribute makes the SVG ill-formed XML."""
+def _inline_svg(svg: str, alt: str, *, fit: bool = False) -> str:
+    """`svg_for_html`; `fit` scales the drawing down to the width of its box (matrix and
+    curve; a tree stays full size and scrolls)."""
     from threatkit.report import svg_for_html
 
-    head, rest = svg.split(">", 1) if svg.lstrip().startswith("<svg") else ("", svg)
-    if head:
-        svg = re.sub(r'\s(?:role|aria-label)="[^"]*"', "", head) + ">" + rest
+    if fit:
+        svg = svg.replace("<svg", '<svg style="max-width: 100%; height: auto"', 1)
     return svg_for_html(svg, alt)
