@@ -21,14 +21,6 @@ import numpy as np
 from threatkit.model.values import Quantity
 
 
-def pert_shape(q: Quantity) -> tuple[float, float]:
-    """Beta shape parameters of a quantity: PERT for a range, flat for a word."""
-    width = q.high - q.low
-    if width == 0 or q.word is not None:
-        return 1.0, 1.0
-    return 1.0 + 4.0 * (q.mode - q.low) / width, 1.0 + 4.0 * (q.high - q.mode) / width
-
-
 @dataclass(frozen=True, eq=False)
 class Quantities:
     """A column of quantities as arrays, ready to draw from many times."""

@@ -119,14 +119,6 @@ class FlatTree:
         pre, end = self.preorder
         return (pre[of] >= pre[i]) & (pre[of] < end[i])
 
-    def ancestors(self, i: int) -> list[int]:
-        """Node i and every node above it, up to the root."""
-        out = []
-        while i >= 0:
-            out.append(i)
-            i = int(self.parent[i])
-        return out
-
 
 def combine(flat: FlatTree, leaf_values: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Every node's value of each attribute, from the leaves' values.

@@ -7,7 +7,6 @@ no PNG). Output is made stable: Graphviz's version comment is removed.
 """
 from __future__ import annotations
 
-import html
 import os
 import re
 import shutil
@@ -20,12 +19,6 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 class RenderError(Exception):
     """Rendering is impossible as asked (e.g. PNG without Graphviz installed)."""
-
-
-def html_text(text: str) -> str:
-    """User text for a Graphviz HTML-like label: markup escaped, newlines as <BR/>."""
-    text = _CONTROL.sub("", str(text))
-    return "<BR/>".join(html.escape(line, quote=True) for line in text.split("\n"))
 
 
 def dot_string(text: str) -> str:
