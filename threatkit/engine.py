@@ -103,8 +103,10 @@ class DeadNotebookProcess(RuntimeError):
 
 def execute_cells(nb, execution_timeout: float | None = None) -> list[dict]:
     """Run the notebook's cells in a forked child; per cell: outputs, execution_count, error."""
+    from threatkit.processes import fork
+
     read_fd, write_fd = os.pipe()
-    pid = os.fork()
+    pid = fork()
     if pid == 0:
         os.close(read_fd)
         _child(nb, write_fd)                            # never returns
@@ -164,13 +166,14 @@ def _run_cells(nb) -> list[dict]:
             done.append({"outputs": [], "execution_count": None})
             continue
         sink.outputs = []
+        sink.count = count = shell.execution_count      # this cell's number, as a kernel gives it
         result = shell.run_cell(cell.source, store_history=True, silent=False)
         sink.flush_streams()
         error = None
         if not result.success:
             exc = result.error_in_exec or result.error_before_exec
             error = f"{type(exc).__name__}: {exc}"
-        done.append({"outputs": sink.outputs, "execution_count": shell.execution_count - 1, "error": error})
+        done.append({"outputs": sink.outputs, "execution_count": count, "error": error})
         if error:
             done.extend({"outputs": [], "execution_count": None} for _ in range(len(nb.cells) - len(done)))
             break
@@ -182,6 +185,7 @@ class _Sink:
 
     def __init__(self):
         self.outputs: list[dict] = []
+        self.count = 1          # the running cell's execution count
 
     def add(self, output: dict) -> None:
         self.outputs.append(output)
@@ -237,7 +241,7 @@ def _shell():
 
         def write_format_data(self, format_dict, md_dict=None):
             sink.add({"output_type": "execute_result", "data": _jsonable(format_dict),
-                      "metadata": md_dict or {}, "execution_count": self.shell.execution_count})
+                      "metadata": md_dict or {}, "execution_count": sink.count})
 
         def finish_displayhook(self):
             pass

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from threatkit.batch.jobs import Job, Outcome, completed, inputs_hash
-from threatkit.batch.outputs import write_index, write_summary
+from threatkit.batch.outputs import write_failure_page, write_index, write_summary
 from threatkit.batch.runners import DaskRunner, LocalRunner, Runner
 
 __all__ = ["BatchResult", "plan", "run_batch", "Job", "Outcome"]
@@ -85,6 +85,8 @@ def run_batch(jobs: list[Job], out_dir: str | Path, runner: Runner, title: str =
             progress.update(outcomes[-1])
     try:
         for outcome in runner.run(todo):
+            if not outcome.ok and not outcome.wrote_report:
+                write_failure_page(out_dir, outcome, title)
             outcomes.append(outcome)
             progress.update(outcome)
     finally:

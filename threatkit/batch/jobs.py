@@ -14,13 +14,12 @@ import hashlib
 import json
 import os
 import select
-import signal
 import time
 import traceback
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from threatkit import __version__
+from threatkit import __version__, processes
 from threatkit.engine import engine_name
 from threatkit.files import atomic_write
 
@@ -59,6 +58,7 @@ class Outcome:
     error: str = ""
     results: dict = field(default_factory=dict)
     seconds: float = 0.0
+    wrote_report: bool = False       # the run wrote its notebook and HTML (even when failed)
 
     @property
     def ok(self) -> bool:
@@ -105,7 +105,7 @@ def run_job(job: Job) -> Outcome:
         warm_up()
     start = time.monotonic()
     read_fd, write_fd = os.pipe()
-    pid = os.fork()
+    pid = processes.fork()
     if pid == 0:                                   # the child: never returns
         os.close(read_fd)
         os.setsid()                                # the kernel joins this group: one kill stops both
@@ -140,9 +140,9 @@ def run_job(job: Job) -> Outcome:
     finally:
         os.close(read_fd)
         if timed_out:
-            _kill_group(pid)
+            processes.kill_tree(pid)               # the child, its group, and its kernel's own session
         _, status = os.waitpid(pid, 0)
-        _kill_group(pid)                           # a kernel left behind by a dying child
+        processes.kill_tree(pid)                   # anything a dying child left behind in its group
         _running_child = None
     seconds = time.monotonic() - start
     if timed_out:
@@ -160,15 +160,8 @@ def run_job(job: Job) -> Outcome:
 def stop_running_child(*_signal) -> None:
     """Kill the running job's child and its kernel (for a signal handler), then exit."""
     if _running_child is not None:
-        _kill_group(_running_child)
+        processes.kill_tree(_running_child)
     os._exit(1)
-
-
-def _kill_group(pid: int) -> None:
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def _execute(job: Job) -> Outcome:
@@ -190,6 +183,7 @@ def _execute(job: Job) -> Outcome:
         except LookupError as exc:
             error = str(exc)
     status = "failed" if error else "ok"
+    nb.metadata.get("papermill", {})["output_path"] = str(job.notebook_path)
     nb.metadata[RESULTS_KEY] = {"inputs_hash": job.inputs_hash, "status": status, "error": error,
                                 "scenario": job.scenario}
     html = to_html(nb, job.title, job.subtitle)
@@ -197,7 +191,7 @@ def _execute(job: Job) -> Outcome:
     # the HTML first: a notebook without its HTML is incomplete, and redone on resume
     atomic_write(job.html_path, html)
     atomic_write(job.notebook_path, nbformat.writes(nb))
-    return Outcome(job.scenario, status, error, results)
+    return Outcome(job.scenario, status, error, results, wrote_report=True)
 
 
 _ANSI = __import__("re").compile(r"\x1b\[[0-9;]*m")

@@ -70,29 +70,46 @@ pre { background: #f6f6f6; padding: 8px; overflow-x: auto; white-space: pre-wrap
 """
 
 
+def write_failure_page(out_dir: Path, outcome: Outcome, title: str) -> Path:
+    """A report page for a scenario whose run left none (it died or ran out of time), so that
+    every link of the index opens something that says what happened."""
+    e = html.escape
+    page = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{e(title)}: {e(outcome.scenario)} failed</title>
+<style>{_CSS}</style></head>
+<body><h1>{e(outcome.scenario)}: no report</h1>
+<p>The report for scenario <b>{e(outcome.scenario)}</b> did not finish, so there is no notebook to show.</p>
+<pre class="error">{e(outcome.error)}</pre>
+<p><a href="index.html">All scenarios</a></p></body></html>
+"""
+    return atomic_write(out_dir / f"{outcome.scenario}.html", page)
+
+
 def write_index(out_dir: Path, outcomes: list[Outcome], title: str, risk_rank: dict[str, int]) -> Path:
     """A sortable table of every scenario with its overall risk and a link to its report."""
     e = html.escape
     rows = []
+    def link(scenario: str) -> str:
+        return f'<a href="{e(scenario)}.html">{e(scenario)}</a>'
+
     for o in sorted(outcomes, key=lambda o: o.scenario):
-        link = f'<a href="{e(o.scenario)}.html">{e(o.scenario)}</a>'
         if o.ok:
             r = o.results
             worst = max(r.get("rows", []), key=lambda x: x.get("probability") or 0, default={})
             risk = r.get("overall_risk", "")
             lead = (r.get("lead_time") or {}).get("lead_days")
             rows.append(
-                f'<tr><td>{link}</td><td>{e(str(worst.get("actor", "")))}</td><td>{e(str(worst.get("tier", "")))}</td>'
+                f'<tr><td>{link(o.scenario)}</td><td>{e(str(worst.get("actor", "")))}</td><td>{e(str(worst.get("tier", "")))}</td>'
                 f'<td data-sort="{risk_rank.get(risk, -1)}">{e(risk)}</td>'
                 f'<td>{e(str(worst.get("pathway", "")))}</td><td>{(worst.get("probability") or 0):.3f}</td>'
                 f'<td data-sort="{lead if lead is not None else 1e12}">{"" if lead is None else f"{lead:,.0f}"}</td>'
                 f'<td>ok</td></tr>')
         else:
-            rows.append(f'<tr class="failed"><td>{link}</td><td></td><td></td><td data-sort="-1"></td><td></td>'
+            rows.append(f'<tr class="failed"><td>{link(o.scenario)}</td><td></td><td></td><td data-sort="-1"></td><td></td>'
                         f'<td></td><td data-sort="1e12"></td><td>failed</td></tr>')
     failures = [o for o in outcomes if not o.ok]
     failed_html = "".join(
-        f'<h3><a href="{e(o.scenario)}.html">{e(o.scenario)}</a></h3><pre class="error">{e(o.error)}</pre>'
+        f'<h3>{link(o.scenario)}</h3><pre class="error">{e(o.error)}</pre>'
         for o in sorted(failures, key=lambda o: o.scenario))
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{e(title)}</title><style>{_CSS}</style></head>

@@ -11,6 +11,7 @@ import signal
 from collections.abc import Iterator
 from typing import Protocol
 
+from threatkit import processes
 from threatkit.batch.jobs import Job, Outcome, run_job, stop_running_child
 
 
@@ -68,7 +69,7 @@ def _spawn(job: Job) -> tuple[int, int]:
     from dataclasses import asdict
 
     read_fd, write_fd = os.pipe()
-    pid = os.fork()
+    pid = processes.fork()
     if pid == 0:
         os.close(read_fd)
         os.setpgid(0, 0)          # out of the terminal's group: Ctrl-C reaches only the batch process,
