@@ -30,6 +30,9 @@ def command(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Nam
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from threatkit.engine import skip_slow_format_checkers
+
+    skip_slow_format_checkers()          # saves a second of start-up wherever nbformat is imported
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -20,6 +20,7 @@ default engine (papermill's kernel), `--engine kernel` in threatkit.
 """
 from __future__ import annotations
 
+import gc
 import json
 import os
 import select
@@ -66,6 +67,10 @@ def warm_up() -> None:
     import threatkit.report  # noqa: F401
 
     _exercise()
+    # Children share the warm objects copy-on-write; a garbage collection in a child would
+    # touch (and so copy) every one of them. Frozen, the collector leaves them alone.
+    gc.collect()
+    gc.freeze()
     _WARM = True
 
 

@@ -67,6 +67,14 @@ def execute(template: Path, parameters: dict, *, timeout: float | None = None, c
         raise ReportError(f"the report notebook did not finish: {exc}") from None
 
 
+def stable_ids(nb) -> None:
+    """papermill gives its injected-parameters cell a random id; give it a fixed one, so
+    the same inputs make the same notebook and HTML (locally, on Dask, run after run)."""
+    for cell in nb.cells:
+        if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
+            cell["id"] = "injected-parameters"
+
+
 def to_html(nb, title: str, subtitle: str = "") -> str:
     """The executed notebook as HTML: code hidden, SVG inline, threatkit's header."""
     nb.metadata["title"] = title
@@ -79,10 +87,29 @@ def to_html(nb, title: str, subtitle: str = "") -> str:
 def _exporter():
     """One exporter per process: its Jinja templates are compiled once, not per report."""
     from nbconvert import HTMLExporter
+    from nbconvert.exporters.templateexporter import TemplateExporter
 
-    return HTMLExporter(template_name="threatkit",
-                        extra_template_basedirs=[str(resource_dir("templates") / "nbconvert")],
-                        exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
+    class ReportExporter(HTMLExporter):
+        """nbconvert's HTML exporter without its final pass through BeautifulSoup, which
+        only adds alt text to <img> tags and tabindex to inputs: a report has neither
+        (its figures are inline SVG with alt text, its code is hidden), and the pass costs
+        more than the rest of the export."""
+
+        def from_notebook_node(self, nb, resources=None, **kw):
+            from nbconvert.filters.highlight import Highlight2HTML
+            from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
+
+            lexer = nb.metadata.get("language_info", {}).get("pygments_lexer", "ipython3")
+            self.register_filter("highlight_code", self.filters.get(
+                "highlight_code", Highlight2HTML(pygments_lexer=lexer, parent=self)))
+            resources = self._init_resources(resources)
+            self.register_filter("filter_data_type", WidgetsDataTypeFilter(
+                notebook_metadata=self._nb_metadata, parent=self, resources=resources))
+            return TemplateExporter.from_notebook_node(self, nb, resources, **kw)
+
+    return ReportExporter(template_name="threatkit",
+                          extra_template_basedirs=[str(resource_dir("templates") / "nbconvert")],
+                          exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
 
 
 @dataclass(frozen=True)
@@ -107,6 +134,7 @@ def make_report(model_path: str | Path, scenario: str, output_html: str | Path, 
     template_path = resolve_template(template)
     params = {"model_path": str(model_path), "scenario": scenario, "samples": samples, "seed": seed}
     nb = execute(template_path, params, timeout=timeout, cwd=model_path.parent, engine=engine)
+    stable_ids(nb)
     results = read_results(nb)
     title = f"threatkit report: {model.scenario(scenario).title}"
     html = to_html(nb, title, subtitle=f"{model.name or model_path.name} · scenario {scenario}")

@@ -168,12 +168,13 @@ def _execute(job: Job) -> Outcome:
     """In the child: run the template, write the notebook and HTML, collect the results."""
     import nbformat
 
-    from threatkit.execute import to_html
+    from threatkit.execute import stable_ids, to_html
     from threatkit.report import read_results
 
     nb, error = _run_notebook(job)
     if nb is None:
         return Outcome(job.scenario, "failed", error)
+    stable_ids(nb)
     if error:
         error += _error_cell(nb)
     results: dict = {}
