@@ -333,3 +333,25 @@ def test_a_dying_notebook_process_is_reported(tmp_path):
     with pytest.raises(DeadNotebookProcess):
         run(template, tmp_path / "out.ipynb", "threatkit")
     assert threatkit is sys.modules["threatkit"]      # this process carries on
+
+
+def test_webassembly_renderer_started_before_fork_works_in_the_child():
+    """warm_up starts the WebAssembly Graphviz in the parent; a forked child must render with it."""
+    import os
+
+    from threatkit.render.graphviz import render_dot
+
+    render_dot("digraph { a }", "svg")
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:                                       # the child: render, report, exit
+        try:
+            svg = render_dot('digraph { x -> y [label="child"] }', "svg")
+            os.write(write_fd, b"ok" if b"child" in svg else b"bad")
+        finally:
+            os._exit(0)
+    os.close(write_fd)
+    got = os.read(read_fd, 16)
+    os.close(read_fd)
+    os.waitpid(pid, 0)
+    assert got == b"ok"
