@@ -18,7 +18,11 @@ from threatkit.model.values import KINDS, ModelFile, ThreatModel
 
 
 class UserError(Exception):
-    """A mistake in what the user asked for: reported in one line, exit status 1."""
+    """A mistake in what the user asked for: reported in one line, exit status 1 (or `status`)."""
+
+    def __init__(self, message: str, status: int = 1):
+        super().__init__(message)
+        self.status = status
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
@@ -40,10 +44,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ModelError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
-        return 1
+        return getattr(exc, "status", 1)
     except UserError as exc:
         print(f"threatkit: error: {exc}", file=sys.stderr)
-        return 1
+        return exc.status
     except BrokenPipeError:  # e.g. `threatkit schema | head`
         sys.stderr.close()
         return 0
@@ -283,15 +287,12 @@ def cmd_batch(args: argparse.Namespace) -> int:
         model = load_model(args.file)
         Path(args.output).mkdir(parents=True, exist_ok=True)
     except ModelError as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
-        return 2
+        exc.status = 2
+        raise
     except KeyError as exc:
-        print(f"threatkit: error: {exc.args[0]}", file=sys.stderr)
-        return 2
+        raise UserError(exc.args[0], status=2) from None
     except (ReportError, OSError) as exc:
-        print(f"threatkit: error: {exc}", file=sys.stderr)
-        return 2
+        raise UserError(str(exc), status=2) from None
     runner = make_runner(args.jobs, args.scheduler)
     try:
         result = run_batch(jobs, args.output, runner, title=f"threatkit batch: {model.name or Path(args.file).name}",
@@ -301,8 +302,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 130
     except RuntimeError as exc:            # e.g. Dask missing or its scheduler unreachable
-        print(f"threatkit: error: {exc}", file=sys.stderr)
-        return 2
+        raise UserError(str(exc), status=2) from None
     failed = result.failed
     print(f"{len(result.outcomes) - len(failed)} of {len(result.outcomes)} reports ok"
           + (f", {len(failed)} failed ({', '.join(o.scenario for o in failed)})" if failed else ""), file=sys.stderr)

@@ -114,7 +114,11 @@ class DaskRunner:
             from distributed import Client, as_completed
         except ImportError:
             raise RuntimeError("--scheduler needs Dask distributed: pip install 'threatkit[dask]'") from None
-        with Client(self.address, timeout="20s") as client:
+        try:
+            client = Client(self.address, timeout="20s")
+        except (OSError, TimeoutError) as exc:
+            raise RuntimeError(f"cannot reach the Dask scheduler at {self.address}: {exc}") from None
+        with client:
             futures = {client.submit(run_job, job, pure=False, key=f"threatkit-{job.scenario}-{job.inputs_hash[:12]}"): job
                        for job in jobs}
             for future in as_completed(futures):
