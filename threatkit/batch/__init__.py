@@ -85,6 +85,9 @@ def run_batch(jobs: list[Job], out_dir: str | Path, runner: Runner, title: str =
             progress.update(outcomes[-1])
     try:
         for outcome in runner.run(todo):
+            if outcome is None:            # still waiting: let the elapsed time move
+                progress.tick()
+                continue
             if not outcome.ok and not outcome.wrote_report:
                 write_failure_page(out_dir, outcome, title)
             outcomes.append(outcome)
@@ -137,6 +140,10 @@ class Progress:
                 outcome.status, "FAILED: " + outcome.error.splitlines()[0] if outcome.error else "FAILED")
             print(f"[{self.done + self.failed}/{self.total} {elapsed:6.1f} s] {outcome.scenario}: {note}",
                   file=self.stream, flush=True)
+
+    def tick(self) -> None:
+        if self.live is not None:
+            self.live.refresh()
 
     def close(self) -> None:
         if self.live is not None:

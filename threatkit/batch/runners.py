@@ -16,7 +16,12 @@ from threatkit.batch.jobs import Job, Outcome, run_job, stop_running_child
 
 
 class Runner(Protocol):
-    def run(self, jobs: list[Job]) -> Iterator[Outcome]: ...
+    def run(self, jobs: list[Job]) -> Iterator[Outcome | None]:
+        """Each job's Outcome as it completes; None now and then while waiting (a heartbeat
+        for the progress display)."""
+
+
+HEARTBEAT_SECONDS = 1.0
 
 
 class LocalRunner:
@@ -29,7 +34,7 @@ class LocalRunner:
     def __init__(self, jobs: int):
         self.jobs = max(1, jobs)
 
-    def run(self, jobs: list[Job]) -> Iterator[Outcome]:
+    def run(self, jobs: list[Job]) -> Iterator[Outcome | None]:
         if any(j.engine == "threatkit" for j in jobs):
             from threatkit.engine import warm_up
 
@@ -45,7 +50,9 @@ class LocalRunner:
                     job = pending.pop()
                     read_fd, pid = _spawn(job)
                     running[read_fd] = (pid, job)
-                ready, _, _ = select.select(list(running), [], [])
+                ready, _, _ = select.select(list(running), [], [], HEARTBEAT_SECONDS)
+                if not ready:
+                    yield None
                 for fd in ready:
                     pid, job = running.pop(fd)
                     yield _collect(fd, pid, job)
@@ -109,7 +116,7 @@ class DaskRunner:
     def __init__(self, address: str):
         self.address = address
 
-    def run(self, jobs: list[Job]) -> Iterator[Outcome]:
+    def run(self, jobs: list[Job]) -> Iterator[Outcome | None]:
         try:
             from distributed import Client, as_completed
         except ImportError:
