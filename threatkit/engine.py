@@ -32,6 +32,11 @@ ENGINES = (ENGINE_NAME, "kernel")
 _WARM = False
 
 
+# For papermill's own engine: keep the kernel's start-up warning about unencrypted TCP on
+# loopback (every kernel prints it) out of the user's terminal; its errors still show.
+KERNEL_ARGUMENTS = {"extra_arguments": ["--IPKernelApp.log_level=ERROR"]}
+
+
 def engine_name(engine: str) -> str | None:
     """papermill's engine name for one of ours: None is papermill's own (a Jupyter kernel)."""
     if engine not in ENGINES:

@@ -46,7 +46,7 @@ def execute(template: Path, parameters: dict, *, timeout: float | None = None, c
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
-    from threatkit.engine import engine_name
+    from threatkit.engine import KERNEL_ARGUMENTS, engine_name
 
     try:
         name = engine_name(engine)
@@ -60,7 +60,8 @@ def execute(template: Path, parameters: dict, *, timeout: float | None = None, c
     try:
         return papermill.execute_notebook(
             str(template), None, parameters=parameters, kernel_name=KERNEL, engine_name=name, progress_bar=False,
-            log_output=False, execution_timeout=timeout, cwd=str(cwd) if cwd else None)
+            log_output=False, execution_timeout=timeout, cwd=str(cwd) if cwd else None,
+            **({} if name else KERNEL_ARGUMENTS))
     except PapermillExecutionError as exc:
         raise ReportError(f"the report notebook failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue}") from None
     except (TimeoutError, RuntimeError) as exc:

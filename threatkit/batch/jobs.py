@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from threatkit import __version__, processes
-from threatkit.engine import engine_name
+from threatkit.engine import KERNEL_ARGUMENTS, engine_name
 from threatkit.files import atomic_write
 
 KERNEL_START_TRIES = 3
@@ -222,7 +222,8 @@ def _run_notebook(job: Job):
                 nb = papermill.execute_notebook(
                     job.template, str(scratch), parameters=job.parameters, kernel_name=job.kernel_name,
                     engine_name=engine_name(job.engine), progress_bar=False, request_save_on_cell_execute=False,
-                    log_output=False, cwd=str(Path(job.model_path).parent), start_timeout=60)
+                    log_output=False, cwd=str(Path(job.model_path).parent), start_timeout=60,
+                    **(KERNEL_ARGUMENTS if job.engine == "kernel" else {}))
                 return nb, ""
             except PapermillExecutionError as exc:
                 nb = nbformat.read(scratch, as_version=4) if scratch.exists() else None
