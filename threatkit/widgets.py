@@ -4,7 +4,9 @@ and watch the attack tree, the risk-matrix cell and the diffusion curve update.
 All numbers come from the analysis layer (`Explorer.state` exposes them, so
 tests and the browser test check the same values the views show). Callbacks
 fire on release (`continuous_update=False`), and the views live in fixed-height
-boxes so the page does not jump while they redraw.
+boxes so the page does not jump while they redraw: HTML widgets for the drawings
+(their values are saved with the notebook, so a static export shows them) and an
+Output widget for the table of numbers.
 """
 from __future__ import annotations
 
@@ -63,6 +65,9 @@ class Explorer:
         self.curve_view.add_class("tk-curve")
         self.status = w.HTML()
         self.status.add_class("tk-status")
+        # The numbers behind the views, redrawn in place; a fixed height keeps the page still.
+        self.details = w.Output(layout=w.Layout(**{**box, "height": "400px"}))
+        self.details.add_class("tk-details")
 
         # The controls keep their width (flex 0 0): the views take the rest and scroll
         # inside their own boxes, instead of squeezing and clipping the controls.
@@ -70,8 +75,8 @@ class Explorer:
                        w.HTML("<small>query cap per account per day; far right: no cap</small>"),
                        w.HTML("<b>Controls</b>"), w.VBox(list(self.controls.values()))],
                       layout=w.Layout(width="440px", flex="0 0 440px"))
-        views = w.Tab(children=[self.tree_view, self.matrix_view, self.curve_view])
-        for i, title in enumerate(("Attack tree", "Risk matrix", "Diffusion curve")):
+        views = w.Tab(children=[self.tree_view, self.matrix_view, self.curve_view, self.details])
+        for i, title in enumerate(("Attack tree", "Risk matrix", "Diffusion curve", "Numbers")):
             views.set_title(i, title)
         right = w.VBox([self.status, views], layout=w.Layout(flex="1 1 auto", min_width="0"))
         self.widget = w.VBox([w.HBox([left, right])])
@@ -130,6 +135,11 @@ class Explorer:
         self.tree_view.value = views["tree"]
         self.matrix_view.value = views["matrix"]
         self.curve_view.value = views["curve"]
+        from IPython.display import clear_output, display
+
+        with self.details:
+            clear_output(wait=True)
+            display(self.summary())
 
     def _changed(self, _change) -> None:
         self.refresh()
