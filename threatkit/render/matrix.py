@@ -103,7 +103,7 @@ class RiskMatrix:
         out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
                f'viewBox="0 0 {width} {height}" font-family="Helvetica, Arial, sans-serif" font-size="11" '
                f'role="img" aria-label="Risk matrix">',
-               f'<title>Risk matrix</title>']
+               '<title>Risk matrix</title>']
         for r, lv in enumerate(reversed(like)):
             y = top + r * cell_h
             out.append(f'<text x="{left - 8}" y="{y + cell_h / 2 + 4}" text-anchor="end">{escape(f"{lv.level} {lv.name}")}</text>')
