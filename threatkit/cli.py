@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from threatkit import __version__
 from threatkit.model.load import ModelError, atlas_ids, builtin_model, load_model
 from threatkit.model.values import KINDS, ModelFile, ThreatModel
+from threatkit.tabular import ASSESS_COLUMNS, is_stat_column, to_csv
 
 
 class UserError(Exception):
@@ -174,10 +175,6 @@ def _lookup(model: ThreatModel, kind: str, ident: str):
         raise UserError(exc.args[0]) from None
 
 
-ASSESS_COLUMNS = ("scenario", "pathway", "actor", "tier", "probability", "cost_usd", "time_days", "skill",
-                  "fidelity", "likelihood", "impact", "risk", "cheapest_attack")
-
-
 @command
 def cmd_assess(args: argparse.Namespace) -> int:
     from threatkit.analysis.assess import assess
@@ -190,7 +187,7 @@ def cmd_assess(args: argparse.Namespace) -> int:
         if not scenarios:
             raise UserError(f"{args.file} has no scenarios to assess; add one under 'scenarios:'")
     rows = [row for s in scenarios for row in assess(model, s, args.samples, args.seed).rows()]
-    columns = list(ASSESS_COLUMNS) + [k for k in (rows[0] if rows else {}) if k.endswith(("_mean", "_p5", "_p50", "_p95"))]
+    columns = list(ASSESS_COLUMNS) + [k for k in (rows[0] if rows else {}) if is_stat_column(k)]
     if args.format == "json":
         output = json.dumps(rows, indent=2) + "\n"
     elif args.format == "csv":
@@ -203,18 +200,6 @@ def cmd_assess(args: argparse.Namespace) -> int:
 
 def _rounded(row: dict) -> dict:
     return {k: (float(f"{v:.4g}") if isinstance(v, float) else v) for k, v in row.items()}
-
-
-def to_csv(rows: list[dict], columns: Sequence[str]) -> str:
-    import csv
-    import io
-
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: (" ".join(v) if isinstance(v, list) else "" if v is None else v) for k, v in row.items()})
-    return buf.getvalue()
 
 
 @command

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from threatkit.analysis.assess import Assessment, Setting, assess, finite_or_none
 from threatkit.analysis.controls import control_values
-from threatkit.analysis.diffusion import Diffusion, LeadTime, diffusion, lead_between
+from threatkit.analysis.diffusion import DAYS_PER_MONTH, Diffusion, LeadTime, diffusion, lead_between
 from threatkit.model.load import load_model
 from threatkit.model.values import ThreatModel
 from threatkit.render.display import Table
@@ -24,7 +24,6 @@ from threatkit.resources import data_path
 
 RESULTS_MIME = "application/vnd.threatkit.results+json"
 EXAMPLE = "examples/mythos.yaml"
-DAYS_PER_MONTH = 365.25 / 12
 
 
 def example_path() -> Path:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import html
 import math
 
-from threatkit.analysis.assess import Setting, evaluate, level_of
+from threatkit.analysis.assess import Setting, assess_setting
 from threatkit.analysis.diffusion import diffusion
 from threatkit.model.values import Control, Quantity, ThreatModel
 
@@ -98,17 +98,12 @@ class Explorer:
     def compute(self) -> dict:
         """The numbers the views show, from the analysis layer."""
         setting = self.setting()
-        pw = self.model.pathway(self.pathway.value)
-        tree = evaluate(pw, setting)
-        p = float(tree.root("probability")[0])
-        impact_value = pw.fidelity.mode * setting.asset.capability_value.mode
-        like = int(level_of(p, setting.scales.likelihood))
-        imp = int(level_of(impact_value, setting.scales.impact))
+        result = assess_setting(setting, (self.model.pathway(self.pathway.value),)).pathways[0]
         curve = diffusion(setting, self.model.pathways, self.samples, self.seed)
-        return {"tree": tree, "curve": curve, "pathway": pw.id, "probability": p,
-                "cost_usd": float(tree.root("cost_usd")[0]), "time_days": float(tree.root("time_days")[0]),
-                "likelihood": like, "impact": imp, "risk": setting.scales.risk[like - 1][imp - 1],
-                "median_days": curve.median_days, "cheapest_attack": tree.cheapest,
+        return {"tree": result.tree, "curve": curve, "pathway": result.pathway, "probability": result.probability,
+                "cost_usd": result.cost_usd, "time_days": result.time_days,
+                "likelihood": result.likelihood, "impact": result.impact, "risk": result.risk,
+                "median_days": curve.median_days, "cheapest_attack": result.cheapest_attack,
                 "controls": tuple(c.id for c in setting.controls)}
 
     def summary(self):

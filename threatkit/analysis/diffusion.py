@@ -29,7 +29,8 @@ from threatkit.model.values import Pathway, ThreatModel
 
 DEFAULT_HORIZON_DAYS = 3650.0
 DEFAULT_POINTS = 600
-CHUNK = 2048          # samples per block, to bound memory (samples x points x 8 bytes)
+CHUNK = 2048
+DAYS_PER_MONTH = 365.25 / 12          # samples per block, to bound memory (samples x points x 8 bytes)
 
 
 @dataclass(frozen=True, eq=False)
@@ -132,7 +133,7 @@ class LeadTime:
 
     @property
     def lead_months(self) -> float:
-        return self.lead_days / (365.25 / 12)
+        return self.lead_days / DAYS_PER_MONTH
 
 
 def lead_between(without: Diffusion, with_: Diffusion) -> LeadTime:

@@ -2,16 +2,13 @@
 (the results each notebook recorded), written atomically and sorted by scenario."""
 from __future__ import annotations
 
-import csv
 import html
-import io
 from pathlib import Path
 
 from threatkit.batch.jobs import Outcome
 from threatkit.files import atomic_write
+from threatkit.tabular import ASSESS_COLUMNS, is_stat_column, to_csv
 
-ASSESS_COLUMNS = ("scenario", "pathway", "actor", "tier", "probability", "cost_usd", "time_days", "skill",
-                  "fidelity", "likelihood", "impact", "risk", "cheapest_attack")
 
 
 def summary_rows(outcomes: list[Outcome]) -> list[dict]:
@@ -28,14 +25,8 @@ def summary_rows(outcomes: list[Outcome]) -> list[dict]:
 
 def write_summary(out_dir: Path, outcomes: list[Outcome]) -> Path:
     rows = summary_rows(outcomes)
-    extra = sorted({k for r in rows for k in r if k.endswith(("_mean", "_p5", "_p50", "_p95"))})
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=[*ASSESS_COLUMNS, *extra, "status", "error"], extrasaction="ignore",
-                            lineterminator="\n")
-    writer.writeheader()
-    for r in rows:
-        writer.writerow({k: (" ".join(v) if isinstance(v, list) else "" if v is None else v) for k, v in r.items()})
-    return atomic_write(out_dir / "summary.csv", buf.getvalue())
+    extra = sorted({k for r in rows for k in r if is_stat_column(k)})
+    return atomic_write(out_dir / "summary.csv", to_csv(rows, [*ASSESS_COLUMNS, *extra, "status", "error"]))
 
 
 _SORT_JS = """

@@ -367,6 +367,7 @@ class Pathway(Entry):
 
     @cached_property
     def nodes(self) -> dict[str, Node]:
+        """The tree's nodes by id."""
         return {n.id: n for n in self.tree.walk()}
 
 
@@ -438,8 +439,13 @@ class ThreatModel(BaseModel):
         counts = ", ".join(f"{len(getattr(self, k))} {k}" for k in KINDS)
         return f"<ThreatModel {self.name or '(unnamed)'}: {counts}>"
 
+    @cached_property
+    def _indexes(self) -> dict[str, dict[str, Any]]:
+        """id -> entry for every kind, built once (the model is immutable)."""
+        return {kind: {e.id: e for e in getattr(self, kind)} for kind in KINDS}
+
     def _index(self, kind: str) -> dict[str, Any]:
-        return {e.id: e for e in getattr(self, kind)}
+        return self._indexes[kind]
 
     def get(self, kind: str, id: str) -> Any:
         """The entry of `kind` with `id`; KeyError naming the closest id otherwise."""

@@ -11,10 +11,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from threatkit.analysis.diffusion import Diffusion
+from threatkit.analysis.diffusion import DAYS_PER_MONTH, Diffusion
 
 COLOURS = ("#1f4e79", "#c0392b", "#2e7d32", "#8e44ad", "#d35400", "#555555")
-DAYS_PER_MONTH = 365.25 / 12
 
 
 @dataclass(frozen=True, eq=False)

@@ -1,0 +1,24 @@
+"""The assessment's columns and their CSV form, shared by `threatkit assess` and batch."""
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+
+ASSESS_COLUMNS = ("scenario", "pathway", "actor", "tier", "probability", "cost_usd", "time_days", "skill",
+                  "fidelity", "likelihood", "impact", "risk", "cheapest_attack")
+STAT_SUFFIXES = ("_mean", "_p5", "_p50", "_p95")      # Monte Carlo columns, e.g. probability_p5
+
+
+def is_stat_column(name: str) -> bool:
+    return name.endswith(STAT_SUFFIXES)
+
+
+def to_csv(rows: list[dict], columns: Sequence[str]) -> str:
+    """Rows as CSV: lists joined by spaces, None (infinity) as an empty cell."""
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: (" ".join(v) if isinstance(v, list) else "" if v is None else v) for k, v in row.items()})
+    return buf.getvalue()
