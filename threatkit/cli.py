@@ -83,6 +83,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=_nonnegative_int, default=0, metavar="S", help="random seed for --samples (default: 0)")
     p.add_argument("-o", "--output", metavar="OUT", help="write here (atomically) instead of standard output")
 
+    p = sub.add_parser("timeline", help="capability over time: days to durable and usable capability, lead, acceleration",
+                       description="How much of the asset's capability each scenario's actor holds as time passes: "
+                                   "days to durable and to usable capability (the first day the chance reaches 1/2), "
+                                   "the lead the scenario's controls buy, the acceleration over the actor's own "
+                                   "development, and the expected durable share on days 30, 90, 180 and 365. With "
+                                   "--samples, per-draw days add their 5th, 50th and 95th percentiles "
+                                   "(days_to_durable_p5 ...; paired draws for the lead).")
+    p.add_argument("file", metavar="FILE", help="model file (YAML)")
+    p.add_argument("--scenario", metavar="ID", help="only this scenario (default: all)")
+    p.add_argument("--threshold", type=_share, metavar="X",
+                   help="share of the capability that counts as holding it, 0..1 (default: each scenario's "
+                        "capability_threshold, else 0.5)")
+    p.add_argument("--horizon", type=_positive_int, default=3650, metavar="DAYS",
+                   help="last day looked at (default: 3650)")
+    p.add_argument("--format", choices=["table", "json", "csv"], default="table", help="output format (default: table)")
+    p.add_argument("--samples", type=_positive_int, metavar="N", help="Monte Carlo draws (default: none, deterministic only)")
+    p.add_argument("--seed", type=_nonnegative_int, default=0, metavar="S", help="random seed for --samples (default: 0)")
+    p.add_argument("-o", "--output", metavar="OUT", help="write here (atomically) instead of standard output")
+
     p = sub.add_parser("tree", help="show a pathway's attack tree evaluated in a scenario",
                        description="Evaluate a pathway's attack tree, in a scenario if given, and print or write it.")
     p.add_argument("file", metavar="FILE", help="model file (YAML)")
@@ -160,6 +179,16 @@ def _whole_number(text: str, least: int) -> int:
     return value
 
 
+def _share(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, found {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, found {text}")
+    return value
+
+
 def _positive_int(text: str) -> int:
     return _whole_number(text, 1)
 
@@ -180,13 +209,7 @@ def cmd_assess(args: argparse.Namespace) -> int:
     from threatkit.analysis.assess import assess
 
     model = load_model(args.file)
-    if args.scenario:
-        scenarios = [_lookup(model, "scenarios", args.scenario)]
-    else:
-        scenarios = list(model.scenarios)
-        if not scenarios:
-            raise UserError(f"{args.file} has no scenarios to assess; add one under 'scenarios:'")
-    rows = [row for s in scenarios for row in assess(model, s, args.samples, args.seed).rows()]
+    rows = [row for s in _scenarios(model, args) for row in assess(model, s, args.samples, args.seed).rows()]
     columns = list(ASSESS_COLUMNS) + [k for k in (rows[0] if rows else {}) if is_stat_column(k)]
     if args.format == "json":
         output = json.dumps(rows, indent=2) + "\n"
@@ -194,6 +217,35 @@ def cmd_assess(args: argparse.Namespace) -> int:
         output = to_csv(rows, columns)
     else:
         output = format_table([_rounded(r) for r in rows], columns) + "\n"
+    _write(output, args.output)
+    return 0
+
+
+def _scenarios(model: ThreatModel, args: argparse.Namespace) -> list:
+    """The scenario named by --scenario, or every scenario of the model."""
+    if args.scenario:
+        return [_lookup(model, "scenarios", args.scenario)]
+    if not model.scenarios:
+        raise UserError(f"{args.file} has no scenarios; add one under 'scenarios:'")
+    return list(model.scenarios)
+
+
+@command
+def cmd_timeline(args: argparse.Namespace) -> int:
+    from threatkit.analysis.timeline import timeline
+    from threatkit.tabular import TIMELINE_COLUMNS, timeline_row
+
+    model = load_model(args.file)
+    results = [timeline(model, s.id, threshold=args.threshold, samples=args.samples, seed=args.seed,
+                        horizon=args.horizon) for s in _scenarios(model, args)]
+    rows = [t.to_dict() for t in results]
+    if args.format == "json":
+        output = json.dumps(rows, indent=2) + "\n"
+    else:
+        flat = [timeline_row(r) for r in rows]
+        columns = list(TIMELINE_COLUMNS) + [k for k in flat[0] if k not in TIMELINE_COLUMNS]
+        output = to_csv(flat, columns) if args.format == "csv" else format_table(
+            [_rounded(r) for r in flat], columns) + "\n"
     _write(output, args.output)
     return 0
 
