@@ -149,6 +149,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="threatkit: each report in a forked child of a warm process (fast, default); "
                         "kernel: a fresh Jupyter kernel per report (for templates that need one)")
 
+    from threatkit import cli_judgments   # brief and sensitivity: their parsers and commands
+
+    cli_judgments.add_parsers(sub)
     sub.add_parser("schema", help="print the JSON Schema of the model file, for editors",
                    description="Print the JSON Schema of a threatkit model file.")
     return parser

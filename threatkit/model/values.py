@@ -212,6 +212,28 @@ def _check_levels(levels: tuple[Level, ...], what: str) -> None:
                                  f"not above level {i}'s {levels[i - 1].below:g}", (what, i, "below"))
 
 
+class Band(BaseModel):
+    """An estimative word and the probability band it stands for (ICD 203)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    word: str = Field(min_length=1, description="The word, e.g. likely.")
+    low: float = Field(ge=0, le=1, description="Lowest probability of the band.")
+    high: float = Field(ge=0, le=1, description="Highest probability of the band.")
+
+
+def _check_bands(bands: tuple[Band, ...]) -> None:
+    if not bands:
+        raise fail("scales", "the estimative table needs at least one word", ("estimative",))
+    for i, b in enumerate(bands):
+        if not b.low < b.high:
+            raise fail("scales", f"estimative word {b.word!r} needs low < high, found {b.low:g} and {b.high:g}",
+                       ("estimative", i))
+        if i and b.low != bands[i - 1].high:
+            raise fail("scales", f"estimative bands must follow on without gaps or overlaps: {b.word!r} starts at "
+                                 f"{b.low:g}, {bands[i - 1].word!r} ends at {bands[i - 1].high:g}", ("estimative", i, "low"))
+
+
 class Scales(BaseModel):
     """Likelihood and impact scales and the risk matrix that combines them."""
 
@@ -220,9 +242,14 @@ class Scales(BaseModel):
     likelihood: tuple[Level, ...] | None = Field(None, description="Probability upper bounds, ascending; the last level takes the rest.")
     impact: tuple[Level, ...] | None = Field(None, description="Impact (fidelity x capability value) upper bounds, ascending.")
     risk: tuple[tuple[str, ...], ...] | None = Field(None, description="Risk names: rows are likelihood levels, columns impact levels.")
+    estimative: tuple[Band, ...] | None = Field(
+        None, description="Words for probabilities in key judgments, with their bands, ascending and contiguous "
+                          "(default: ICD 203).")
 
     @model_validator(mode="after")
     def _consistent(self) -> Scales:
+        if self.estimative is not None:
+            _check_bands(self.estimative)
         if self.likelihood is not None:
             _check_levels(self.likelihood, "likelihood")
         if self.impact is not None:
@@ -238,7 +265,8 @@ class Scales(BaseModel):
         """These scales, with any part left out taken from `base`."""
         # not validated here: a partial override may only fit once merged; load checks the result
         return Scales.model_construct(likelihood=self.likelihood or base.likelihood,
-                                      impact=self.impact or base.impact, risk=self.risk or base.risk)
+                                      impact=self.impact or base.impact, risk=self.risk or base.risk,
+                                      estimative=self.estimative or base.estimative)
 
 
 class Asset(Entry):

@@ -1,0 +1,250 @@
+"""Which inputs an answer hangs on: one-at-a-time swings (a tornado).
+
+Every uncertain input the scenario uses (a range, or an estimative word) goes
+to the 5th and then the 95th percentile of its own distribution (PERT for a
+range, uniform over a word's band: the distributions Monte Carlo draws from),
+with every other input at its mode, and the outputs are recomputed. The
+perturbed model is built by `threatkit.model.inputs.substitute`, the same
+model a hand-edited file would load to, so "set this input to low_value in
+the file and recompute" gives output_low by construction.
+
+Only the pathway an input belongs to is evaluated again when a step or a
+pathway's own number moves (every pathway's row of the timeline inputs is
+evaluated on its own, so the others are unchanged); anything else (actor,
+tier, controls, asset, scenario) recomputes the whole answer.
+
+Outputs: days_to_durable (default), lead_days, acceleration_days and
+probability:PATHWAY; for the key judgments also durable:DAYS and
+durable_without_controls:DAYS (the chance of durable capability by that day).
+"""
+from __future__ import annotations
+
+import difflib
+import math
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from threatkit.analysis.assess import Setting
+from threatkit.analysis.simulate import Sampler, quantile
+from threatkit.analysis.timeline import (
+    DEFAULT_HORIZON_DAYS,
+    Answer,
+    Inputs,
+    acceleration,
+    days_to_durable,
+    durable,
+    gather,
+    independent_months,
+    lead,
+)
+from threatkit.model.inputs import Input, inputs_of, substitute
+from threatkit.model.values import ThreatModel
+
+OUTPUTS = ("days_to_durable", "lead_days", "acceleration_days")
+PERCENTILES = (5, 95)
+JUDGED_DAYS = (91, 183, 365)        # 3, 6 and 12 months, in whole days (a month is 365.25 / 12 days)
+
+
+class OutputError(ValueError):
+    """An output name the scenario does not have."""
+
+
+def check_output(model: ThreatModel, output: str) -> str:
+    """`output` if it names an output of the model's scenarios; OutputError with the closest name otherwise."""
+    names = list(OUTPUTS) + [f"probability:{p.id}" for p in model.pathways]
+    if output in names or _internal(output):
+        return output
+    hint = difflib.get_close_matches(output, names, n=1)
+    raise OutputError(f"unknown output {output!r}" + (f" (did you mean {hint[0]!r}?)" if hint else "")
+                      + f"; expected one of: {', '.join(names)}")
+
+
+def _internal(output: str) -> bool:
+    kind, _, day = output.partition(":")
+    return kind in ("durable", "durable_without_controls") and day.isdigit()
+
+
+def scenario_inputs(model: ThreatModel, scenario: str, setting: Setting | None = None) -> list[Input]:
+    """The uncertain inputs the scenario's answer can depend on: its asset, actor, tier, controls,
+    the scenario itself and every pathway with its steps (other actors or tiers cannot move it)."""
+    s = model.scenario(scenario)
+    setting = setting or Setting.of(model, s)
+    in_model = {c.id for c in model.controls}
+    return inputs_of(model, {"asset": (setting.asset,), "actor": (setting.actor,), "scenario": (s,),
+                             "tier": (setting.tier,),
+                             "control": tuple(c for c in setting.controls if c.id in in_model),
+                             "pathway": model.pathways})
+
+
+def resettle(setting: Setting, model: ThreatModel) -> Setting:
+    """The same setting with its entries taken from `model` (one with an input replaced); controls
+    that are not the model's (e.g. the explorer's query cap) are kept as they are."""
+    controls = model._index("controls")
+    return Setting(setting.id, model.asset(setting.asset.id), model.actor(setting.actor.id),
+                   model.tier(setting.tier.id), tuple(controls.get(c.id, c) for c in setting.controls),
+                   model.scales)
+
+
+def outputs_of(answer: Answer) -> dict[str, float]:
+    """Every output of one deterministic answer (first column)."""
+    w, wo, h = answer.with_, answer.without, answer.horizon
+    d, d0 = days_to_durable(w, h), days_to_durable(wo, h)
+    out = {"days_to_durable": float(d[0]), "days_to_durable_without_controls": float(d0[0]),
+           "lead_days": float(lead(d, d0)[0]), "acceleration_days": float(acceleration(w.parity, d)[0])}
+    days = np.array([JUDGED_DAYS], float)
+    for name, inp in (("durable", w), ("durable_without_controls", wo)):
+        for t, v in zip(JUDGED_DAYS, durable(inp, days)[0]):
+            out[f"{name}:{t}"] = float(v)
+    for k, pw in enumerate(w.pathways):
+        out[f"probability:{pw.id}"] = float(w.p[k, 0])
+    return out
+
+
+def output_at(answer: Answer, output: str) -> float:
+    """One output; durable:DAYS for any day."""
+    kind, _, day = output.partition(":")
+    if _internal(output):
+        inp = answer.with_ if kind == "durable" else answer.without
+        return float(durable(inp, np.array([[float(day)]]))[0, 0])
+    return outputs_of(answer)[output]
+
+
+def swing(low: float, high: float) -> float:
+    """How far the output moves: |high - low|; infinite when only one end is reached (never, or
+    undefined, at the other); 0 when both ends are the same never or undefined."""
+    if math.isfinite(low) and math.isfinite(high):
+        return abs(high - low)
+    if (math.isnan(low) and math.isnan(high)) or low == high:
+        return 0.0
+    return math.inf
+
+
+@dataclass(frozen=True)
+class Row:
+    input: Input
+    low_value: float
+    high_value: float
+    output_low: float
+    output_high: float
+
+    @property
+    def swing(self) -> float:
+        return swing(self.output_low, self.output_high)
+
+    def to_dict(self) -> dict:
+        return {"input": self.input.ref, "label": self.input.label, "low_value": self.low_value,
+                "high_value": self.high_value, "output_low": _json(self.output_low),
+                "output_high": _json(self.output_high), "swing": _json(self.swing)}
+
+
+def _json(x: float) -> float | None:
+    """Infinity (never within the horizon, or an unbounded swing) and nan (undefined) as null."""
+    return x if math.isfinite(x) else None
+
+
+@dataclass(frozen=True, eq=False)
+class Sweep:
+    """Every output of the scenario at the modes, and with each input at each end."""
+
+    scenario: str
+    inputs: tuple[Input, ...]
+    low_values: tuple[float, ...]
+    high_values: tuple[float, ...]
+    base: dict[str, float]
+    low: tuple[dict[str, float], ...]
+    high: tuple[dict[str, float], ...]
+    percentiles: tuple[int, int]
+    horizon: int
+
+    def rows(self, output: str = "days_to_durable") -> list[Row]:
+        """Rows for one output, largest swing first (ties in input order)."""
+        rows = [Row(i, lv, hv, lo[output], hi[output])
+                for i, lv, hv, lo, hi in zip(self.inputs, self.low_values, self.high_values, self.low, self.high)]
+        return sorted(rows, key=lambda r: -r.swing)
+
+    def tornado(self, output: str = "days_to_durable") -> Tornado:
+        return Tornado(self.scenario, output, self.base[output], tuple(self.rows(output)), self.percentiles,
+                       self.horizon)
+
+
+@dataclass(frozen=True, eq=False)
+class Tornado:
+    """One output's one-at-a-time swings, largest first."""
+
+    scenario: str
+    output: str
+    base: float
+    rows: tuple[Row, ...]
+    percentiles: tuple[int, int]
+    horizon: int
+
+    def top(self, n: int = 10) -> tuple[Row, ...]:
+        return self.rows[:n]
+
+    def to_list(self) -> list[dict]:
+        return [r.to_dict() for r in self.rows]
+
+    def _repr_svg_(self) -> str:
+        from threatkit.render.tornado import tornado_svg
+
+        return tornado_svg(self)
+
+
+def sweep(model: ThreatModel, scenario: str, *, setting: Setting | None = None, threshold: float | None = None,
+          horizon: int = DEFAULT_HORIZON_DAYS, percentiles: tuple[int, int] = PERCENTILES,
+          inputs: list[Input] | None = None, outputs: tuple[str, ...] = ()) -> Sweep:
+    """Every input of the scenario to its low and high percentile, one at a time."""
+    s = model.scenario(scenario)
+    setting = setting or Setting.of(model, s)
+    inputs = scenario_inputs(model, scenario, setting) if inputs is None else inputs
+    base_answer = Answer.of(model, scenario, Sampler(), threshold=threshold, horizon=horizon, setting=setting)
+    extra = tuple(o for o in outputs if _internal(o))
+
+    def measure(answer: Answer) -> dict[str, float]:
+        out = outputs_of(answer)
+        out.update({o: output_at(answer, o) for o in extra if o not in out})
+        return out
+
+    rows_of = {pw.id: k for k, pw in enumerate(base_answer.with_.pathways)}
+    lows, highs, lo_out, hi_out = [], [], [], []
+    for inp in inputs:
+        ends = []
+        for q, values in ((percentiles[0], lows), (percentiles[1], highs)):
+            value = quantile(inp.quantity, q / 100)
+            values.append(value)
+            changed = substitute(model, inp.ref, value)
+            if inp.pathway is not None:       # only this pathway's row changes
+                answer = _spliced(base_answer, changed.pathway(inp.pathway.id), rows_of[inp.pathway.id],
+                                  resettle(setting, changed), s)
+            else:
+                answer = Answer.of(changed, scenario, Sampler(), threshold=threshold, horizon=horizon,
+                                   setting=resettle(setting, changed))
+            ends.append(measure(answer))
+        lo_out.append(ends[0])
+        hi_out.append(ends[1])
+    return Sweep(scenario, tuple(inputs), tuple(lows), tuple(highs), measure(base_answer), tuple(lo_out),
+                 tuple(hi_out), tuple(percentiles), int(horizon))
+
+
+def _spliced(base: Answer, pathway, k: int, setting: Setting, scenario) -> Answer:
+    """`base` with pathway row k evaluated again (as gather would, for that pathway)."""
+    months = independent_months(setting, scenario)
+
+    def row(inp: Inputs, s: Setting) -> Inputs:
+        one = gather(s, (pathway,), Sampler(), threshold=inp.threshold, months=months)
+        pathways = inp.pathways[:k] + (pathway,) + inp.pathways[k + 1:]
+        arrays = {}
+        for name in ("p", "time", "share"):
+            a = getattr(inp, name).copy()
+            a[k] = getattr(one, name)[0]
+            arrays[name] = a
+        return replace(inp, pathways=pathways, **arrays)
+
+    return Answer(row(base.with_, setting), row(base.without, setting.with_controls(())), base.horizon)
+
+
+def tornado(model: ThreatModel, scenario: str, output: str = "days_to_durable", **kwargs) -> Tornado:
+    """The one-at-a-time swings of one output (see `sweep` for the keywords)."""
+    check_output(model, output)
+    return sweep(model, scenario, outputs=(output,), **kwargs).tornado(output)
