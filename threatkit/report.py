@@ -96,7 +96,48 @@ class ScenarioReport:
     def timeline(self) -> Timeline:
         return timeline(self.model, self.scenario, samples=self.samples, seed=self.seed)
 
+    @cached_property
+    def sweep(self):
+        """One-at-a-time swings of every output (shared by the key judgments and the tornado)."""
+        from threatkit.analysis.judgments import JUDGED_OUTPUTS
+        from threatkit.analysis.sensitivity import sweep
+
+        return sweep(self.model, self.scenario, outputs=JUDGED_OUTPUTS)
+
+    @cached_property
+    def brief(self):
+        from threatkit.analysis.judgments import key_judgments
+
+        return key_judgments(self.model, self.scenario, samples=self.samples, seed=self.seed, swept=self.sweep)
+
     # ---- sections --------------------------------------------------------------------------
+
+    def key_judgments(self) -> None:
+        """The report's opening: key judgments in ICD 203 language (threatkit.analysis.judgments)."""
+        from threatkit.render.brief import brief_markdown
+
+        _markdown(brief_markdown(self.brief))
+
+    def sensitivity(self, top: int = 10) -> None:
+        """A tornado of the days to durable capability: the `top` inputs by swing."""
+        from threatkit.render.brief import md_escape
+        from threatkit.render.tornado import tornado_svg
+
+        t = self.sweep.tornado("days_to_durable")
+        low, high = t.percentiles
+        moving = [r for r in t.rows if r.swing > 0]
+        show_svg(tornado_svg(t, top), f"Tornado chart of the days to durable capability in scenario {self.scenario}: "
+                                      f"each input at its {low}th and {high}th percentile")
+        if not moving:
+            _markdown(f"No single input, moved from its {low}th to its {high}th percentile, changes the days to "
+                      "durable capability.")
+            return
+        lead = moving[0]
+        _markdown(f"Inputs at the {low}th and {high}th percentiles of their own distributions (PERT for a range, "
+                  f"uniform over an estimative word's band), one at a time, every other input at its mode. "
+                  f"{len(moving)} of {len(t.rows)} uncertain inputs move the answer; the largest is "
+                  f"**{md_escape(lead.input.label)}** (`{md_escape(lead.input.ref)}`). "
+                  f"`threatkit sensitivity` lists them all, and `--method sobol` adds interactions.")
 
     def summary(self) -> None:
         s = self.setting
@@ -215,6 +256,8 @@ class ScenarioReport:
             "overall_risk": self.assessment.overall_risk,
             "rows": self.assessment.rows(),
             "timeline": self.timeline.to_dict(),
+            "judgments": self.brief.to_list(),
+            "headline": self.brief.headline(),
         }
 
     def record(self) -> None:

@@ -64,6 +64,8 @@ class Explorer:
         self.matrix_view.add_class("tk-matrix")
         self.curve_view = w.HTML(layout=w.Layout(**{**box, "height": "400px"}))
         self.curve_view.add_class("tk-curve")
+        self.why_view = w.HTML(layout=w.Layout(**{**box, "height": "400px"}))
+        self.why_view.add_class("tk-why")
         self.status = w.HTML()
         self.status.add_class("tk-status")
         # The numbers behind the views, redrawn in place; a fixed height keeps the page still.
@@ -76,8 +78,8 @@ class Explorer:
                        w.HTML("<small>query cap per account per day; far right: no cap</small>"),
                        w.HTML("<b>Controls</b>"), w.VBox(list(self.controls.values()))],
                       layout=w.Layout(width="440px", flex="0 0 440px"))
-        views = w.Tab(children=[self.tree_view, self.matrix_view, self.curve_view, self.details])
-        for i, title in enumerate(("Attack tree", "Risk matrix", "Capability over time", "Numbers")):
+        views = w.Tab(children=[self.tree_view, self.matrix_view, self.curve_view, self.details, self.why_view])
+        for i, title in enumerate(("Attack tree", "Risk matrix", "Capability over time", "Numbers", "Why")):
             views.set_title(i, title)
         right = w.VBox([self.status, views], layout=w.Layout(flex="1 1 auto", min_width="0"))
         self.widget = w.VBox([w.HBox([left, right])])
@@ -103,7 +105,8 @@ class Explorer:
         without, with_ = scenario_curves(self.model, self.base.id, samples=self.samples, seed=self.seed,
                                          setting=setting)
         t = timeline(self.model, self.base.id, setting=setting)
-        return {"tree": result.tree, "curves": (with_.relabel("this setting"), without), "pathway": result.pathway,
+        brief, why = why_of(self.model, self.base.id, setting, self.samples, self.seed)
+        return {"brief": brief, "why": why,"tree": result.tree, "curves": (with_.relabel("this setting"), without), "pathway": result.pathway,
                 "probability": result.probability, "cost_usd": result.cost_usd, "time_days": result.time_days,
                 "likelihood": result.likelihood, "impact": result.impact, "risk": result.risk,
                 "cheapest_attack": result.cheapest_attack, "controls": tuple(c.id for c in setting.controls),
@@ -138,6 +141,7 @@ class Explorer:
         self.tree_view.value = views["tree"]
         self.matrix_view.value = views["matrix"]
         self.curve_view.value = views["curve"]
+        self.why_view.value = render_why(state)
         from IPython.display import clear_output, display
 
         with self.details:
@@ -186,6 +190,35 @@ def render_views(model: ThreatModel, state: dict) -> dict[str, str]:
         "curve": _inline_svg(plot.to_svg(), f"Capability over time: durable capability {durable_when}; expected "
                              f"durable share at one year {state['expected_capability'][365]:.3f}", fit=True),
     }
+
+
+def why_of(model: ThreatModel, scenario: str, setting: Setting, samples: int, seed: int):
+    """The "Why" tab's numbers: the key judgments for this setting and the five inputs whose
+    one-at-a-time swings move the days to durable capability most."""
+    from threatkit.analysis.judgments import JUDGED_OUTPUTS, key_judgments
+    from threatkit.analysis.sensitivity import sweep
+
+    swept = sweep(model, scenario, setting=setting, outputs=JUDGED_OUTPUTS)
+    brief = key_judgments(model, scenario, samples=samples, seed=seed, setting=setting, swept=swept)
+    return brief, tuple(r for r in swept.tornado("days_to_durable").top(5) if r.swing > 0)
+
+
+def render_why(state: dict) -> str:
+    """The "Why" tab: key judgments, then the top inputs by swing; every model text escaped."""
+    from threatkit.render.brief import brief_html
+
+    def days(x: float) -> str:
+        return months_text(x, since=False) if math.isfinite(x) else "never"
+
+    rows = "".join(
+        f'<tr data-input="{html.escape(r.input.ref)}"><td>{html.escape(r.input.label)}<br>'
+        f'<code>{html.escape(r.input.ref)}</code></td><td>{r.low_value:.4g} &rarr; {days(r.output_low)}</td>'
+        f'<td>{r.high_value:.4g} &rarr; {days(r.output_high)}</td></tr>' for r in state["why"])
+    table = ('<p><b>What moves the days to durable capability most</b> (each input at its 5th and 95th '
+             'percentile, the others at their modes):</p>'
+             + (f'<table class="tk-why-inputs"><tr><th>input</th><th>5th percentile</th><th>95th percentile</th></tr>'
+                f'{rows}</table>' if rows else "<p>No single input moves it.</p>"))
+    return f"<h4>Key judgments for this setting</h4>{brief_html(state['brief'])}{table}"
 
 
 def months_text(days: float, since: bool = True) -> str:

@@ -60,6 +60,8 @@ from threatkit.model.values import ESTIMATIVE_WORDS, Band, Scales, ThreatModel
 LEVELS = ("low", "moderate", "high")
 CLAIM_MARKS = ("reported", "claimed", "alleged", "unconfirmed", "not confirmed")
 MONTHS = {91: 3, 183: 6, 365: 12}
+# the sweep outputs the judgments rest on (besides lead, acceleration and the pathways' probabilities)
+JUDGED_OUTPUTS = tuple(f"{k}:{d}" for d in JUDGED_DAYS for k in ("durable", "durable_without_controls"))
 MAX_INPUTS = 5
 DRIVER_SHARE = 0.1          # an input drives a judgment when its swing is within a tenth of the largest
 
@@ -241,8 +243,8 @@ def key_judgments(model: ThreatModel, scenario: str, *, samples: int | None = No
     setting = setting or Setting.of(model, s)
     mc = Answer.of(model, scenario, Sampler(samples, seed) if samples else Sampler(), threshold=threshold,
                    horizon=horizon, setting=setting)
-    internal = tuple(f"{k}:{d}" for d in JUDGED_DAYS for k in ("durable", "durable_without_controls"))
-    swept = swept or sweep(model, scenario, setting=setting, threshold=threshold, horizon=horizon, outputs=internal)
+    swept = swept or sweep(model, scenario, setting=setting, threshold=threshold, horizon=horizon,
+                           outputs=JUDGED_OUTPUTS)
     premise_support = _premise(model, scenario, setting)
     asset = setting.asset
     actor = ph.the(setting.actor.title)

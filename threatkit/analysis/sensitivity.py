@@ -86,28 +86,32 @@ def resettle(setting: Setting, model: ThreatModel) -> Setting:
                    model.scales)
 
 
-def outputs_of(answer: Answer) -> dict[str, float]:
-    """Every output of one deterministic answer (first column)."""
+def outputs_of(answer: Answer, extra: tuple[str, ...] = ()) -> list[dict[str, float]]:
+    """Every output of an answer, one dict per column (per draw, or per perturbed model)."""
     w, wo, h = answer.with_, answer.without, answer.horizon
     d, d0 = days_to_durable(w, h), days_to_durable(wo, h)
-    out = {"days_to_durable": float(d[0]), "days_to_durable_without_controls": float(d0[0]),
-           "lead_days": float(lead(d, d0)[0]), "acceleration_days": float(acceleration(w.parity, d)[0])}
-    days = np.array([JUDGED_DAYS], float)
+    cols = {"days_to_durable": d, "days_to_durable_without_controls": d0, "lead_days": lead(d, d0),
+            "acceleration_days": acceleration(w.parity, d)}
+    days = sorted(set(JUDGED_DAYS) | {int(o.partition(":")[2]) for o in extra if _internal(o)})
+    grid = np.array([days], float)
     for name, inp in (("durable", w), ("durable_without_controls", wo)):
-        for t, v in zip(JUDGED_DAYS, durable(inp, days)[0]):
-            out[f"{name}:{t}"] = float(v)
+        values = durable(inp, grid)
+        for j, t in enumerate(days):
+            cols[f"{name}:{t}"] = values[:, j]
     for k, pw in enumerate(w.pathways):
-        out[f"probability:{pw.id}"] = float(w.p[k, 0])
-    return out
+        cols[f"probability:{pw.id}"] = w.p[k]
+    return [{name: float(v[i]) for name, v in cols.items()} for i in range(w.width)]
 
 
-def output_at(answer: Answer, output: str) -> float:
-    """One output; durable:DAYS for any day."""
-    kind, _, day = output.partition(":")
-    if _internal(output):
-        inp = answer.with_ if kind == "durable" else answer.without
-        return float(durable(inp, np.array([[float(day)]]))[0, 0])
-    return outputs_of(answer)[output]
+def _stacked(answers: list[Answer]) -> Answer:
+    """Deterministic answers side by side as the columns of one (the days are found for all at once)."""
+    def cat(parts: list[Inputs]) -> Inputs:
+        return replace(parts[0], p=np.concatenate([x.p for x in parts], axis=1),
+                       time=np.concatenate([x.time for x in parts], axis=1),
+                       share=np.concatenate([x.share for x in parts], axis=1),
+                       duration=np.concatenate([x.duration for x in parts]),
+                       parity=np.concatenate([x.parity for x in parts]))
+    return Answer(cat([a.with_ for a in answers]), cat([a.without for a in answers]), answers[0].horizon)
 
 
 def swing(low: float, high: float) -> float:
@@ -200,31 +204,22 @@ def sweep(model: ThreatModel, scenario: str, *, setting: Setting | None = None, 
     inputs = scenario_inputs(model, scenario, setting) if inputs is None else inputs
     base_answer = Answer.of(model, scenario, Sampler(), threshold=threshold, horizon=horizon, setting=setting)
     extra = tuple(o for o in outputs if _internal(o))
-
-    def measure(answer: Answer) -> dict[str, float]:
-        out = outputs_of(answer)
-        out.update({o: output_at(answer, o) for o in extra if o not in out})
-        return out
-
     rows_of = {pw.id: k for k, pw in enumerate(base_answer.with_.pathways)}
-    lows, highs, lo_out, hi_out = [], [], [], []
+    lows, highs, answers = [], [], [base_answer]
     for inp in inputs:
-        ends = []
         for q, values in ((percentiles[0], lows), (percentiles[1], highs)):
             value = quantile(inp.quantity, q / 100)
             values.append(value)
             changed = substitute(model, inp.ref, value)
             if inp.pathway is not None:       # only this pathway's row changes
-                answer = _spliced(base_answer, changed.pathway(inp.pathway.id), rows_of[inp.pathway.id],
-                                  resettle(setting, changed), s)
+                answers.append(_spliced(base_answer, changed.pathway(inp.pathway.id), rows_of[inp.pathway.id],
+                                        resettle(setting, changed), s))
             else:
-                answer = Answer.of(changed, scenario, Sampler(), threshold=threshold, horizon=horizon,
-                                   setting=resettle(setting, changed))
-            ends.append(measure(answer))
-        lo_out.append(ends[0])
-        hi_out.append(ends[1])
-    return Sweep(scenario, tuple(inputs), tuple(lows), tuple(highs), measure(base_answer), tuple(lo_out),
-                 tuple(hi_out), tuple(percentiles), int(horizon))
+                answers.append(Answer.of(changed, scenario, Sampler(), threshold=threshold, horizon=horizon,
+                                         setting=resettle(setting, changed)))
+    measured = outputs_of(_stacked(answers), extra)
+    return Sweep(scenario, tuple(inputs), tuple(lows), tuple(highs), measured[0], tuple(measured[1::2]),
+                 tuple(measured[2::2]), tuple(percentiles), int(horizon))
 
 
 def _spliced(base: Answer, pathway, k: int, setting: Setting, scenario) -> Answer:

@@ -72,6 +72,7 @@ th, td { border: 1px solid #ccd; padding: 5px 9px; text-align: left; }
 th { background: #eef2f7; cursor: pointer; user-select: none; }
 th[data-order=asc]::after { content: " \\25B2"; } th[data-order=desc]::after { content: " \\25BC"; }
 tr.failed td { background: #fdecea; }
+td.judgment { font-size: 13px; min-width: 260px; }
 pre { background: #f6f6f6; padding: 8px; overflow-x: auto; white-space: pre-wrap; }
 """
 
@@ -113,10 +114,11 @@ def write_index(out_dir: Path, outcomes: list[Outcome], title: str, risk_rank: d
                 f'<td data-sort="{risk_rank.get(risk, -1)}">{e(risk)}</td>'
                 f'<td>{e(str(worst.get("pathway", "")))}</td><td>{(worst.get("probability") or 0):.3f}</td>'
                 + cell(t["days_to_durable"], ",.0f") + cell(t["lead_months"], ".1f")
-                + cell(t["acceleration_months"], ".1f") + '<td>ok</td></tr>')
+                + cell(t["acceleration_months"], ".1f")
+                + f'<td class="judgment">{e(str(r.get("headline") or ""))}</td><td>ok</td></tr>')
         else:
             rows.append(f'<tr class="failed"><td>{link(o.scenario)}</td><td></td><td></td><td data-sort="-1"></td><td></td>'
-                        f'<td></td>' + '<td data-sort="1e12"></td>' * 3 + '<td>failed</td></tr>')
+                        f'<td></td>' + '<td data-sort="1e12"></td>' * 3 + '<td></td><td>failed</td></tr>')
     failures = [o for o in outcomes if not o.ok]
     failed_html = "".join(
         f'<h3>{link(o.scenario)}</h3><pre class="error">{e(o.error)}</pre>'
@@ -129,7 +131,8 @@ def write_index(out_dir: Path, outcomes: list[Outcome], title: str, risk_rank: d
 Click a column to sort.</p>
 <table class="sortable"><thead><tr><th>scenario</th><th>actor</th><th>tier</th><th>overall risk</th>
 <th>most likely pathway</th><th>its probability</th><th>days to durable capability</th>
-<th>lead from controls (months)</th><th>acceleration over own development (months)</th><th>status</th></tr></thead>
+<th>lead from controls (months)</th><th>acceleration over own development (months)</th>
+<th>key judgment (12 months, with the controls)</th><th>status</th></tr></thead>
 <tbody>
 {chr(10).join(rows)}
 </tbody></table>
