@@ -214,9 +214,17 @@ class Brief:
         if self.premise:
             lines += [self.premise, ""]
         lines += [DURABLE, ""]
-        lines += [f"{k}. {j.text()}" for k, j in enumerate(self.judgments, 1)]
+        shared = self.shared_confidence()
+        if shared:
+            lines += [f"Confidence in every judgment below: {shared[0]}, because {shared[1]}.", ""]
+        lines += [f"{k}. {j.statement if shared else j.text()}" for k, j in enumerate(self.judgments, 1)]
         lines += ["", self.basis()]
         return "\n".join(lines) + "\n"
+
+    def shared_confidence(self) -> tuple[str, str] | None:
+        """(level, reason) when every judgment has the same: then a brief says it once."""
+        pairs = {(j.confidence, j.confidence_reason) for j in self.judgments}
+        return next(iter(pairs)) if len(pairs) == 1 else None
 
     def basis(self) -> str:
         how = (f"means over {self.samples:,} Monte Carlo draws (seed {self.seed})" if self.samples
@@ -258,9 +266,8 @@ def key_judgments(model: ThreatModel, scenario: str, *, samples: int | None = No
         level, why = _confidence(supports)
         word, band = estimative(p, scales) if p is not None else (None, None)
         if p is not None:
-            clause = ph.chance(word, ph.band_text(band))
-            statement = statement.format(chance=clause, Chance=clause[:1].upper() + clause[1:],
-                                         about=_about(p, samples))
+            clause = ph.chance(word, ph.band_text(band) + _about(p, band))
+            statement = statement.format(chance=clause, Chance=clause[:1].upper() + clause[1:])
         claims = tuple(dict.fromkeys(sp.ref for sp in supports if sp.claim))
         return Judgment(jid, ph.sentence(statement), p, word, band, level, why,
                         tuple(i.ref for i in inputs), claims, values or {})
@@ -276,7 +283,7 @@ def key_judgments(model: ThreatModel, scenario: str, *, samples: int | None = No
         p, p0 = float(with_p[k]), float(without_p[k])
         out.append(make(f"durable-{n}m",
                         f"{{chance}} that {actor} {holds} within {n} months"
-                        + (" with the scenario's controls in place" if has_controls else "") + "{about}",
+                        + (" with the scenario's controls in place" if has_controls else "") ,
                         p, f"durable:{d}"))
         if not has_controls:
             text = f"The scenario has no controls to remove: without controls too, {{chance}} that {actor} {holds} within {n} months"
@@ -287,7 +294,7 @@ def key_judgments(model: ThreatModel, scenario: str, *, samples: int | None = No
             text = (f"Without the scenario's controls it would be no different: {{chance}} that {actor} {holds} "
                     f"within {n} months, as the controls do not act on the route that gets it there first")
         else:
-            text = f"Without the scenario's controls {{chance}} that {actor} {holds} within {n} months{{about}}"
+            text = f"Without the scenario's controls {{chance}} that {actor} {holds} within {n} months"
         out.append(make(f"durable-{n}m-without-controls", text, p0, f"durable_without_controls:{d}"))
 
     out.append(_lead_judgment(make, mc, samples, has_controls, actor))
@@ -297,13 +304,15 @@ def key_judgments(model: ThreatModel, scenario: str, *, samples: int | None = No
     return Brief(scenario, title, _premise_text(model, s, setting), tuple(out), samples, seed)
 
 
-def _about(p: float, samples: int | None) -> str:
-    """The point value after the band: ' (about 31%)'; nothing at 0 (the statement says why)."""
-    if p <= 0:
+def _about(p: float, band: tuple[float, float]) -> str:
+    """The model's own value after the band: '20-45%; about 31%' (left out at the ends, where the
+    band already says it); one decimal where a whole percent would sit on the band's edge."""
+    if not 0.01 <= p <= 0.99:
         return ""
-    if p >= 1:
-        return " (in every draw)" if samples else ""
-    return f" ({ph.percent(p)})" if p < 0.01 or p > 0.99 else f" (about {ph.percent(p)})"
+    whole = round(p * 100)
+    if any(abs(whole - edge * 100) < 1e-9 for edge in band):
+        return f"; about {p * 100:.1f}%"
+    return f"; about {ph.percent(p)}"
 
 
 def _phrase(i: Input) -> str:
@@ -349,10 +358,10 @@ def _lead_judgment(make, mc: Answer, samples, has_controls: bool, actor: str) ->
     p = float(np.mean(leads > 0))
     spread = f"{_span(q['lead_p5'])} to {_span(q['lead_p95'])}"
     if q["lead_p50"] > 0:
-        text = (f"{{chance}} that the scenario's controls delay durable capability{{about}}; they buy about "
+        text = (f"{{chance}} that the scenario's controls delay durable capability; they buy about "
                 f"{_span(q['lead_p50'])} (90% band: {spread})")
     else:
-        text = (f"{{chance}} that the scenario's controls delay durable capability at all{{about}}; in the median "
+        text = (f"{{chance}} that the scenario's controls delay durable capability at all; in the median "
                 f"case they buy no time (90% band: {spread})")
     return make("lead", text, p, "lead_days", values)
 
@@ -385,11 +394,11 @@ def _acceleration_judgment(make, mc: Answer, samples, actor: str, setting: Setti
     p = float(np.mean(np.nan_to_num(acc, nan=0.0) > 0))
     if q["acceleration_p50"] > 0:
         text = (f"{{chance}} that access gets {actor} to durable capability sooner than its own development "
-                f"(about {own}) would{{about}}; by a median of {ph.duration(q['acceleration_p50'])} (90% band: "
+                f"(about {own}) would; by a median of {ph.duration(q['acceleration_p50'])} (90% band: "
                 f"{_acc_span(q['acceleration_p5'])} to {_acc_span(q['acceleration_p95'])})")
     else:
         text = (f"{{chance}} that access gets {actor} to durable capability sooner than its own development "
-                f"(about {own}) would{{about}}")
+                f"(about {own}) would")
     return make("acceleration", text, p, "acceleration_days", values)
 
 
@@ -418,7 +427,7 @@ def _pathway_judgments(make, model: ThreatModel, setting: Setting, mc: Answer, s
     lasting = ("what it yields outlives the access" if pw.persistent
                else "but what it yields lasts only as long as the access")
     out = [make("most-likely-pathway",
-                f"The most likely route is {ph.common(pw.title)}: {{chance}} that an attempt succeeds{{about}}; "
+                f"The most likely route is {ph.common(pw.title)}: {{chance}} that an attempt succeeds; "
                 f"it takes about {ph.duration(times[best])} and costs about {ph.money(costs[best])}; "
                 f"{lasting}", float(probs[best]), f"probability:{pw.id}",
                 {"pathway": pw.id, "cost_usd": costs[best], "time_days": times[best]},
@@ -429,7 +438,7 @@ def _pathway_judgments(make, model: ThreatModel, setting: Setting, mc: Answer, s
     steps = [ph.common(pw.nodes[i].title) for i in tree.cheapest]
     out.append(make("cheapest-attack",
                     f"The cheapest feasible attack is {ph.common(pw.title)}, for about {ph.money(costs[cheap])}: "
-                    f"{'; '.join(steps)}. {{Chance}} that an attempt succeeds{{about}}",
+                    f"{'; '.join(steps)}. {{Chance}} that an attempt succeeds",
                     float(probs[cheap]), f"probability:{pw.id}",
                     {"pathway": pw.id, "cost_usd": costs[cheap], "steps": list(tree.cheapest)},
                     [_support(f"pathway:{pw.id}", _figures(pw.title), pw)]))

@@ -19,9 +19,13 @@ def brief_markdown(brief: Brief) -> str:
     if brief.premise:
         lines += [f"**{md_escape(brief.premise)}**", ""]
     lines += [f"*{md_escape(DURABLE)}*", ""]
+    shared = brief.shared_confidence()
+    if shared:
+        lines += [f"*Confidence in every judgment below: {md_escape(shared[0])}, because {md_escape(shared[1])}.*", ""]
     for k, j in enumerate(brief.judgments, 1):
-        lines.append(f"{k}. {md_escape(j.statement)} *Confidence: {md_escape(j.confidence)}, because "
-                     f"{md_escape(j.confidence_reason)}.*")
+        said = "" if shared else (f" *Confidence: {md_escape(j.confidence)}, because "
+                                  f"{md_escape(j.confidence_reason)}.*")
+        lines.append(f"{k}. {md_escape(j.statement)}{said}")
     lines += ["", f"<small>{md_escape(brief.basis())}</small>"]
     return "\n".join(lines)
 

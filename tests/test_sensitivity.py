@@ -1,0 +1,260 @@
+"""Sensitivity: inputs by KIND:ID:FIELD, their percentiles, the substituted model, the tornado
+through the CLI (checked by editing a copy of the model file by hand), and Sobol' indices."""
+import copy
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from threatkit import load_model
+from threatkit.analysis.sensitivity import sweep, swing, tornado
+from threatkit.analysis.simulate import Sampler, quantile
+from threatkit.analysis.timeline import timeline
+from threatkit.cli import main
+from threatkit.model.inputs import InputError, find, inputs_of, substitute
+from threatkit.model.values import Quantity
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "tests" / "examples" / "sensitivity.yaml"
+MYTHOS = ROOT / "data" / "examples" / "mythos.yaml"
+SCENARIO = "plain"
+
+
+@pytest.fixture(scope="module")
+def model():
+    return load_model(EXAMPLE)
+
+
+def run_json(capsys, argv):
+    assert main(argv) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+# ---- an independent way to set a number in a model file: edit its YAML data ---------------------
+
+def set_in_yaml(data: dict, ref: str, value: float) -> None:
+    """Set the number that `ref` names in raw model-file data (what a person would edit)."""
+    kind, ident, field = ref.split(":")
+    if kind == "step":
+        for pw in data["pathways"]:
+            node = _node(pw["tree"], ident.rpartition("/")[2])
+            if node is not None:
+                node[field] = value
+                return
+        raise AssertionError(f"no step {ident}")
+    entry = next(e for e in data[kind + "s"] if e["id"] == ident)
+    m = re.fullmatch(r"transfer\.curve\[(\d+)\]", field)
+    if m:
+        entry["transfer"]["curve"][int(m.group(1))][1] = value
+    else:
+        entry[field] = value
+
+
+def _node(node: dict, ident: str):
+    if node["id"] == ident:
+        return node
+    for child in node.get("children", []):
+        hit = _node(child, ident)
+        if hit is not None:
+            return hit
+    return None
+
+
+def edited(tmp_path: Path, data: dict, ref: str, value: float, name: str) -> Path:
+    data = copy.deepcopy(data)
+    set_in_yaml(data, ref, value)
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def recompute(capsys, path: Path, scenario: str, output: str):
+    """The output, recomputed from a model file through the CLI (timeline, or assess for a probability)."""
+    if output.startswith("probability:"):
+        rows = run_json(capsys, ["assess", str(path), "--scenario", scenario, "--format", "json"])
+        return next(r["probability"] for r in rows if r["pathway"] == output.split(":", 1)[1])
+    return run_json(capsys, ["timeline", str(path), "--scenario", scenario, "--format", "json"])[0][output]
+
+
+# ---- percentiles ------------------------------------------------------------------------------
+
+def test_word_percentiles_are_uniform_over_the_band():
+    q = Quantity(low=0.55, mode=0.675, high=0.8, word="likely")
+    assert quantile(q, 0.05) == pytest.approx(0.55 + 0.05 * 0.25)
+    assert quantile(q, 0.95) == pytest.approx(0.55 + 0.95 * 0.25)
+
+
+@pytest.mark.parametrize("low,mode,high", [(0.0, 0.3, 1.0), (20, 40, 90), (5000, 20000, 40000), (1, 1, 9)])
+def test_range_percentiles_are_pert_percentiles(low, mode, high):
+    q = Quantity(low=low, mode=mode, high=high)
+    # independently: many PERT draws from the sampler, their empirical percentiles
+    draws = Sampler(400_000, 3).draw([q], "test", "q")[0]
+    for prob in (0.05, 0.5, 0.95):
+        assert quantile(q, prob) == pytest.approx(np.percentile(draws, prob * 100), rel=0.01, abs=1e-3 * (high - low))
+    scipy = pytest.importorskip("scipy.stats")
+    a, b = 1 + 4 * (mode - low) / (high - low), 1 + 4 * (high - mode) / (high - low)
+    assert quantile(q, 0.05) == pytest.approx(low + (high - low) * scipy.beta.ppf(0.05, a, b), rel=1e-12)
+
+
+def test_scalar_has_no_swing():
+    assert quantile(Quantity.scalar(7.0), 0.05) == 7.0
+
+
+# ---- inputs and substitution ---------------------------------------------------------------------
+
+def test_inputs_are_named_kind_id_field(model):
+    refs = {i.ref for i in inputs_of(model)}
+    assert {"step:harvest:p", "step:accounts:p", "step:train:time_days", "actor:sl:independent_months",
+            "actor:sl:accounts", "control:rl:effectiveness", "control:rl:caps_queries_per_day",
+            "pathway:distil:transfer.curve[1]", "tier:api:queries_per_day"} <= refs
+    # scalars are not uncertain inputs
+    assert "step:harvest:cost_usd" not in refs and "pathway:distil:transfer.curve[0]" not in refs
+
+
+@pytest.mark.parametrize("ref,message", [
+    ("step:harvst:p", "did you mean 'harvest'"),
+    ("control:rl:efectiveness", "did you mean 'effectiveness'"),
+    ("actr:sl:budget_usd", "did you mean 'actor'"),
+    ("pathway:distil:transfer.curve[5]", "2 transfer curve point"),
+    ("step:harvest", "KIND:ID:FIELD"),
+])
+def test_unknown_inputs_are_clear_errors(model, ref, message):
+    with pytest.raises(InputError, match=re.escape(message)):
+        find(model, ref)
+
+
+def test_substitute_checks_the_value_as_a_file_would(model):
+    with pytest.raises(InputError, match="between 0 and 1"):
+        substitute(model, "step:harvest:p", 1.5)
+
+
+@pytest.mark.parametrize("ref,value", [
+    ("step:harvest:p", 0.77), ("step:accounts:p", 0.6), ("step:train:time_days", 75.5),
+    ("actor:sl:independent_months", 9.25), ("control:rl:effectiveness", 0.55),
+    ("control:rl:caps_queries_per_day", 2500.0), ("pathway:distil:transfer.curve[1]", 0.48),
+    ("tier:api:queries_per_day", 7000.0), ("actor:sl:accounts", 12.0)])
+def test_substitute_gives_the_model_an_edited_file_gives(model, tmp_path, ref, value):
+    data = yaml.safe_load(EXAMPLE.read_text())
+    by_hand = load_model(edited(tmp_path, data, ref, value, "edited"))
+    by_substitution = substitute(model, ref, value)
+    assert timeline(by_substitution, SCENARIO).to_dict() == timeline(by_hand, SCENARIO).to_dict()
+    assert float(find(by_substitution, ref).quantity) == value
+    assert float(find(model, ref).quantity) != value            # the original is untouched
+
+
+# ---- the tornado through the CLI ----------------------------------------------------------------
+
+@pytest.mark.parametrize("output", ["days_to_durable", "lead_days", "acceleration_days", "probability:distil"])
+def test_setting_an_input_to_a_rows_end_in_the_file_gives_that_rows_output(capsys, tmp_path, output):
+    rows = run_json(capsys, ["sensitivity", str(EXAMPLE), "--scenario", SCENARIO, "--output", output,
+                             "--format", "json"])
+    assert [r["swing"] for r in rows] == sorted((r["swing"] for r in rows), reverse=True)
+    assert set(rows[0]) >= {"input", "low_value", "high_value", "output_low", "output_high", "swing"}
+    moving = [r for r in rows if r["swing"]]
+    assert len(moving) >= 3, "the example must exercise several inputs"
+    data = yaml.safe_load(EXAMPLE.read_text())
+    for r in moving[:4] + rows[-1:]:       # the largest swings, and one that does not move it
+        for end in ("low", "high"):
+            path = edited(tmp_path, data, r["input"], r[f"{end}_value"], f"{end}")
+            assert recompute(capsys, path, SCENARIO, output) == pytest.approx(r[f"output_{end}"], abs=1e-12), \
+                (r["input"], end)
+
+
+def test_mythos_top_row_holds_for_a_catalog_input(capsys, tmp_path):
+    """The same, for an input defined in the built-in catalog: the edited pathway overrides it by id."""
+    model = load_model(MYTHOS)
+    rows = run_json(capsys, ["sensitivity", str(MYTHOS), "--scenario", "restricted-export-sl4", "--format", "json"])
+    top = next(r for r in rows if r["input"].startswith("step:"))
+    step = top["input"].split(":")[1]
+    pathway = next(p for p in model.pathways if step in p.nodes)
+    for end in ("low", "high"):
+        data = yaml.safe_load(MYTHOS.read_text())
+        entry = pathway.model_dump(mode="json")
+        data["pathways"] = [entry]
+        set_in_yaml(data, top["input"], top[f"{end}_value"])
+        path = tmp_path / "mythos.yaml"
+        path.write_text(yaml.safe_dump(data, sort_keys=False))
+        assert recompute(capsys, path, "restricted-export-sl4", "days_to_durable") == top[f"output_{end}"]
+
+
+def test_table_states_the_percentiles_and_the_value_at_the_modes(capsys):
+    assert main(["sensitivity", str(EXAMPLE), "--scenario", SCENARIO, "--top", "3"]) == 0
+    out = capsys.readouterr().out
+    base = timeline(load_model(EXAMPLE), SCENARIO).days_to_durable
+    assert f"days_to_durable with every input at its mode: {base:g}" in out
+    assert "5th and 95th percentile" in out
+    assert len(out.strip().splitlines()) == 2 + 3
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--scenario", "plian"], "unknown scenario 'plian' (did you mean 'plain'?)"),
+    (["--scenario", SCENARIO, "--output", "probability:distill"], "did you mean 'probability:distil'?"),
+    (["--scenario", SCENARIO, "--output", "days"], "unknown output 'days'"),
+])
+def test_user_mistakes_are_one_line_errors(capsys, argv, message):
+    assert main(["sensitivity", str(EXAMPLE), *argv]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("threatkit: error: ") and message in err and "Traceback" not in err
+
+
+def test_swing_of_unreached_ends():
+    assert swing(10.0, 4.0) == 6.0
+    assert swing(float("inf"), 100.0) == float("inf")
+    assert swing(float("inf"), float("inf")) == 0.0
+    assert swing(float("nan"), float("nan")) == 0.0
+
+
+def test_an_input_of_another_actor_is_not_swept():
+    model = load_model(MYTHOS)
+    refs = {i.ref for i in sweep(model, "status-quo").inputs}
+    assert any(r.startswith("actor:state-linked:") for r in refs) or not any(
+        i.uncertain for i in inputs_of(model, {"actor": (model.actor("state-linked"),)}))
+    assert not any(r.startswith("actor:insider:") for r in refs)
+
+
+def test_tornado_svg_is_stable_and_drawn():
+    t = tornado(load_model(EXAMPLE), SCENARIO)
+    from threatkit.render.tornado import tornado_svg
+
+    first = tornado_svg(t)
+    assert first == tornado_svg(t) and first.startswith("<?xml")
+    assert first.count('id="patch_') >= 2 * 3      # bars of the moving inputs
+
+
+# ---- Sobol' ---------------------------------------------------------------------------------
+
+def test_sobol_columns_agree_with_the_one_at_a_time_model(model):
+    """The vectorised evaluation Sobol' uses gives, at a tornado row's ends, that row's outputs."""
+    from threatkit.analysis.sobol import evaluate_columns
+
+    sw = sweep(model, SCENARIO)
+    rows = [r for r in sw.rows("days_to_durable") if r.swing][:4]
+    values = np.array([[float(i.quantity)] * 2 for i in sw.inputs])
+    for r in rows:
+        k = sw.inputs.index(r.input)
+        cols = values.copy()
+        cols[k] = [r.low_value, r.high_value]
+        got = evaluate_columns(model, SCENARIO, list(sw.inputs), cols, "days_to_durable")
+        assert list(got) == [r.output_low, r.output_high]
+
+
+def test_sobol_total_indices_find_the_only_input_that_matters(tmp_path, capsys):
+    pytest.importorskip("SALib")
+    data = yaml.safe_load(EXAMPLE.read_text())
+    # only the theft pathway, and only its time varies: every other input is fixed or cannot move the days
+    data["pathways"] = [p for p in data["pathways"] if p["id"] == "theft"]
+    data["controls"] = [c for c in data["controls"] if c["id"] == "sec"]
+    for s in data["scenarios"]:
+        s["controls"] = ["sec"]
+    data["actors"][0].pop("independent_months")
+    path = tmp_path / "one.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    rows = run_json(capsys, ["sensitivity", str(path), "--scenario", SCENARIO, "--method", "sobol", "--samples", "256",
+                             "--format", "json"])
+    by = {r["input"]: r for r in rows}
+    assert rows[0]["input"] in {"step:intrude:time_days", "step:intrude:p", "control:sec:effectiveness"}
+    assert by["step:intrude:time_days"]["ST"] > 0.05
+    assert abs(by["actor:sl:accounts"]["ST"]) < 1e-9       # accounts cannot move a pathway without queries
