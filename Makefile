@@ -31,6 +31,7 @@ test: $(VENV)/.installed-dev
 bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/analysis.py
 	$(BIN)/python benchmarks/timeline.py
+	$(BIN)/python benchmarks/sensitivity.py
 	$(BIN)/python benchmarks/render.py
 	$(BIN)/python benchmarks/batch.py
 

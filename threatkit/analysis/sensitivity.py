@@ -214,6 +214,11 @@ def sweep(model: ThreatModel, scenario: str, *, setting: Setting | None = None, 
             if inp.pathway is not None:       # only this pathway's row changes
                 answers.append(_spliced(base_answer, changed.pathway(inp.pathway.id), rows_of[inp.pathway.id],
                                         resettle(setting, changed), s))
+            elif inp.kind == "control":       # without the controls, this one is gone too: that side is the base's
+                new = resettle(setting, changed)
+                with_ = gather(new, changed.pathways, Sampler(), threshold=base_answer.with_.threshold,
+                               months=independent_months(new, changed.scenario(scenario)))
+                answers.append(Answer(with_, base_answer.without, base_answer.horizon))
             else:
                 answers.append(Answer.of(changed, scenario, Sampler(), threshold=threshold, horizon=horizon,
                                          setting=resettle(setting, changed)))

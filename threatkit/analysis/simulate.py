@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import zlib
+from functools import lru_cache
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -85,6 +86,8 @@ class Sampler:
         """One quantity as a row of `width` values; `default` where it is absent."""
         if q is None:
             return np.full(self.width, default)
+        if self.deterministic and type(self) is Sampler:     # the mode, without building arrays for one value
+            return np.full(1, q.mode)
         return self.draw([q], *key)[0]
 
 
@@ -102,6 +105,7 @@ def quantile(q: Quantity, prob: float) -> float:
     return q.low + (q.high - q.low) * beta_ppf(prob, a, b)
 
 
+@lru_cache(maxsize=4096)
 def beta_ppf(prob: float, a: float, b: float) -> float:
     """Inverse of the regularized incomplete beta function, by bisection (numpy has no beta
     quantile and scipy is not a dependency); exact to about 1e-15."""
