@@ -260,13 +260,13 @@ def key_judgments(model: ThreatModel, scenario: str, *, samples: int | None = No
     scales = model.scales
 
     def make(jid: str, statement: str, p: float | None, output: str | None, values: dict | None = None,
-             extra: list[Support] = ()) -> Judgment:
+             extra: list[Support] = (), verb: str = "is") -> Judgment:
         inputs = _drivers(swept, output) if output else []
         supports = premise_support + list(extra) + [_input_support(i) for i in inputs]
         level, why = _confidence(supports)
         word, band = estimative(p, scales) if p is not None else (None, None)
         if p is not None:
-            clause = ph.chance(word, ph.band_text(band) + _about(p, band))
+            clause = ph.chance(word, ph.band_text(band) + _about(p, band), verb)
             statement = statement.format(chance=clause, Chance=clause[:1].upper() + clause[1:])
         claims = tuple(dict.fromkeys(sp.ref for sp in supports if sp.claim))
         return Judgment(jid, ph.sentence(statement), p, word, band, level, why,
@@ -285,17 +285,21 @@ def key_judgments(model: ThreatModel, scenario: str, *, samples: int | None = No
                         f"{{chance}} that {actor} {holds} within {n} months"
                         + (" with the scenario's controls in place" if has_controls else "") ,
                         p, f"durable:{d}"))
+        verb = "would be"
         if not has_controls:
             text = f"The scenario has no controls to remove: without controls too, {{chance}} that {actor} {holds} within {n} months"
+            verb = "is"
         elif abs(p - p0) < 0.005 and p0 < 0.005:
             text = (f"Without the scenario's controls {{chance}} that {actor} {holds} within {n} months: no route "
                     "in the model gets it there that fast")
+            verb = "would still be"
         elif abs(p - p0) < 0.005:
-            text = (f"Without the scenario's controls it would be no different: {{chance}} that {actor} {holds} "
-                    f"within {n} months, as the controls do not act on the route that gets it there first")
+            text = (f"Without the scenario's controls {{chance}} that {actor} {holds} within {n} months: the "
+                    "controls do not act on the route that gets it there first")
+            verb = "would still be"
         else:
             text = f"Without the scenario's controls {{chance}} that {actor} {holds} within {n} months"
-        out.append(make(f"durable-{n}m-without-controls", text, p0, f"durable_without_controls:{d}"))
+        out.append(make(f"durable-{n}m-without-controls", text, p0, f"durable_without_controls:{d}", verb=verb))
 
     out.append(_lead_judgment(make, mc, samples, has_controls, actor))
     out.append(_acceleration_judgment(make, mc, samples, actor, setting))
@@ -425,11 +429,10 @@ def _pathway_judgments(make, model: ThreatModel, setting: Setting, mc: Answer, s
     best = int(np.argmax(probs))
     pw = pathways[best]
     lasting = ("what it yields outlives the access" if pw.persistent
-               else "but what it yields lasts only as long as the access")
+               else "what it yields lasts only as long as the access")
     out = [make("most-likely-pathway",
-                f"The most likely route is {ph.common(pw.title)}: {{chance}} that an attempt succeeds; "
-                f"it takes about {ph.duration(times[best])} and costs about {ph.money(costs[best])}; "
-                f"{lasting}", float(probs[best]), f"probability:{pw.id}",
+                f"The most likely route is {ph.common(pw.title)}: {{chance}} that an attempt succeeds. An attempt "
+                f"takes about {ph.duration(times[best])} and costs about {ph.money(costs[best])}, and {lasting}", float(probs[best]), f"probability:{pw.id}",
                 {"pathway": pw.id, "cost_usd": costs[best], "time_days": times[best]},
                 [_support(f"pathway:{pw.id}", _figures(pw.title), pw)])]
     feasible = np.flatnonzero(np.isfinite(costs) & (probs > 0))
@@ -438,7 +441,7 @@ def _pathway_judgments(make, model: ThreatModel, setting: Setting, mc: Answer, s
     steps = [ph.common(pw.nodes[i].title) for i in tree.cheapest]
     out.append(make("cheapest-attack",
                     f"The cheapest feasible attack is {ph.common(pw.title)}, for about {ph.money(costs[cheap])}: "
-                    f"{'; '.join(steps)}. {{Chance}} that an attempt succeeds",
+                    f"{', then '.join(steps)}. {{Chance}} that an attempt succeeds",
                     float(probs[cheap]), f"probability:{pw.id}",
                     {"pathway": pw.id, "cost_usd": costs[cheap], "steps": list(tree.cheapest)},
                     [_support(f"pathway:{pw.id}", _figures(pw.title), pw)]))
@@ -447,16 +450,16 @@ def _pathway_judgments(make, model: ThreatModel, setting: Setting, mc: Answer, s
 
 def _premise_text(model: ThreatModel, scenario, setting: Setting) -> str | None:
     """Says plainly which parts of the premise are reported but unconfirmed claims, and on whose word."""
-    named = ((scenario, "the access this scenario assumes"), (setting.asset, f"what is known of {setting.asset.title}"),
+    named = ((scenario, "the access this scenario assumes"), (setting.asset, f"the description of {setting.asset.title}"),
              (setting.actor, _figures(setting.actor.title, True)), (setting.tier, _figures(setting.tier.title)))
     claims = [(what, e.source) for e, what in named if is_claim(e)]
     if not claims:
         return None
     (first, source), rest = claims[0], claims[1:]
-    text = f"Premise: {first} is a reported, unconfirmed claim (source: {_claim_part(source)})"
+    text = f"Premise: {first} is a reported, unconfirmed claim. Source: {_claim_part(source)}."
     if rest:
-        text += f"; so is {ph.listing([what for what, _ in rest])}"
-    return text + ". These judgments say what such access would yield, not whether it happened."
+        text += f" The same holds for {ph.listing([what for what, _ in rest])}."
+    return text + " These judgments say what such access would yield, not whether it happened."
 
 
 def _claim_part(source: str) -> str:

@@ -98,13 +98,13 @@ def common(name: str) -> str:
     return name
 
 
-def chance(word: str, band: str) -> str:
+def chance(word: str, band: str, verb: str = "is") -> str:
     """The estimative phrase that opens a judgment: 'it is likely (55-80%)', 'there is almost no
-    chance (under 5%)', 'there is a roughly even chance (45-55%)'."""
+    chance (under 5%)', 'there is a roughly even chance (45-55%)'; `verb` e.g. 'would be'."""
     if word.endswith("chance"):
         article = "a " if word.startswith("roughly") else ""
-        return f"there is {article}{word} ({band})"
-    return f"it is {word} ({band})"
+        return f"there {verb} {article}{word} ({band})"
+    return f"it {verb} {word} ({band})"
 
 
 def the(name: str) -> str:
