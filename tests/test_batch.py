@@ -387,6 +387,21 @@ def test_index_lists_every_scenario_with_its_link_and_overall_risk(example_batch
     assert f"{len(EXAMPLE_SCENARIOS)} of {len(EXAMPLE_SCENARIOS)} scenarios reported" in (out / "index.html").read_text()
 
 
+@pytest.mark.slow
+def test_index_gives_each_scenario_its_key_judgment_in_one_line(example_batch):
+    from threatkit.analysis.judgments import key_judgments
+
+    out = example_batch.out
+    table = IndexPage((out / "index.html").read_text(encoding="utf-8")).by_scenario()
+    model = load_model(EXAMPLE)
+    for s in EXAMPLE_SCENARIOS:
+        recorded = read_results(out / f"{s}.ipynb")
+        line = table[s]["key judgment (12 months, with the controls)"]
+        assert line == recorded["headline"] and "\n" not in line
+        brief = key_judgments(model, s, samples=recorded["samples"], seed=recorded["seed"])
+        assert line == brief.headline() and brief["durable-12m"].word in line
+
+
 # ---- fault isolation ---------------------------------------------------------------------------
 
 ENGINE_RUNS = {

@@ -79,6 +79,23 @@ def test_recorded_results_equal_assess_json(report, capsys):
     assert any(RESULTS_MIME in o.get("data", {}) for c in executed.cells for o in c.get("outputs", []))
 
 
+def test_report_opens_with_its_key_judgments_and_records_them(report):
+    from threatkit import load_model
+    from threatkit.analysis.judgments import key_judgments
+
+    html, nb = report
+    text = html.read_text()
+    order = [text.index(f'id="{h}"') for h in ("Key-judgments", "Summary", "Attack-trees", "What-drives-the-answer")]
+    assert order == sorted(order)
+    brief = key_judgments(load_model(EXAMPLE), SCENARIO, samples=SAMPLES, seed=SEED)
+    assert read_results(nb)["judgments"] == json.loads(json.dumps(brief.to_list()))
+    from html import unescape
+    shown = unescape(text)
+    for j in brief.judgments:
+        assert j.statement in shown
+    assert "5th and 95th percentile" in text or "5th (blue) and 95th" in text
+
+
 def test_unknown_scenario_fails_before_any_kernel(tmp_path, capsys, monkeypatch):
     import papermill
 
