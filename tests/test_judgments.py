@@ -240,3 +240,20 @@ def test_a_model_may_use_its_own_words(model):
                   "    - {word: realistic possibility, low: 0.1, high: 0.9}\n    - {word: highly likely, low: 0.9, high: 1.0}\n")
     assert estimative(0.5, m.scales) == ("realistic possibility", (0.1, 0.9))
     assert np.isclose(estimative(0.95, m.scales)[1][1], 1.0)
+
+
+def test_why_tab_shows_judgments_and_top_inputs_escaped():
+    from threatkit.analysis.assess import Setting
+    from threatkit.analysis.sensitivity import tornado
+    from threatkit.widgets import render_why, why_of
+
+    data = yaml.safe_load(EXAMPLE.read_text())
+    data["pathways"][0]["tree"]["children"][2]["label"] = "Train <img src=x onerror=alert(1)>"
+    m = load_text(yaml.safe_dump(data))
+    brief, rows = why_of(m, "plain", Setting.of(m, "plain"), 200, 1)
+    expected = [r for r in tornado(m, "plain").rows if r.swing > 0][:5]
+    assert [r.input.ref for r in rows] == [r.input.ref for r in expected] and len(rows) == 5
+    page = render_why({"brief": brief, "why": rows})
+    assert "<img" not in page and "&lt;img src=x" in page
+    assert all(f'data-input="{r.input.ref}"' in page for r in rows)
+    assert all(f'data-judgment="{j.id}"' in page for j in brief.judgments)
