@@ -167,7 +167,7 @@ def render_views(model: ThreatModel, state: dict) -> dict[str, str]:
         f'<div class="tk-summary" data-probability="{state["probability"]:.6f}" '
         f'data-risk="{risk}" data-likelihood="{state["likelihood"]}" '
         f'data-impact="{state["impact"]}" data-days-to-durable="{state["days_to_durable"]}" '
-        f'data-lead-days="{state["lead_days"]}" data-expected-365="{state["expected_capability"][365]:.6f}">'
+        f'data-lead-days="{state["lead_days"]}" data-expected-year="{state["expected_capability"][365]:.6f}">'
         f'<b>{pathway}</b>: p = {state["probability"]:.3f}, '
         f'likelihood {state["likelihood"]} x impact {state["impact"]} &rarr; risk <b>{risk}</b>; '
         f'durable capability (&ge;{state["threshold"]:g}) {durable_when}; '
