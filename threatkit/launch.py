@@ -68,7 +68,9 @@ def notebooks_folder(folder: str | Path | None = None) -> Path:
 def lab_command(folder: Path, *, port: int, ip: str = "127.0.0.1", open_browser: bool = True,
                 extra: tuple[str, ...] = ()) -> list[str]:
     """The JupyterLab command line `make lab` and `threatkit lab` run (the browser test runs it too)."""
+    # The explorer twice: opened in the browser lab starts, and the page "/" leads to (a bookmark).
     return [sys.executable, "-m", "jupyter", "lab", EXPLORER, f"--ServerApp.root_dir={folder}",
+            f"--LabApp.default_url=/lab/tree/{EXPLORER}",
             f"--ServerApp.ip={ip}", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
             *([] if open_browser else ["--no-browser"]), *extra]
 
