@@ -122,6 +122,10 @@ def test_app_follows_its_widgets_and_shows_no_code(app, browser, model):
     choice = base_choice(model)
     before = wait_for_numbers(explorer, model, choice, "app-opened", page)
     no_code_or_traceback(page, "app-opened")
+    # The whole tree is in view, root included (not opened on the left edge of a scrolled box).
+    assert explorer.locator(".tk-tree svg").evaluate(
+        "s => s.getBoundingClientRect().width <= s.closest('.tk-tree').getBoundingClientRect().width"), \
+        "the attack tree is wider than its box in the app"
     # Everything on the page is the explorer: no cell output outside it that could go stale.
     stray = page.evaluate("""() => Array.from(document.querySelectorAll('.jp-OutputArea-output'))
         .filter(o => !o.closest('.tk-explorer') && !o.querySelector('.tk-explorer') && o.innerText.trim()).map(o => o.innerText.slice(0, 200))""")

@@ -21,6 +21,7 @@ MODEL_ENV = "THREATKIT_MODEL"
 EXPLORER = "explorer.ipynb"
 NO_APP_TAG = "threatkit-no-app"     # cells the app leaves out (code talk, one-moment tables)
 WHEEL_NOTEBOOKS = "threatkit-notebooks"
+APP_STYLE = "<style>.tk-tree svg { max-width: 100%; height: auto; display: block; margin: 0 auto; }</style>"
 
 
 class LaunchError(Exception):
@@ -95,6 +96,9 @@ def app_notebook(folder: Path) -> Path:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
     nb.metadata.pop("widgets", None)
+    # A page, not a workbench: the whole attack tree fits its box (the notebook keeps it at full size,
+    # scrolled, which in an app opens on its left edge, away from the root).
+    nb.cells.append(nbformat.v4.new_code_cell(f"from IPython.display import HTML\nHTML({APP_STYLE!r})"))
     path = folder / EXPLORER
     nbformat.write(nb, path)
     return path
