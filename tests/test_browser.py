@@ -37,9 +37,9 @@ from pathlib import Path
 import pytest
 
 import threatkit
-from threatkit.analysis.assess import Setting
-from threatkit.analysis.assess import assess_setting
+from threatkit.analysis.assess import Setting, assess_setting
 from threatkit.analysis.timeline import scenario_curves, timeline
+from threatkit.launch import lab_command
 from threatkit.model.values import Control, Quantity
 from threatkit.render.trees import fmt_p
 from threatkit.report import example_path
@@ -266,10 +266,9 @@ def lab(tmp_path_factory):
         port = _free_port()
         url = f"http://127.0.0.1:{port}"
         with log_path.open("w") as log:
+            # The command `make lab` (threatkit lab) runs, without a token for the test's browser.
             proc = subprocess.Popen(
-                [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--allow-root", f"--port={port}",
-                 "--ServerApp.ip=127.0.0.1", "--ServerApp.token=", "--ServerApp.port_retries=0",
-                 f"--ServerApp.root_dir={root}"],
+                lab_command(root, port=port, open_browser=False, extra=("--allow-root", "--ServerApp.token=")),
                 cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         try:
             if _wait_ready(proc, url, log_path):
@@ -458,6 +457,13 @@ class Session:
 
     def elapsed(self) -> float:
         return time.monotonic() - self.started
+
+
+def test_lab_opens_the_explorer(lab):
+    """`make lab` lands on the explorer: the server's front page redirects to it."""
+    url, _ = lab
+    with urllib.request.urlopen(f"{url}/", timeout=10) as response:
+        assert response.url.endswith("/lab/tree/explorer.ipynb"), response.url
 
 
 def test_explorer_in_jupyterlab(lab, page, model):
