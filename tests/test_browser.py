@@ -37,9 +37,9 @@ from pathlib import Path
 import pytest
 
 import threatkit
-from threatkit.analysis.assess import Setting
-from threatkit.analysis.assess import assess_setting
+from threatkit.analysis.assess import Setting, assess_setting
 from threatkit.analysis.timeline import scenario_curves, timeline
+from threatkit.launch import lab_command
 from threatkit.model.values import Control, Quantity
 from threatkit.render.trees import fmt_p
 from threatkit.report import example_path
@@ -95,14 +95,14 @@ def expected(model, actor: str, tier: str, controls: frozenset[str], cap_exponen
         "p": p,
         "summary": {"probability": f"{p:.6f}", "risk": state["risk"], "likelihood": str(likelihood),
                     "impact": str(impact), "daysToDurable": str(t.days_to_durable), "leadDays": str(t.lead_days),
-                    "expected365": f"{t.expected_capability[365]:.6f}"},
+                    "expectedSixMonths": f"{t.expected_capability[180]:.6f}"},
         "tree": _tree_features(ET.fromstring(views["tree"])),
         "cheapest": sorted(tree.cheapest),
         "matrix": _matrix_features(ET.fromstring(views["matrix"])),
         "occupied": [[likelihood, impact]] if likelihood > 0 else [],
         "curve": _curve_features(ET.fromstring(views["curve"])),
         "days_to_durable": t.days_to_durable,
-        "expected_365": t.expected_capability[365],
+        "expected_180": t.expected_capability[180],
     }
 
 
@@ -162,7 +162,7 @@ PAGE_FEATURES_JS = """
 
 def _comparable(features: dict) -> dict:
     """Expected features in the page's terms (tree leaf ids carry the pathway prefix)."""
-    out = {k: v for k, v in features.items() if k not in ("p", "days_to_durable", "expected_365")}
+    out = {k: v for k, v in features.items() if k not in ("p", "days_to_durable", "expected_180")}
     out["cheapest"] = sorted(f"{PATHWAY}-node-{leaf}" for leaf in features["cheapest"])
     return out
 
@@ -266,10 +266,9 @@ def lab(tmp_path_factory):
         port = _free_port()
         url = f"http://127.0.0.1:{port}"
         with log_path.open("w") as log:
+            # The command `make lab` (threatkit lab) runs, without a token for the test's browser.
             proc = subprocess.Popen(
-                [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--allow-root", f"--port={port}",
-                 "--ServerApp.ip=127.0.0.1", "--ServerApp.token=", "--ServerApp.port_retries=0",
-                 f"--ServerApp.root_dir={root}"],
+                lab_command(root, port=port, open_browser=False, extra=("--allow-root", "--ServerApp.token=")),
                 cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         try:
             if _wait_ready(proc, url, log_path):
@@ -348,7 +347,7 @@ class Session:
         c = self.choice
         return expected(self.model, c["actor"], c["tier"], c["controls"], c["cap"])
 
-    def check(self, step: str, explorer=None) -> dict:
+    def check(self, step: str, explorer=None, changes: str = "tree") -> dict:
         """Wait until the explorer shows what the library computes for the current choice; then
         check every view changed exactly where the library's numbers changed."""
         explorer = explorer or self.explorer
@@ -379,7 +378,7 @@ class Session:
                 assert page_changed == library_changed, (
                     f"after '{step}' the {view} {'did not change' if library_changed else 'changed'}, "
                     f"but the library says it {'changes' if library_changed else 'stays the same'}")
-            assert target["tree"] != before["want"]["tree"], f"step '{step}' should change the attack tree"
+            assert target[changes] != before["want"][changes], f"step '{step}' should change the {changes} view"
         self.shown = {"want": target, "got": got}
         self.no_errors(step)
         self.screenshots(step, explorer)
@@ -460,6 +459,13 @@ class Session:
         return time.monotonic() - self.started
 
 
+def test_lab_opens_the_explorer(lab):
+    """`make lab` lands on the explorer: the server's front page redirects to it."""
+    url, _ = lab
+    with urllib.request.urlopen(f"{url}/", timeout=10) as response:
+        assert response.url.endswith("/lab/tree/explorer.ipynb"), response.url
+
+
 def test_explorer_in_jupyterlab(lab, page, model):
     url, _ = lab
     session = Session(page, model)
@@ -479,10 +485,11 @@ def test_explorer_in_jupyterlab(lab, page, model):
     session.run_all("Run", "Run All Cells")
     session.check("1-run-all")
 
-    # Public API: logprobs become available, the cheapest attack harvests soft labels.
+    # Public API: direct accounts instead of an intermediary's; the distillation tree is the same,
+    # but the actor holds the capability sooner (other pathways open up).
     session.dropdown("Access tier").select_option(label=model.tier("public-api").title)
     session.choice["tier"] = "public-api"
-    session.check("2-tier-public-api")
+    session.check("2-tier-public-api", changes="curve")
 
     # Named-account access: fewer accounts, lower probability, later capability.
     control = model.control("named-account-access")
@@ -495,7 +502,7 @@ def test_explorer_in_jupyterlab(lab, page, model):
 
     # The query cap, from the keyboard on the slider handle: three pages down from "no cap". A capped
     # harvest collects fewer teacher samples, so the expected durable share falls, not only later.
-    uncapped = session.shown["got"]["summary"]["expected365"]
+    uncapped = session.shown["got"]["summary"]["expectedSixMonths"]
     handle = session.explorer.locator(".noUi-handle")
     handle.scroll_into_view_if_needed()
     handle.focus()
@@ -505,7 +512,7 @@ def test_explorer_in_jupyterlab(lab, page, model):
     session.choice["cap"] = cap
     got = session.check("4-query-cap")
     assert session.explorer.locator(".widget-readout").inner_text().strip() == f"{10 ** cap:,.0f}"
-    assert float(got["summary"]["expected365"]) < float(uncapped), "a lower cap must lower the curve"
+    assert float(got["summary"]["expectedSixMonths"]) < float(uncapped), "a lower cap must lower the curve"
 
     # An individual: fewer means, later capability.
     session.dropdown("Actor").select_option(label=model.actor("individual").title)

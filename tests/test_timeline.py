@@ -476,3 +476,14 @@ def test_a_model_without_the_new_keys_keeps_its_numbers(capsys):
     # the fidelity of a pathway without transfer is its own, whatever the samples
     model = build([single(0.5, 10, share=0.7)])
     assert assess(model, "s").rows()[0]["fidelity"] == 0.7
+
+
+def test_a_cap_that_shrinks_the_harvest_has_value_through_the_share():
+    # the cap leaves p at 1 but collects 100 x 1 x 30 = 3,000 samples instead of 60,000:
+    # expected risk p x share x value falls from 0.3 + 0.3 log10(60) / 2 to 0.3 + 0.3 log10(3) / 2
+    from threatkit.analysis.controls import control_values
+    cap = {"id": "cap", "caps_queries_per_day": 100, "caps_accounts": 1}
+    model = build([harvest(1_000_000, CURVE)], tier={"queries_per_day": 1000, "duration_days": 30},
+                  actor={"accounts": 2}, controls=[cap])
+    (value,) = control_values(model, "s")
+    assert value.risk_reduction == pytest.approx(0.3 * (math.log10(60) - math.log10(3)) / 2)

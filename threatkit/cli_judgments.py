@@ -9,7 +9,17 @@ import json
 import math
 import re
 
-from threatkit.cli import UserError, _lookup, _nonnegative_int, _positive_int, _share, command, format_table
+from threatkit.cli import (
+    FILE_HELP,
+    UserError,
+    _lookup,
+    _nonnegative_int,
+    _positive_int,
+    _share,
+    command,
+    format_table,
+    model_file,
+)
 from threatkit.model.load import load_model
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
@@ -27,7 +37,7 @@ def add_parsers(sub) -> None:
                                    "acceleration over own development, the most likely pathway and the cheapest "
                                    "feasible attack; each with its ICD 203 word and band, a confidence derived from "
                                    "the sources of the inputs it rests on, and those inputs (KIND:ID:FIELD).")
-    p.add_argument("file", metavar="FILE", help="model file (YAML)")
+    p.add_argument("file", metavar="FILE", type=model_file, help=FILE_HELP)
     p.add_argument("--scenario", required=True, metavar="ID", help="scenario id")
     p.add_argument("--samples", type=_nonnegative_int, default=2000, metavar="N",
                    help="Monte Carlo draws (default: 2000, as reports; 0 for values at the modes only)")
@@ -43,7 +53,7 @@ def add_parsers(sub) -> None:
                                    "low_value in the model file and recomputing gives output_low. Null is never "
                                    "(beyond the horizon) or undefined; a null swing is unbounded. --method sobol "
                                    "gives Sobol' total-order indices instead (needs threatkit[sensitivity]).")
-    p.add_argument("file", metavar="FILE", help="model file (YAML)")
+    p.add_argument("file", metavar="FILE", type=model_file, help=FILE_HELP)
     p.add_argument("--scenario", required=True, metavar="ID", help="scenario id")
     p.add_argument("--output", default="days_to_durable", metavar="NAME",
                    help="days_to_durable (default), lead_days, acceleration_days or probability:PATHWAY")
