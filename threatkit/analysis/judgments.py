@@ -294,8 +294,8 @@ def key_judgments(model: ThreatModel, scenario: str, *, samples: int | None = No
                     "in the model gets it there that fast")
             verb = "would still be"
         elif abs(p - p0) < 0.005:
-            text = (f"Without the scenario's controls {{chance}} that {actor} {holds} within {n} months: the "
-                    "controls do not act on the route that gets it there first")
+            text = (f"Without the scenario's controls {{chance}} that {actor} {holds} within {n} months: over "
+                    "that span the controls make no difference")
             verb = "would still be"
         else:
             text = f"Without the scenario's controls {{chance}} that {actor} {holds} within {n} months"
@@ -398,11 +398,11 @@ def _acceleration_judgment(make, mc: Answer, samples, actor: str, setting: Setti
     p = float(np.mean(np.nan_to_num(acc, nan=0.0) > 0))
     if q["acceleration_p50"] > 0:
         text = (f"{{chance}} that access gets {actor} to durable capability sooner than its own development "
-                f"(about {own}) would; by a median of {ph.duration(q['acceleration_p50'])} (90% band: "
+                f"would, which takes about {own}; the median gain is {ph.duration(q['acceleration_p50'])} (90% band: "
                 f"{_acc_span(q['acceleration_p5'])} to {_acc_span(q['acceleration_p95'])})")
     else:
         text = (f"{{chance}} that access gets {actor} to durable capability sooner than its own development "
-                f"(about {own}) would")
+                f"would, which takes about {own}")
     return make("acceleration", text, p, "acceleration_days", values)
 
 
