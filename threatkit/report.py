@@ -121,23 +121,31 @@ class ScenarioReport:
     def sensitivity(self, top: int = 10) -> None:
         """A tornado of the days to durable capability: the `top` inputs by swing."""
         from threatkit.render.brief import md_escape
-        from threatkit.render.tornado import tornado_svg
+        from threatkit.render.tornado import output_title, tornado_svg
 
         t = self.sweep.tornado("days_to_durable")
         low, high = t.percentiles
+        lines = []
+        if not any(r.swing > 0 for r in t.rows):
+            # days come in whole attempts: when no single input changes how many it takes, show a
+            # quantity that does move, rather than an empty chart
+            lines.append(f"No single input, moved to its {low}th or {high}th percentile, changes the days to durable "
+                         f"capability ({t.base:,.0f}): they come in whole attempts, and none of these changes how many "
+                         "it takes. The chance of durable capability within 6 months does move; the chart shows it.")
+            t = self.sweep.tornado("durable:183")
         moving = [r for r in t.rows if r.swing > 0]
-        show_svg(tornado_svg(t, top), f"Tornado chart of the days to durable capability in scenario {self.scenario}: "
-                                      f"each input at its {low}th and {high}th percentile")
-        if not moving:
-            _markdown(f"No single input, moved from its {low}th to its {high}th percentile, changes the days to "
-                      "durable capability.")
-            return
-        lead = moving[0]
-        _markdown(f"Inputs at the {low}th and {high}th percentiles of their own distributions (PERT for a range, "
-                  f"uniform over an estimative word's band), one at a time, every other input at its mode. "
-                  f"{len(moving)} of {len(t.rows)} uncertain inputs move the answer; the largest is "
-                  f"**{md_escape(lead.input.label)}** (`{md_escape(lead.input.ref)}`). "
-                  f"`threatkit sensitivity` lists them all, and `--method sobol` adds interactions.")
+        show_svg(tornado_svg(t, top), f"Tornado chart of the {output_title(t.output).lower()} in scenario "
+                                      f"{self.scenario}: each input at its {low}th and {high}th percentile")
+        if moving:
+            lead = moving[0]
+            lines.append(f"Inputs at the {low}th and {high}th percentiles of their own distributions (PERT for a "
+                         f"range, uniform over an estimative word's band), one at a time, every other input at its "
+                         f"mode. {len(moving)} of {len(t.rows)} uncertain inputs move it; the largest is "
+                         f"**{md_escape(lead.input.label)}** (`{lead.input.ref}`). "
+                         "`threatkit sensitivity` lists them all, and `--method sobol` adds interactions.")
+        else:
+            lines.append(f"No single input, moved from its {low}th to its {high}th percentile, changes it.")
+        _markdown("\n\n".join(lines))
 
     def summary(self) -> None:
         s = self.setting

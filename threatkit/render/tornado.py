@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import math
+import re
 
 from threatkit.analysis.sensitivity import Tornado
 from threatkit.analysis.timeline import DAYS_PER_MONTH
@@ -22,11 +23,21 @@ TITLES = {"days_to_durable": "Days to durable capability", "lead_days": "Lead th
 def output_title(output: str) -> str:
     if output.startswith("probability:"):
         return f"Probability of pathway {output.split(':', 1)[1]}"
+    if output.startswith("durable:"):
+        return f"Chance of durable capability by day {output.split(':', 1)[1]}"
     return TITLES.get(output, output)
 
 
 def _short(label: str, width: int = 58) -> str:
-    return label if len(label) <= width else label[: width - 1] + "…"
+    """Fit a label, keeping what the number is (after the last ': ') and cutting the name instead."""
+    if len(label) <= width:
+        return label
+    head, sep, field = label.rpartition(": ")
+    if not sep:
+        return label[: width - 1] + "…"
+    head = re.sub(r" \([^()]*\)$", "", head)          # the step's pathway, in brackets, goes first
+    room = width - len(field) - 2
+    return (head if len(head) <= room else head[: max(room - 1, 8)] + "…") + ": " + field
 
 
 def tornado_figure(t: Tornado, top: int = 10):
