@@ -20,6 +20,7 @@ class Selection:
     scenarios: tuple[Scenario, ...]
     pathways: tuple[Pathway, ...]
     pathway_named: bool = False        # True when the user named one pathway
+    scenarios_named: bool = False      # True when the user named the scenarios
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,7 @@ def select(model: ThreatModel, scenarios: tuple[str, ...] = (), pathway: str | N
     """The named scenarios (default: all) and pathway (default: all); KeyError names an unknown id."""
     chosen = tuple(model.scenario(s) for s in dict.fromkeys(scenarios)) if scenarios else model.scenarios
     pathways = (model.pathway(pathway),) if pathway else model.pathways
-    return Selection(model, chosen, pathways, pathway_named=pathway is not None)
+    return Selection(model, chosen, pathways, pathway_named=pathway is not None, scenarios_named=bool(scenarios))
 
 
 def fixed_time() -> datetime:
