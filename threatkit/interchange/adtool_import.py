@@ -283,10 +283,10 @@ class _Converter:
                 out[domain.attribute] = value(domain, param.text, (self.name, param.line), label)
         return out
 
-    def attack(self, el: Element) -> dict:
+    def attack(self, el: Element, suffix: str = "") -> dict:
         label = self.label(el)
         gate = self.gate(el, label)
-        node: dict = {"id": self.node_ids.make(label), "label": label}
+        node: dict = {"id": self.node_ids.make(label + suffix), "label": label}
         comment = el.child("comment")
         if comment is not None and comment.text.strip():
             node["description"] = comment.text
@@ -406,7 +406,7 @@ def convert(root: Element, name: str) -> Imported:
         raise AdtoolError(name, tops[0].line, "the root is a defence (switchRole=\"yes\"); expected an attacker's "
                                               "goal, as threatkit's pathways are attacks")
     pathway_id = conv.node_ids.make(conv.label(tops[0]), "pathway")
-    tree = conv.attack(tops[0])
+    tree = conv.attack(tops[0], suffix=" goal")      # the root's id differs from the pathway's
     controls = list(conv.controls.values())
     pathway = {"id": pathway_id, "name": tree["label"], "fidelity": 1.0, "persistent": True,
                "source": f"{conv.source}; fidelity 1 is a placeholder (ADTool trees carry none)",

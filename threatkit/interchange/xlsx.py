@@ -12,6 +12,7 @@ import io
 import math
 import re
 import zipfile
+from pathlib import Path
 
 from threatkit.analysis.assess import NO_RISK, assess
 from threatkit.analysis.controls import control_values
@@ -118,13 +119,21 @@ def _colour_risks(ws, rows: list[dict], sel: Selection) -> None:
 class _FixedTimeZip(zipfile.ZipFile):
     """A zip whose entries all carry one fixed time, so the same workbook gives the same bytes."""
 
+    def _fixed(self, name) -> zipfile.ZipInfo:
+        if isinstance(name, zipfile.ZipInfo):
+            return name
+        info = zipfile.ZipInfo(name, date_time=ZIP_TIME)
+        info.compress_type = self.compression
+        info.external_attr = 0o600 << 16
+        return info
+
     def writestr(self, zinfo_or_arcname, data, compress_type=None, compresslevel=None):
-        if not isinstance(zinfo_or_arcname, zipfile.ZipInfo):
-            info = zipfile.ZipInfo(zinfo_or_arcname, date_time=ZIP_TIME)
-            info.compress_type = self.compression
-            info.external_attr = 0o600 << 16
-            zinfo_or_arcname = info
-        return super().writestr(zinfo_or_arcname, data, compress_type, compresslevel)
+        return super().writestr(self._fixed(zinfo_or_arcname), data, compress_type, compresslevel)
+
+    def write(self, filename, arcname=None, compress_type=None, compresslevel=None):
+        # openpyxl writes each worksheet from a temporary file, whose time would be the entry's
+        with open(filename, "rb") as f:
+            self.writestr(self._fixed(arcname or Path(filename).name), f.read(), compress_type, compresslevel)
 
 
 def workbook_bytes(sel: Selection) -> bytes:
