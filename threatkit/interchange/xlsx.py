@@ -14,6 +14,8 @@ import re
 import zipfile
 from pathlib import Path
 
+import numpy as np
+
 from threatkit.analysis.assess import NO_RISK, assess
 from threatkit.analysis.controls import control_values
 from threatkit.analysis.timeline import timeline
@@ -35,7 +37,8 @@ def register_rows(sel: Selection) -> list[dict]:
     rows = []
     for scenario in sel.scenarios:
         result = assess(model, scenario, pathways=tuple(p.id for p in sel.pathways))
-        times = timeline_row(timeline(model, scenario.id).to_dict())
+        with np.errstate(invalid="ignore"):      # timeline's acceleration subtracts two infinities before masking them
+            times = timeline_row(timeline(model, scenario.id).to_dict())
         acting = result.controls_acting
         for pa, row in zip(result.pathways, result.rows()):
             pathway = model.pathway(pa.pathway)
