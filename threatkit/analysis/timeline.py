@@ -34,7 +34,7 @@ from threatkit.model.values import Pathway, ThreatModel
 
 DEFAULT_HORIZON_DAYS = 3650
 DEFAULT_THRESHOLD = 0.5
-DAYS_PER_MONTH = 365.25 / 12
+DAYS_PER_MONTH = 365.25 / 12        # as in parity_day: a month is a twelfth of a Julian year
 REPORT_DAYS = (30, 90, 180, 365)      # the days of expected_capability in JSON
 DEFAULT_POINTS = 600
 CHUNK = 512                           # draws per block when drawing curves on a grid
@@ -336,6 +336,9 @@ class Curves:
     def at(self, day: float) -> float:
         """Expected durable share of capability on `day` (mean over draws)."""
         return float(np.interp(day, self.days, self.expected))
+
+    def relabel(self, label: str) -> Curves:
+        return replace(self, label=label)
 
 
 def day_grid(horizon_days: float, points: int = DEFAULT_POINTS) -> np.ndarray:
