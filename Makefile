@@ -30,6 +30,7 @@ test: $(VENV)/.installed-dev
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/analysis.py
+	$(BIN)/python benchmarks/timeline.py
 	$(BIN)/python benchmarks/render.py
 	$(BIN)/python benchmarks/batch.py
 

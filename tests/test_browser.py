@@ -7,7 +7,7 @@ widget state shows the explorer before any kernel runs it, runs all cells, and
 then works the explorer as an analyst would: a tier, a control, an actor, the
 query-cap slider (from the keyboard), and finally Kernel > Restart Kernel and
 Run All Cells. After each step the status line, the attack tree, the risk-matrix
-cell and the diffusion curve on the page must equal what the analysis layer
+cell and the capability-over-time view on the page must equal what the analysis layer
 computes for that choice in this process (`expected`), and must have changed
 exactly where those numbers changed. No cell may show an error or a traceback,
 and the log console (where JupyterLab puts errors raised in widget callbacks)
@@ -37,8 +37,9 @@ from pathlib import Path
 import pytest
 
 import threatkit
-from threatkit.analysis.assess import Setting, evaluate, level_of
-from threatkit.analysis.diffusion import diffusion
+from threatkit.analysis.assess import Setting
+from threatkit.analysis.assess import assess_setting
+from threatkit.analysis.timeline import scenario_curves, timeline
 from threatkit.model.values import Control, Quantity
 from threatkit.render.trees import fmt_p
 from threatkit.report import example_path
@@ -81,26 +82,27 @@ def expected(model, actor: str, tier: str, controls: frozenset[str], cap_exponen
     base = Setting.of(model, SCENARIO)
     setting = Setting(id="explorer", asset=base.asset, actor=model.actor(actor), tier=model.tier(tier),
                       controls=chosen, scales=model.scales)
-    pathway = model.pathway(PATHWAY)
-    tree = evaluate(pathway, setting)
-    p = float(tree.root("probability")[0])
-    likelihood = int(level_of(p, model.scales.likelihood))
-    impact = int(level_of(pathway.fidelity.mode * setting.asset.capability_value.mode, model.scales.impact))
-    curve = diffusion(setting, model.pathways, SAMPLES, SEED)
-    state = {"tree": tree, "curve": curve, "pathway": PATHWAY, "probability": p, "likelihood": likelihood,
-             "impact": impact, "risk": model.scales.risk[likelihood - 1][impact - 1],
-             "median_days": curve.median_days}
+    row = assess_setting(setting, (model.pathway(PATHWAY),)).pathways[0]
+    tree, p, likelihood, impact = row.tree, row.probability, row.likelihood, row.impact
+    without, with_ = scenario_curves(model, SCENARIO, samples=SAMPLES, seed=SEED, setting=setting)
+    t = timeline(model, SCENARIO, setting=setting)
+    state = {"tree": tree, "curves": (with_.relabel("this setting"), without), "pathway": PATHWAY,
+             "probability": p, "likelihood": likelihood, "impact": impact, "risk": row.risk,
+             "threshold": t.threshold, "days_to_durable": t.days_to_durable, "lead_days": t.lead_days,
+             "acceleration_days": t.acceleration_days, "expected_capability": t.expected_capability}
     views = render_views(model, state)
     return {
         "p": p,
         "summary": {"probability": f"{p:.6f}", "risk": state["risk"], "likelihood": str(likelihood),
-                    "impact": str(impact), "medianDays": str(curve.median_days)},
+                    "impact": str(impact), "daysToDurable": str(t.days_to_durable), "leadDays": str(t.lead_days),
+                    "expected365": f"{t.expected_capability[365]:.6f}"},
         "tree": _tree_features(ET.fromstring(views["tree"])),
         "cheapest": sorted(tree.cheapest),
         "matrix": _matrix_features(ET.fromstring(views["matrix"])),
-        "occupied": [[likelihood, impact]],
+        "occupied": [[likelihood, impact]] if likelihood > 0 else [],
         "curve": _curve_features(ET.fromstring(views["curve"])),
-        "median_days": curve.median_days,
+        "days_to_durable": t.days_to_durable,
+        "expected_365": t.expected_capability[365],
     }
 
 
@@ -160,7 +162,7 @@ PAGE_FEATURES_JS = """
 
 def _comparable(features: dict) -> dict:
     """Expected features in the page's terms (tree leaf ids carry the pathway prefix)."""
-    out = {k: v for k, v in features.items() if k not in ("p", "median_days")}
+    out = {k: v for k, v in features.items() if k not in ("p", "days_to_durable", "expected_365")}
     out["cheapest"] = sorted(f"{PATHWAY}-node-{leaf}" for leaf in features["cheapest"])
     return out
 
@@ -366,12 +368,12 @@ class Session:
                             + (f"\nthe log console says:\n{log}" if log else ""), pytrace=False)
             time.sleep(0.1)
         if "beyond" not in want["curve"]["label"]:
-            assert f"{want['median_days']:,.0f} days" in got["curve"]["label"], got["curve"]["label"]
+            assert f"on day {want['days_to_durable']:,.0f} " in got["curve"]["label"], got["curve"]["label"]
         root = f"{PATHWAY}-node-{self.model.pathway(PATHWAY).tree.id}"
         assert f"p {fmt_p(want['p'])} " in " ".join(got["tree"]["nodes"][root]["text"]), got["tree"]["nodes"][root]
         if self.shown is not None:    # a step: each view changes exactly when the library's numbers do
             before = self.shown
-            for view, key in (("attack tree", "tree"), ("risk-matrix cell", "occupied"), ("diffusion curve", "curve")):
+            for view, key in (("attack tree", "tree"), ("risk-matrix cell", "occupied"), ("capability view", "curve")):
                 library_changed = target[key] != before["want"][key]
                 page_changed = got[key] != before["got"][key]
                 assert page_changed == library_changed, (
@@ -491,12 +493,9 @@ def test_explorer_in_jupyterlab(lab, page, model):
     session.choice["controls"] = session.choice["controls"] | {control.id}
     session.check("3-control-named-accounts")
 
-    # An individual: no distillation is feasible; capability takes weeks.
-    session.dropdown("Actor").select_option(label=model.actor("individual").title)
-    session.choice["actor"] = "individual"
-    session.check("4-actor-individual")
-
-    # The query cap, from the keyboard on the slider handle: three pages down from "no cap".
+    # The query cap, from the keyboard on the slider handle: three pages down from "no cap". A capped
+    # harvest collects fewer teacher samples, so the expected durable share falls, not only later.
+    uncapped = session.shown["got"]["summary"]["expected365"]
     handle = session.explorer.locator(".noUi-handle")
     handle.scroll_into_view_if_needed()
     handle.focus()
@@ -504,8 +503,14 @@ def test_explorer_in_jupyterlab(lab, page, model):
         handle.press("PageDown")
     cap = CAP_MAX_EXPONENT - 3 * SLIDER_PAGE
     session.choice["cap"] = cap
-    session.check("5-query-cap")
+    got = session.check("4-query-cap")
     assert session.explorer.locator(".widget-readout").inner_text().strip() == f"{10 ** cap:,.0f}"
+    assert float(got["summary"]["expected365"]) < float(uncapped), "a lower cap must lower the curve"
+
+    # An individual: fewer means, later capability.
+    session.dropdown("Actor").select_option(label=model.actor("individual").title)
+    session.choice["actor"] = "individual"
+    session.check("5-actor-individual")
 
     # Restart Kernel and Run All Cells: back to the notebook's scenario, and still live.
     base = Setting.of(model, SCENARIO)

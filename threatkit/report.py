@@ -116,8 +116,9 @@ class ScenarioReport:
 
         for p in self.assessment.pathways:
             cheapest = ", ".join(p.cheapest_attack) or "none feasible"
-            _markdown(f"#### {self.model.pathway(p.pathway).title}\n"
-                      f"Probability {p.probability:.3f}, risk **{p.risk}**; cheapest attack: {cheapest}.")
+            odds = (f"Probability {p.probability:.3f}, risk **{p.risk}**" if p.probability > 0
+                    else "Infeasible for this actor and tier (the greyed steps say why)")
+            _markdown(f"#### {self.model.pathway(p.pathway).title}\n{odds}; cheapest attack: {cheapest}.")
             show_svg(tree_svg(p.tree), f"Attack tree of pathway {p.pathway} in scenario {self.scenario}")
 
     def matrix(self) -> None:
@@ -153,6 +154,10 @@ class ScenarioReport:
         if self.samples and "lead_days_p5" in t.stats:
             band = (f" (5th to 95th percentile over {self.samples:,} paired draws: {_months(t.stats['lead_days_p5'])}"
                     f" to {_months(t.stats['lead_days_p95'])})")
+        if t.lead_days == 0:
+            return (f"**Lead:** none. With or without the scenario's controls, the actor first has an even chance "
+                    f"of holding {theta} durably after {_months(d)}: the controls do not act on the route that "
+                    f"gets it there first{band}.")
         return (f"**Lead:** the scenario's controls move the first day the actor has an even chance of holding "
                 f"{theta} durably from {_months(d0)} to {_months(d)}: they buy **{_months(t.lead_days)}**{band}.")
 

@@ -201,7 +201,9 @@ def lead(with_: np.ndarray, without: np.ndarray) -> np.ndarray:
 
 def acceleration(independent: np.ndarray, durable_days: np.ndarray) -> np.ndarray:
     """How much sooner access gets the actor there than its own work; nan when undefined."""
-    return np.where(np.isfinite(independent) & np.isfinite(durable_days), independent - durable_days, np.nan)
+    with np.errstate(invalid="ignore"):
+        out = independent - durable_days
+    return np.where(np.isfinite(independent) & np.isfinite(durable_days), out, np.nan)
 
 
 @dataclass(frozen=True)
