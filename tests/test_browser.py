@@ -95,14 +95,14 @@ def expected(model, actor: str, tier: str, controls: frozenset[str], cap_exponen
         "p": p,
         "summary": {"probability": f"{p:.6f}", "risk": state["risk"], "likelihood": str(likelihood),
                     "impact": str(impact), "daysToDurable": str(t.days_to_durable), "leadDays": str(t.lead_days),
-                    "expected365": f"{t.expected_capability[365]:.6f}"},
+                    "expectedSixMonths": f"{t.expected_capability[180]:.6f}"},
         "tree": _tree_features(ET.fromstring(views["tree"])),
         "cheapest": sorted(tree.cheapest),
         "matrix": _matrix_features(ET.fromstring(views["matrix"])),
         "occupied": [[likelihood, impact]] if likelihood > 0 else [],
         "curve": _curve_features(ET.fromstring(views["curve"])),
         "days_to_durable": t.days_to_durable,
-        "expected_365": t.expected_capability[365],
+        "expected_180": t.expected_capability[180],
     }
 
 
@@ -162,7 +162,7 @@ PAGE_FEATURES_JS = """
 
 def _comparable(features: dict) -> dict:
     """Expected features in the page's terms (tree leaf ids carry the pathway prefix)."""
-    out = {k: v for k, v in features.items() if k not in ("p", "days_to_durable", "expected_365")}
+    out = {k: v for k, v in features.items() if k not in ("p", "days_to_durable", "expected_180")}
     out["cheapest"] = sorted(f"{PATHWAY}-node-{leaf}" for leaf in features["cheapest"])
     return out
 
@@ -495,7 +495,7 @@ def test_explorer_in_jupyterlab(lab, page, model):
 
     # The query cap, from the keyboard on the slider handle: three pages down from "no cap". A capped
     # harvest collects fewer teacher samples, so the expected durable share falls, not only later.
-    uncapped = session.shown["got"]["summary"]["expected365"]
+    uncapped = session.shown["got"]["summary"]["expectedSixMonths"]
     handle = session.explorer.locator(".noUi-handle")
     handle.scroll_into_view_if_needed()
     handle.focus()
@@ -505,7 +505,7 @@ def test_explorer_in_jupyterlab(lab, page, model):
     session.choice["cap"] = cap
     got = session.check("4-query-cap")
     assert session.explorer.locator(".widget-readout").inner_text().strip() == f"{10 ** cap:,.0f}"
-    assert float(got["summary"]["expected365"]) < float(uncapped), "a lower cap must lower the curve"
+    assert float(got["summary"]["expectedSixMonths"]) < float(uncapped), "a lower cap must lower the curve"
 
     # An individual: fewer means, later capability.
     session.dropdown("Actor").select_option(label=model.actor("individual").title)

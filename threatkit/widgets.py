@@ -125,6 +125,7 @@ class Explorer:
             "days to durable capability": s["days_to_durable"], "days to usable capability": s["days_to_usable"],
             "days to parity on its own": s["days_independent"], "lead from controls (days)": s["lead_days"],
             "acceleration (days)": s["acceleration_days"],
+            "expected durable share at 6 months": round(s["expected_capability"][180], 4),
             "expected durable share at 1 year": round(s["expected_capability"][365], 4),
         }, name="explorer").to_frame()
 
@@ -167,7 +168,7 @@ def render_views(model: ThreatModel, state: dict) -> dict[str, str]:
         f'<div class="tk-summary" data-probability="{state["probability"]:.6f}" '
         f'data-risk="{risk}" data-likelihood="{state["likelihood"]}" '
         f'data-impact="{state["impact"]}" data-days-to-durable="{state["days_to_durable"]}" '
-        f'data-lead-days="{state["lead_days"]}" data-expected-365="{state["expected_capability"][365]:.6f}">'
+        f'data-lead-days="{state["lead_days"]}" data-expected-six-months="{state["expected_capability"][180]:.6f}">'
         f'<b>{pathway}</b>: p = {state["probability"]:.3f}, '
         f'likelihood {state["likelihood"]} x impact {state["impact"]} &rarr; risk <b>{risk}</b>; '
         f'durable capability (&ge;{state["threshold"]:g}) {durable_when}; '
@@ -184,7 +185,7 @@ def render_views(model: ThreatModel, state: dict) -> dict[str, str]:
         "matrix": _inline_svg(matrix.to_svg(), f"Risk matrix: {state['pathway']} at likelihood "
                               f"{state['likelihood']}, impact {state['impact']} (risk {state['risk']})", fit=True),
         "curve": _inline_svg(plot.to_svg(), f"Capability over time: durable capability {durable_when}; expected "
-                             f"durable share at one year {state['expected_capability'][365]:.3f}", fit=True),
+                             f"durable share at six months {state['expected_capability'][180]:.3f}", fit=True),
     }
 
 
