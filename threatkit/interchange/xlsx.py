@@ -68,7 +68,7 @@ def control_rows(sel: Selection) -> list[dict]:
 
 def _cell_value(value):
     if isinstance(value, (list, tuple)):
-        return ", ".join(map(str, value))
+        return ", ".join(map(str, value)) or None
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
