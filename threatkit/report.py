@@ -115,7 +115,8 @@ class ScenarioReport:
         from threatkit.render.trees import tree_svg
 
         for p in self.assessment.pathways:
-            cheapest = ", ".join(p.cheapest_attack) or "none feasible"
+            steps = self.model.pathway(p.pathway).nodes
+            cheapest = "; ".join(steps[leaf].title for leaf in p.cheapest_attack) or "none feasible"
             odds = (f"Probability {p.probability:.3f}, risk **{p.risk}**" if p.probability > 0
                     else "Infeasible for this actor and tier (the greyed steps say why)")
             _markdown(f"#### {self.model.pathway(p.pathway).title}\n{odds}; cheapest attack: {cheapest}.")
@@ -174,10 +175,10 @@ class ScenarioReport:
                     f"{_months(t.days_independent)}) gets it there no later than access does.")
         band = ""
         if self.samples and "acceleration_days_p5" in t.stats:
-            band = (f" (5th to 95th percentile: {_months(t.stats['acceleration_days_p5'])} to "
+            band = (f" (5th to 95th percentile over the draws: {_months(t.stats['acceleration_days_p5'])} to "
                     f"{_months(t.stats['acceleration_days_p95'])})")
         return (f"**Acceleration:** access gets the actor there **{_months(t.acceleration_days)} sooner** than "
-                f"its own development would (parity in {_months(t.days_independent)}){band}.")
+                f"its own development would, which reaches parity in {_months(t.days_independent)}{band}.")
 
     def recommendations(self):
         """Controls by risk reduction per dollar, as a DataFrame."""
@@ -250,16 +251,16 @@ def policy_comparison(model: ThreatModel, base: str, policy: str, samples: int |
                      "lead": lead.lead_days, "lead p5": lead.lead_p5, "lead p95": lead.lead_p95,
                      f"acceleration ({base})": lead.acceleration_base_days,
                      f"acceleration ({policy})": lead.acceleration_policy_days})
-    frame = pd.DataFrame(rows).set_index("actor")
+    frame = pd.DataFrame(rows).set_index("actor") / DAYS_PER_MONTH
+    frame.columns = [f"{c} (months)" for c in frame.columns]
 
     def months(x: float) -> str:
         if x != x:
             return "n/a"
         if math.isinf(x):
             return "beyond horizon" if x > 0 else "-"
-        return f"{x / DAYS_PER_MONTH:.1f}"
+        return f"{x:.1f}"
 
-    frame.columns = [f"{c} (months)" for c in frame.columns]
     return Table(frame.style.set_uuid(f"threatkit-policy-{base}-{policy}").format(months))
 
 

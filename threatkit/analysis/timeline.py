@@ -104,7 +104,7 @@ def held(inp: Inputs, days: np.ndarray) -> np.ndarray:
     """P_k(t) for every pathway: shape (K, D, M) for `days` of shape (D, M) or (1, M)."""
     t = np.asarray(days, float)[None]                          # (1, D|1, M)
     p, T = inp.p[:, :, None], inp.time[:, :, None]
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         n = np.floor(t / T)
         cap = np.ceil(inp.duration[None, :, None] / T)          # attempts that start while access lasts
     n = np.where(inp.needs_access[:, None, None], np.minimum(n, cap), n)
