@@ -3,18 +3,31 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 from pathlib import Path
 
 
 def fork() -> int:
     """os.fork with SIGINT held back meanwhile: CPython drops a KeyboardInterrupt raised
     inside its after-fork hooks, so a Ctrl-C arriving mid-fork would be lost. Held, it is
-    delivered to the parent just after, where it interrupts as usual."""
+    delivered to the parent just after, where it interrupts as usual.
+
+    Masking SIGINT in this thread is not enough when the process has other threads (the
+    progress heartbeat): the kernel hands the signal to one of them and the main thread
+    still raises in the hook. So the Python-level handler only records it meanwhile."""
+    held: list[int] = []
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, lambda signum, _frame: held.append(signum)) if main else None
     old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    pid = -1
     try:
         pid = os.fork()
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        if main:
+            signal.signal(signal.SIGINT, previous)
+    if held and pid != 0:
+        signal.raise_signal(signal.SIGINT)        # the parent interrupts now, as the user meant
     return pid
 
 
