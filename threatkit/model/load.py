@@ -16,7 +16,7 @@ from typing import Any, Iterable
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from threatkit.model import errors
+from threatkit.model import errors, text as model_text
 from threatkit.model.values import (
     KINDS,
     Actor,
@@ -144,7 +144,7 @@ def _load_located(src: Located, base_dir: Path, stack: tuple[Path, ...],
         found = "an empty file" if src.data is None else f"a {type(src.data).__name__}"
         return _Merged(), [Problem(name, src.line(()), f"expected a mapping with 'threatkit: 1' and lists of entries, found {found}")]
 
-    problems: list[Problem] = []
+    problems: list[Problem] = model_text.control_problems(src)
     head = {k: v for k, v in src.data.items() if k not in KINDS}
     header: ModelFile | None = None
     try:
