@@ -147,6 +147,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
                 print(problem, file=sys.stderr)
             continue
         print(f"{path}: ok: {summary(model)}")
+        _warn(model)
     return 1 if failed else 0
 
 
@@ -168,6 +169,17 @@ def _nonnegative_int(text: str) -> int:
     return _whole_number(text, 0)
 
 
+def _load(path: str) -> ThreatModel:
+    """load_model, with the model's warnings on stderr (they do not stop the command)."""
+    return _warn(load_model(path))
+
+
+def _warn(model: ThreatModel) -> ThreatModel:
+    for warning in model.warnings:
+        print(warning, file=sys.stderr)
+    return model
+
+
 def _lookup(model: ThreatModel, kind: str, ident: str):
     try:
         return model.get(kind, ident)
@@ -179,7 +191,7 @@ def _lookup(model: ThreatModel, kind: str, ident: str):
 def cmd_assess(args: argparse.Namespace) -> int:
     from threatkit.analysis.assess import assess
 
-    model = load_model(args.file)
+    model = _load(args.file)
     if args.scenario:
         scenarios = [_lookup(model, "scenarios", args.scenario)]
     else:
@@ -206,7 +218,7 @@ def _rounded(row: dict) -> dict:
 def cmd_tree(args: argparse.Namespace) -> int:
     from threatkit.analysis.assess import Setting, evaluate
 
-    model = load_model(args.file)
+    model = _load(args.file)
     pathway = _lookup(model, "pathways", args.pathway)
     if args.scenario:
         scenario = _lookup(model, "scenarios", args.scenario)
@@ -315,7 +327,7 @@ CATALOG_COLUMNS: dict[str, tuple[str, ...]] = {
 
 @command
 def cmd_catalog(args: argparse.Namespace) -> int:
-    model = load_model(args.model) if args.model else builtin_model()
+    model = _load(args.model) if args.model else builtin_model()
     if args.kind is None:
         rows = [{"kind": k, "count": len(getattr(model, k))} for k in KINDS]
         rows.append({"kind": "atlas", "count": len(atlas_ids())})

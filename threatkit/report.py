@@ -159,7 +159,8 @@ class ScenarioReport:
              "reduction_per_million_usd": lambda x: "free" if x is None or x != x else f"{x:.4f}"}))
 
     def sources(self):
-        """Every entry and step this scenario's numbers come from, with source and confidence."""
+        """Every entry and step this scenario's numbers come from, with source and confidence,
+        then the model's warnings."""
         import pandas as pd
 
         s = self.setting
@@ -170,6 +171,7 @@ class ScenarioReport:
             if kind == "pathway":
                 rows += [("step", f"{entry.id}/{n.id}", n.source or "(no source given)", n.confidence or "")
                          for n in entry.tree.walk() if n.is_leaf and (n.source or n.confidence)]
+        rows += [("warning", "", str(w), "") for w in self.model.warnings]   # e.g. a counter an override dropped
         frame = pd.DataFrame(rows, columns=["kind", "id", "source", "confidence"])
         return Table(frame.style.set_uuid(f"threatkit-sources-{self.scenario}").hide(axis="index"))
 

@@ -87,28 +87,32 @@ def load_model(path: str | Path) -> ThreatModel:
         text = path.read_bytes()
     except OSError as exc:
         raise ModelError([Problem(str(path), None, f"cannot read file: {exc.strerror or exc}")]) from None
-    return _finish(_load_file(text, str(path), path.resolve().parent, stack=(path.resolve(),)))
+    return _finish(_load_file(text, str(path), path.resolve().parent, stack=(path.resolve(),)), str(path))
 
 
 def load_text(text: str, name: str = "<model>", base_dir: str | Path = ".") -> ThreatModel:
     """Load a model from YAML text (a notebook cell, a test); includes resolve from `base_dir`."""
-    return _finish(_load_file(text, name, Path(base_dir).resolve(), stack=()))
+    return _finish(_load_file(text, name, Path(base_dir).resolve(), stack=()), name)
 
 
 def load_data(data: dict, name: str = "<model>", base_dir: str | Path = ".") -> ThreatModel:
     """Load a model from Python data shaped like a model file (built in code);
     the same checks as for a file, with problems located by field path."""
-    return _finish(_load_located(Located(name, data), Path(base_dir).resolve(), stack=()))
+    return _finish(_load_located(Located(name, data), Path(base_dir).resolve(), stack=()), name)
 
 
-def _finish(state: tuple[_Merged, list[Problem]]) -> ThreatModel:
+def _finish(state: tuple[_Merged, list[Problem]], top: str) -> ThreatModel:
+    """Check references across the merged files (`top` is the file being loaded) and build the model."""
     merged, problems = state
     merged.scales = merged.scales.merged_over(_builtin()[0].scales)
+    warnings = _drop_inherited_counters(merged, top)
     problems += _check_references(merged)
     if problems:
         raise ModelError(_sorted(problems))
-    return ThreatModel(name=merged.name, scales=merged.scales,
-                       **{kind: tuple(merged.entries[kind].values()) for kind in KINDS})
+    model = ThreatModel(name=merged.name, scales=merged.scales,
+                        **{kind: tuple(merged.entries[kind].values()) for kind in KINDS})
+    model._warnings = tuple(_sorted(warnings))
+    return model
 
 
 def _sorted(problems: list[Problem]) -> list[Problem]:
@@ -245,10 +249,37 @@ def _adapter(kind: str) -> TypeAdapter:
 
 # ---- references ---------------------------------------------------------------------------
 
+def _counter_targets(m: _Merged) -> set[str]:
+    """What a control may counter: any step id, the id of a pathway that failed to validate, a pathway id."""
+    node_ids = {n.id for p in m.entries["pathways"].values() for n in p.tree.walk()}
+    return node_ids | m.invalid_steps | set(m.entries["pathways"]) | m.invalid_ids["pathways"]
+
+
+def _drop_inherited_counters(m: _Merged, top: str) -> list[Problem]:
+    """A control from an included file (the built-in catalog too) may counter a step that a
+    later file removed, e.g. by overriding the step's pathway: that counter is dropped with a
+    warning, and counters nothing. The same mistake in the file being loaded stays an error."""
+    targets = _counter_targets(m)
+    warnings = []
+    for c in list(m.entries["controls"].values()):
+        origin = m.origins[("controls", c.id)]
+        stale = [(i, ref) for i, ref in enumerate(c.counters) if ref not in targets]
+        if origin.source.file == top or not stale:
+            continue
+        for i, ref in stale:
+            path = origin.path + ("counters", i)
+            warnings.append(Problem(origin.source.file, origin.source.line(path),
+                                    f"warning: {errors.field_path(path, origin.source)}: {ref!r} is no step or "
+                                    "pathway of the merged model (a file loaded later replaced or removed it); "
+                                    "this inherited counter counters nothing"))
+        kept = tuple(ref for ref in c.counters if ref in targets)
+        m.entries["controls"][c.id] = c.model_copy(update={"counters": kept})
+    return warnings
+
+
 def _check_references(m: _Merged) -> list[Problem]:
     problems: list[Problem] = []
     atlas = atlas_ids()
-    node_ids = {n.id for p in m.entries["pathways"].values() for n in p.tree.walk()}
     known = {kind: set(m.entries[kind]) | m.invalid_ids[kind] for kind in KINDS}
 
     def at(kind: str, entry_id: str, *rest) -> tuple[str, int | None, str]:
@@ -271,7 +302,7 @@ def _check_references(m: _Merged) -> list[Problem]:
             if c not in known["controls"]:
                 unknown(at("scenarios", s.id, "controls", i), "control", c, known["controls"], "the id of one of the model's controls")
 
-    targets = node_ids | m.invalid_steps | known["pathways"]
+    targets = _counter_targets(m)
     for c in m.entries["controls"].values():
         for i, ref in enumerate(c.counters):
             if ref not in targets:
