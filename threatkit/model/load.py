@@ -16,7 +16,7 @@ from typing import Any, Iterable
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from threatkit.model import errors, text as model_text
+from threatkit.model import cache, errors, text as model_text
 from threatkit.model.values import (
     KINDS,
     Actor,
@@ -29,7 +29,7 @@ from threatkit.model.values import (
     ThreatModel,
     Tier,
 )
-from threatkit.model.yamlsafe import Located, Problem, YamlError, read_yaml
+from threatkit.model.yamlsafe import Located, Problem, YamlError, gc_paused, read_yaml
 from threatkit.resources import data_path, resource_dir
 
 ENTRY_TYPES: dict[str, type[BaseModel]] = {
@@ -65,6 +65,7 @@ class _Merged:
     invalid_ids: dict[str, set[str]] = field(default_factory=lambda: {k: set() for k in KINDS})
     invalid_steps: set[str] = field(default_factory=set)   # step ids of pathways that failed to validate
     name: str | None = None
+    files: dict[str, str] = field(default_factory=dict)    # included file -> sha256 of its bytes (for the cache)
 
     def update(self, other: _Merged) -> None:
         self.scales = other.scales.merged_over(self.scales)
@@ -75,19 +76,28 @@ class _Merged:
         self.invalid_steps |= other.invalid_steps
         self.origins.update(other.origins)
         self.name = other.name or self.name
+        self.files.update(other.files)
 
 
 def load_model(path: str | Path) -> ThreatModel:
     """Load a model file (and its includes) into a validated ThreatModel.
 
-    Raises ModelError listing every problem, each as FILE:LINE: message.
+    Raises ModelError listing every problem, each as FILE:LINE: message. A model loaded
+    before from the same files comes from the per-user cache (threatkit.model.cache).
     """
     path = Path(path)
     try:
         text = path.read_bytes()
     except OSError as exc:
         raise ModelError([Problem(str(path), None, f"cannot read file: {exc.strerror or exc}")]) from None
-    return _finish(_load_file(text, str(path), path.resolve().parent, stack=(path.resolve(),)), str(path))
+    model = cache.get(path, text)
+    if model is not None:
+        return model
+    with gc_paused():
+        merged, problems = _load_file(text, str(path), path.resolve().parent, stack=(path.resolve(),))
+        model = _finish((merged, problems), str(path))
+        cache.put(path, text, {**merged.files, **_builtin_files()}, model)
+    return model
 
 
 def load_text(text: str, name: str = "<model>", base_dir: str | Path = ".") -> ThreatModel:
@@ -118,6 +128,13 @@ def _finish(state: tuple[_Merged, list[Problem]], top: str) -> ThreatModel:
 def _sorted(problems: list[Problem]) -> list[Problem]:
     unique = {(p.file, p.line or 0, p.message): p for p in problems}
     return [unique[k] for k in sorted(unique, key=lambda k: (k[0], k[1]))]
+
+
+@lru_cache(maxsize=1)
+def _builtin_files() -> dict[str, str]:
+    """The built-in catalog and the ATLAS list: every model depends on them (scales, ATLAS ids)."""
+    paths = [data_path(name) for name in BUILTIN_FILES] + [data_path("atlas/atlas.yaml")]
+    return {str(p): cache.digest(p.read_bytes()) for p in paths}
 
 
 @lru_cache(maxsize=1)
@@ -179,6 +196,7 @@ def _load_located(src: Located, base_dir: Path, stack: tuple[Path, ...],
             continue
         shown = os.path.normpath(os.path.join(os.path.dirname(name), inc))   # as the user would write it
         part, found = _load_file(inc_text, shown, target.parent, stack + (target,))
+        part.files[str(target)] = cache.digest(inc_text)
         merged.update(part)
         problems += found
 
