@@ -359,8 +359,14 @@ def _emit(rows: list[dict], columns: tuple[str, ...], fmt: str) -> int:
     return 0
 
 
+TEXT_LIMIT = 80    # characters of one text cell of a table (a name, a label)
+
+
 def format_table(rows: list[dict], columns: Sequence[str]) -> str:
-    """A plain, aligned text table (stable across terminals, easy to grep)."""
+    """A plain, aligned text table (stable across terminals, easy to grep). Text from the
+    model is shown on one line, without control characters, cut to TEXT_LIMIT."""
+    from threatkit.render.safe import one_line
+
     def cell(value) -> str:
         if value is None:
             return "-"
@@ -370,6 +376,8 @@ def format_table(rows: list[dict], columns: Sequence[str]) -> str:
             return "{}..{} ({})".format(*(value[k] for k in ("low", "high", "mode")))
         if isinstance(value, float):
             return f"{value:g}"
+        if isinstance(value, str):
+            return one_line(value, TEXT_LIMIT)
         return str(value)
     table = [list(columns)] + [[cell(r.get(c)) for c in columns] for r in rows]
     widths = [max(len(row[i]) for row in table) for i in range(len(columns))]
