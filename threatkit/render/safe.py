@@ -13,7 +13,9 @@ import string
 
 _ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 # Markdown gives meaning to ASCII punctuation only; a backslash before any of it is a literal.
-_MARKDOWN = {c: _ENTITIES.get(c, "\\" + c) for c in string.punctuation}
+# These few mean nothing once brackets, parentheses and line starts are escaped: kept as they are.
+_INERT = ",;?%'\""
+_MARKDOWN = {c: _ENTITIES.get(c, "\\" + c) for c in string.punctuation if c not in _INERT}
 _INVISIBLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")   # the loader refuses these; text built in code may not
 _SPACES = re.compile(r"\s+")
 
