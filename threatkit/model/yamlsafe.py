@@ -95,7 +95,9 @@ class _Builder:
         raise YamlError(Problem(self.file, node.start_mark.line + 1, message))
 
     def build(self, node: yaml.Node, path: Path, depth: int) -> object:
-        again = id(node) in self.built and not isinstance(node, yaml.ScalarNode)
+        if isinstance(node, yaml.ScalarNode):     # only collections expand again through an alias
+            return self._build(node, path, depth)
+        again = id(node) in self.built
         self.built.add(id(node))
         self.expanding += again
         try:

@@ -11,26 +11,28 @@ from __future__ import annotations
 import re
 import string
 
+from threatkit.model.text import CONTROL
+
 _ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 # Markdown gives meaning to ASCII punctuation only; a backslash before any of it is a literal.
 # These few mean nothing once brackets, parentheses and line starts are escaped: kept as they are.
 _INERT = ",;?%'\""
 _MARKDOWN = {c: _ENTITIES.get(c, "\\" + c) for c in string.punctuation if c not in _INERT}
-_INVISIBLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")   # the loader refuses these; text built in code may not
 _SPACES = re.compile(r"\s+")
 
 
 def one_line(text: object, limit: int | None = None) -> str:
     """`text` on one line: control characters dropped, runs of whitespace (newlines, tabs)
     as one space; cut to `limit` characters with an ellipsis."""
-    flat = _SPACES.sub(" ", _INVISIBLE.sub("", str(text))).strip()
+    # the loader refuses control characters; text built in code may still hold them
+    flat = _SPACES.sub(" ", CONTROL.sub("", str(text))).strip()
     if limit is not None and len(flat) > limit:
         flat = flat[: limit - 1].rstrip() + "…"
     return flat
 
 
 def md_text(text: object) -> str:
-    """`text` as literal Markdown inline text: on one line, every punctuation character escaped
+    """`text` as literal Markdown inline text: on one line, its Markdown punctuation escaped
     (no emphasis, links, images, autolinks, headings or tables), '<', '>' and '&' as entities
     (no raw HTML). It renders as the text itself, in JupyterLab and through nbconvert."""
     return "".join(_MARKDOWN.get(c, c) for c in one_line(text))
