@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 EXAMPLE := data/examples/mythos.yaml
 OUT := out/mythos
 
-.PHONY: demo test bench notebooks clean
+.PHONY: demo test lab bench notebooks clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "threatkit needs Python 3.11 or newer"'
@@ -20,6 +20,10 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev,dask]'
 	touch $@ $(VENV)/.installed
 
+$(VENV)/.installed-lab: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[lab]'
+	touch $@ $(VENV)/.installed
+
 demo: $(VENV)/.installed
 	$(BIN)/threatkit validate $(EXAMPLE)
 	$(BIN)/threatkit batch $(EXAMPLE) -o $(OUT)
@@ -28,8 +32,12 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -q --nbval tests notebooks templates
 
+lab: $(VENV)/.installed-lab   # JupyterLab on notebooks/ with the explorer open; make lab FILE=my-model.yaml
+	$(BIN)/threatkit lab $(FILE)
+
 bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/analysis.py
+	$(BIN)/python benchmarks/timeline.py
 	$(BIN)/python benchmarks/render.py
 	$(BIN)/python benchmarks/batch.py
 	$(BIN)/python benchmarks/load.py

@@ -91,7 +91,7 @@ def cells_floor(model: Path, scenarios: list[str], samples: int) -> float:
     for s in scenarios:
         with contextlib.redirect_stdout(io.StringIO()):
             r = ScenarioReport.build(model, s, samples=samples, seed=1)
-            r.summary(), r.trees(), r.matrix(), r.diffusion()
+            r.summary(), r.trees(), r.matrix(), r.capability()
             r.recommendations()._repr_html_(), r.sources()._repr_html_(), r.record()
     return time.perf_counter() - start
 

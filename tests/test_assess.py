@@ -393,7 +393,8 @@ def assess_one(p, *, fidelity=0.5, capability=1.0, scales=None):
 
 # default likelihood bounds: 0.20, 0.45, 0.55, 0.80; the first level whose `below` exceeds p, else 5
 @pytest.mark.parametrize("p, level", [
-    (0.0, 1), (0.19, 1),
+    (0.0, 0),               # infeasible: likelihood 0, on no matrix cell
+    (0.001, 1), (0.19, 1),
     (0.2, 2),               # exactly at below 0.20: 0.20 does not exceed 0.20 -> level 2
     (0.3, 2), (0.449, 2),
     (0.45, 3),              # exactly at 0.45 -> level 3
@@ -511,7 +512,7 @@ def test_levels_come_from_the_root_probability():
 # ---- Assessment rows ------------------------------------------------------------------------
 
 ROW_KEYS = {"scenario", "pathway", "actor", "tier", "probability", "cost_usd", "time_days", "skill", "fidelity",
-            "likelihood", "impact", "risk", "cheapest_attack"}
+            "likelihood", "impact", "risk", "cheapest_attack", "transfer_samples"}
 
 
 def test_assessment_rows_hand_values():
@@ -537,13 +538,14 @@ def test_assessment_rows_hand_values():
 
 def test_assessment_rows_of_an_infeasible_pathway():
     # the only leaf needs skill 5 > 2: p 0, cost/time/skill inf -> None in rows; nothing to attack
-    # likelihood: 0 < 0.20 -> 1; impact 0.5*1.0 = 0.5 -> 4; risk matrix[0][3] = moderate
+    # probability 0: likelihood 0 and risk none (on no cell); impact 0.5*1.0 = 0.5 -> 4 all the same
     model = build(leaf("hard", 0.9, 10, 1, 5), actor={"skill": 2})
     row = assess(model, "s").rows()[0]
     assert row["probability"] == 0.0
     assert row["cost_usd"] is None and row["time_days"] is None and row["skill"] is None
     assert list(row["cheapest_attack"]) == []
-    assert (row["likelihood"], row["impact"], row["risk"]) == (1, 4, "moderate")
+    assert (row["likelihood"], row["impact"], row["risk"]) == (0, 4, "none")
+    assert row["transfer_samples"] is None
     json.dumps(row, allow_nan=False)
 
 
@@ -603,10 +605,10 @@ DISTILL = {"scenario": "reseller-api", "pathway": "distill", "actor": "reseller"
            "probability": 0.3384, "cost_usd": 51000.0, "time_days": 142.0, "skill": 3.0, "fidelity": 0.5,
            "likelihood": 2, "impact": 3, "risk": "moderate", "cheapest_attack": ["own", "harvest", "train"]}
 # steal: breach needs skill 5 > 3 and copy needs weights: both infeasible; and: p 0, the rest inf -> null
-#   likelihood 1; impact 1.0 * 0.8 = 0.8 -> 5; risk matrix[0][4] = moderate; no attack
+#   likelihood 0 (infeasible); impact 1.0 * 0.8 = 0.8 -> 5; risk none; no attack
 STEAL = {"scenario": "reseller-api", "pathway": "steal", "actor": "reseller", "tier": "api",
          "probability": 0.0, "cost_usd": None, "time_days": None, "skill": None, "fidelity": 1.0,
-         "likelihood": 1, "impact": 5, "risk": "moderate", "cheapest_attack": []}
+         "likelihood": 0, "impact": 5, "risk": "none", "cheapest_attack": [], "transfer_samples": None}
 
 
 @pytest.fixture

@@ -50,7 +50,7 @@ EXAMPLE = ROOT / "data" / "examples" / "mythos.yaml"
 EXAMPLE_SCENARIOS = sorted(s.id for s in load_model(EXAMPLE).scenarios)
 SAMPLES = 100
 ASSESS_COLUMNS = ["scenario", "pathway", "actor", "tier", "probability", "cost_usd", "time_days", "skill",
-                  "fidelity", "likelihood", "impact", "risk", "cheapest_attack"]
+                  "fidelity", "likelihood", "impact", "risk", "cheapest_attack", "transfer_samples"]
 MC_SUFFIXES = ("_mean", "_p5", "_p50", "_p95")
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 
@@ -74,6 +74,23 @@ def assess_rows(model: Path, samples: int = SAMPLES, seed: int = 1) -> list[dict
     return json.loads(result.stdout)
 
 
+def timeline_by_scenario(model: Path) -> dict[str, dict]:
+    """`threatkit timeline FILE --format json`, by scenario."""
+    result = run_cli(["timeline", model, "--format", "json"])
+    assert result.code == 0, result.stderr
+    return {t["scenario"]: t for t in json.loads(result.stdout)}
+
+
+TIMELINE_SUMMARY = ["days_to_durable", "lead_months", "acceleration_months"]
+
+
+def timeline_summary_text(t: dict) -> dict[str, str]:
+    """How a scenario's timeline reads in summary.csv: days, and days / (365.25 / 12) to 2 places."""
+    months = {k: "" if t[k] is None else str(round(t[k] / (365.25 / 12), 2)) for k in ("lead_days", "acceleration_days")}
+    return {"days_to_durable": csv_text(t["days_to_durable"]), "lead_months": months["lead_days"],
+            "acceleration_months": months["acceleration_days"]}
+
+
 def read_summary(out: Path) -> tuple[list[str], list[dict]]:
     with open(out / "summary.csv", newline="", encoding="utf-8") as f:
         reader = csv.DictReader(f)
@@ -89,12 +106,17 @@ def csv_text(value) -> str:
     return str(value)
 
 
-def assert_rows_equal_assess(rows: list[dict], expected: list[dict]) -> None:
-    """summary.csv rows (strings) equal `assess --format json` rows, every column summary.csv has."""
+def assert_rows_equal_assess(rows: list[dict], expected: list[dict], timelines: dict[str, dict] | None = None) -> None:
+    """summary.csv rows (strings) equal `assess --format json` rows, every column summary.csv has,
+    and the timeline columns equal `timeline --format json` (when given)."""
     assert [(r["scenario"], r["pathway"]) for r in rows] == [(e["scenario"], e["pathway"]) for e in expected]
     for row, want in zip(rows, expected):
         for column, text in row.items():
             if column in ("status", "error"):
+                continue
+            if column in TIMELINE_SUMMARY:
+                if timelines is not None:
+                    assert text == timeline_summary_text(timelines[row["scenario"]])[column], (row["scenario"], column)
                 continue
             assert text == csv_text(want[column]), (row["scenario"], row["pathway"], column)
         assert row["status"] == "ok" and row["error"] == ""
@@ -103,8 +125,9 @@ def assert_rows_equal_assess(rows: list[dict], expected: list[dict]) -> None:
 def assert_summary_header(header: list[str], expected: list[dict]) -> None:
     mc = {k for e in expected for k in e if k.endswith(MC_SUFFIXES)}
     assert header[:len(ASSESS_COLUMNS)] == ASSESS_COLUMNS
+    assert header[len(ASSESS_COLUMNS):len(ASSESS_COLUMNS) + 3] == TIMELINE_SUMMARY
     assert header[-2:] == ["status", "error"]
-    assert set(header[len(ASSESS_COLUMNS):-2]) == mc and mc     # --samples adds the Monte Carlo columns
+    assert set(header[len(ASSESS_COLUMNS) + 3:-2]) == mc and mc     # --samples adds the Monte Carlo columns
 
 
 class IndexPage(HTMLParser):
@@ -333,7 +356,7 @@ def test_summary_csv_equals_assess_json(example_batch):
     header, rows = read_summary(example_batch.out)
     assert_summary_header(header, expected)
     expected.sort(key=lambda r: r["scenario"])          # summary.csv: by scenario, pathways in model order
-    assert_rows_equal_assess(rows, expected)
+    assert_rows_equal_assess(rows, expected, timeline_by_scenario(EXAMPLE))
     assert len(rows) == len(EXAMPLE_SCENARIOS) * len(load_model(EXAMPLE).pathways)
 
 

@@ -7,7 +7,7 @@ widget state shows the explorer before any kernel runs it, runs all cells, and
 then works the explorer as an analyst would: a tier, a control, an actor, the
 query-cap slider (from the keyboard), and finally Kernel > Restart Kernel and
 Run All Cells. After each step the status line, the attack tree, the risk-matrix
-cell and the diffusion curve on the page must equal what the analysis layer
+cell and the capability-over-time view on the page must equal what the analysis layer
 computes for that choice in this process (`expected`), and must have changed
 exactly where those numbers changed. No cell may show an error or a traceback,
 and the log console (where JupyterLab puts errors raised in widget callbacks)
@@ -37,8 +37,9 @@ from pathlib import Path
 import pytest
 
 import threatkit
-from threatkit.analysis.assess import Setting, evaluate, level_of
-from threatkit.analysis.diffusion import diffusion
+from threatkit.analysis.assess import Setting, assess_setting
+from threatkit.analysis.timeline import scenario_curves, timeline
+from threatkit.launch import lab_command
 from threatkit.model.values import Control, Quantity
 from threatkit.render.trees import fmt_p
 from threatkit.report import example_path
@@ -81,26 +82,27 @@ def expected(model, actor: str, tier: str, controls: frozenset[str], cap_exponen
     base = Setting.of(model, SCENARIO)
     setting = Setting(id="explorer", asset=base.asset, actor=model.actor(actor), tier=model.tier(tier),
                       controls=chosen, scales=model.scales)
-    pathway = model.pathway(PATHWAY)
-    tree = evaluate(pathway, setting)
-    p = float(tree.root("probability")[0])
-    likelihood = int(level_of(p, model.scales.likelihood))
-    impact = int(level_of(pathway.fidelity.mode * setting.asset.capability_value.mode, model.scales.impact))
-    curve = diffusion(setting, model.pathways, SAMPLES, SEED)
-    state = {"tree": tree, "curve": curve, "pathway": PATHWAY, "probability": p, "likelihood": likelihood,
-             "impact": impact, "risk": model.scales.risk[likelihood - 1][impact - 1],
-             "median_days": curve.median_days}
+    row = assess_setting(setting, (model.pathway(PATHWAY),)).pathways[0]
+    tree, p, likelihood, impact = row.tree, row.probability, row.likelihood, row.impact
+    without, with_ = scenario_curves(model, SCENARIO, samples=SAMPLES, seed=SEED, setting=setting)
+    t = timeline(model, SCENARIO, setting=setting)
+    state = {"tree": tree, "curves": (with_.relabel("this setting"), without), "pathway": PATHWAY,
+             "probability": p, "likelihood": likelihood, "impact": impact, "risk": row.risk,
+             "threshold": t.threshold, "days_to_durable": t.days_to_durable, "lead_days": t.lead_days,
+             "acceleration_days": t.acceleration_days, "expected_capability": t.expected_capability}
     views = render_views(model, state)
     return {
         "p": p,
         "summary": {"probability": f"{p:.6f}", "risk": state["risk"], "likelihood": str(likelihood),
-                    "impact": str(impact), "medianDays": str(curve.median_days)},
+                    "impact": str(impact), "daysToDurable": str(t.days_to_durable), "leadDays": str(t.lead_days),
+                    "expectedSixMonths": f"{t.expected_capability[180]:.6f}"},
         "tree": _tree_features(ET.fromstring(views["tree"])),
         "cheapest": sorted(tree.cheapest),
         "matrix": _matrix_features(ET.fromstring(views["matrix"])),
-        "occupied": [[likelihood, impact]],
+        "occupied": [[likelihood, impact]] if likelihood > 0 else [],
         "curve": _curve_features(ET.fromstring(views["curve"])),
-        "median_days": curve.median_days,
+        "days_to_durable": t.days_to_durable,
+        "expected_180": t.expected_capability[180],
     }
 
 
@@ -160,7 +162,7 @@ PAGE_FEATURES_JS = """
 
 def _comparable(features: dict) -> dict:
     """Expected features in the page's terms (tree leaf ids carry the pathway prefix)."""
-    out = {k: v for k, v in features.items() if k not in ("p", "median_days")}
+    out = {k: v for k, v in features.items() if k not in ("p", "days_to_durable", "expected_180")}
     out["cheapest"] = sorted(f"{PATHWAY}-node-{leaf}" for leaf in features["cheapest"])
     return out
 
@@ -264,10 +266,9 @@ def lab(tmp_path_factory):
         port = _free_port()
         url = f"http://127.0.0.1:{port}"
         with log_path.open("w") as log:
+            # The command `make lab` (threatkit lab) runs, without a token for the test's browser.
             proc = subprocess.Popen(
-                [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--allow-root", f"--port={port}",
-                 "--ServerApp.ip=127.0.0.1", "--ServerApp.token=", "--ServerApp.port_retries=0",
-                 f"--ServerApp.root_dir={root}"],
+                lab_command(root, port=port, open_browser=False, extra=("--allow-root", "--ServerApp.token=")),
                 cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         try:
             if _wait_ready(proc, url, log_path):
@@ -346,7 +347,7 @@ class Session:
         c = self.choice
         return expected(self.model, c["actor"], c["tier"], c["controls"], c["cap"])
 
-    def check(self, step: str, explorer=None) -> dict:
+    def check(self, step: str, explorer=None, changes: str = "tree") -> dict:
         """Wait until the explorer shows what the library computes for the current choice; then
         check every view changed exactly where the library's numbers changed."""
         explorer = explorer or self.explorer
@@ -366,18 +367,18 @@ class Session:
                             + (f"\nthe log console says:\n{log}" if log else ""), pytrace=False)
             time.sleep(0.1)
         if "beyond" not in want["curve"]["label"]:
-            assert f"{want['median_days']:,.0f} days" in got["curve"]["label"], got["curve"]["label"]
+            assert f"on day {want['days_to_durable']:,.0f} " in got["curve"]["label"], got["curve"]["label"]
         root = f"{PATHWAY}-node-{self.model.pathway(PATHWAY).tree.id}"
         assert f"p {fmt_p(want['p'])} " in " ".join(got["tree"]["nodes"][root]["text"]), got["tree"]["nodes"][root]
         if self.shown is not None:    # a step: each view changes exactly when the library's numbers do
             before = self.shown
-            for view, key in (("attack tree", "tree"), ("risk-matrix cell", "occupied"), ("diffusion curve", "curve")):
+            for view, key in (("attack tree", "tree"), ("risk-matrix cell", "occupied"), ("capability view", "curve")):
                 library_changed = target[key] != before["want"][key]
                 page_changed = got[key] != before["got"][key]
                 assert page_changed == library_changed, (
                     f"after '{step}' the {view} {'did not change' if library_changed else 'changed'}, "
                     f"but the library says it {'changes' if library_changed else 'stays the same'}")
-            assert target["tree"] != before["want"]["tree"], f"step '{step}' should change the attack tree"
+            assert target[changes] != before["want"][changes], f"step '{step}' should change the {changes} view"
         self.shown = {"want": target, "got": got}
         self.no_errors(step)
         self.screenshots(step, explorer)
@@ -458,6 +459,13 @@ class Session:
         return time.monotonic() - self.started
 
 
+def test_lab_opens_the_explorer(lab):
+    """`make lab` lands on the explorer: the server's front page redirects to it."""
+    url, _ = lab
+    with urllib.request.urlopen(f"{url}/", timeout=10) as response:
+        assert response.url.endswith("/lab/tree/explorer.ipynb"), response.url
+
+
 def test_explorer_in_jupyterlab(lab, page, model):
     url, _ = lab
     session = Session(page, model)
@@ -477,10 +485,11 @@ def test_explorer_in_jupyterlab(lab, page, model):
     session.run_all("Run", "Run All Cells")
     session.check("1-run-all")
 
-    # Public API: logprobs become available, the cheapest attack harvests soft labels.
+    # Public API: direct accounts instead of an intermediary's; the distillation tree is the same,
+    # but the actor holds the capability sooner (other pathways open up).
     session.dropdown("Access tier").select_option(label=model.tier("public-api").title)
     session.choice["tier"] = "public-api"
-    session.check("2-tier-public-api")
+    session.check("2-tier-public-api", changes="curve")
 
     # Named-account access: fewer accounts, lower probability, later capability.
     control = model.control("named-account-access")
@@ -491,12 +500,9 @@ def test_explorer_in_jupyterlab(lab, page, model):
     session.choice["controls"] = session.choice["controls"] | {control.id}
     session.check("3-control-named-accounts")
 
-    # An individual: no distillation is feasible; capability takes weeks.
-    session.dropdown("Actor").select_option(label=model.actor("individual").title)
-    session.choice["actor"] = "individual"
-    session.check("4-actor-individual")
-
-    # The query cap, from the keyboard on the slider handle: three pages down from "no cap".
+    # The query cap, from the keyboard on the slider handle: three pages down from "no cap". A capped
+    # harvest collects fewer teacher samples, so the expected durable share falls, not only later.
+    uncapped = session.shown["got"]["summary"]["expectedSixMonths"]
     handle = session.explorer.locator(".noUi-handle")
     handle.scroll_into_view_if_needed()
     handle.focus()
@@ -504,8 +510,14 @@ def test_explorer_in_jupyterlab(lab, page, model):
         handle.press("PageDown")
     cap = CAP_MAX_EXPONENT - 3 * SLIDER_PAGE
     session.choice["cap"] = cap
-    session.check("5-query-cap")
+    got = session.check("4-query-cap")
     assert session.explorer.locator(".widget-readout").inner_text().strip() == f"{10 ** cap:,.0f}"
+    assert float(got["summary"]["expectedSixMonths"]) < float(uncapped), "a lower cap must lower the curve"
+
+    # An individual: fewer means, later capability.
+    session.dropdown("Actor").select_option(label=model.actor("individual").title)
+    session.choice["actor"] = "individual"
+    session.check("5-actor-individual")
 
     # Restart Kernel and Run All Cells: back to the notebook's scenario, and still live.
     base = Setting.of(model, SCENARIO)

@@ -12,7 +12,8 @@ ROOT = Path(__file__).resolve().parents[1]
 MODEL_FILES = sorted(ROOT.glob("data/*.yaml")) + sorted(ROOT.glob("data/examples/*.yaml"))
 NUMBER_KEYS = {"capability_value", "rank", "queries_per_day", "duration_days", "budget_usd", "skill", "accounts",
                "fidelity", "p", "cost_usd", "time_days", "queries", "effectiveness",
-               "detection_per_million_queries", "caps_queries_per_day", "caps_accounts"}
+               "detection_per_million_queries", "caps_queries_per_day", "caps_accounts",
+               "transfer", "independent_months"}    # a transfer curve's points and own-development months too
 
 
 def test_every_model_file_in_data_validates(capsys):
@@ -45,6 +46,25 @@ def test_every_catalog_number_cites_a_source(path):
                 assert entry.get("confidence") == "low", f"{kind} {entry['id']}: a judgement call is confidence: low"
 
 
+@pytest.mark.parametrize("path", [p for p in MODEL_FILES if p.parent.name == "data"], ids=lambda p: p.name)
+def test_every_catalog_pathway_states_persistence_and_access(path):
+    # `persistent` and `needs_access` both default to false: the catalog says which it means
+    for entry in yaml.safe_load(path.read_text()).get("pathways", []) or []:
+        assert isinstance(entry.get("persistent"), bool), f"{path.name}: pathway {entry['id']} must state persistent"
+        assert isinstance(entry.get("needs_access"), bool), f"{path.name}: pathway {entry['id']} must state needs_access"
+        if "transfer" in entry:
+            assert entry.get("confidence"), f"pathway {entry['id']}: a transfer curve says how sure it is"
+
+
+def test_every_control_counters_a_step_or_pathway_that_exists():
+    m = builtin_model()
+    known = {p.id for p in m.pathways} | {n.id for p in m.pathways for n in p.tree.walk()}
+    for c in m.controls:
+        assert set(c.counters) <= known, f"control {c.id} counters {sorted(set(c.counters) - known)}"
+        if c.counters:
+            assert any(n in known for n in c.counters)
+
+
 def test_catalog_has_the_required_entries():
     m = builtin_model()
     tiers = {t.id for t in m.tiers}
@@ -53,8 +73,8 @@ def test_catalog_has_the_required_entries():
     kinds = {a.kind for a in m.actors}
     assert {"individual", "intermediary", "competitor", "lab", "insider", "state"} <= kinds
     assert all(a.capacity and a.budget_usd.mode > 0 and a.accounts.mode >= 1 for a in m.actors)
-    assert {"direct-use", "distillation", "failure-mode-probing", "fine-tuning-abuse", "router-training",
-            "weight-exfiltration"} <= {p.id for p in m.pathways}
+    assert {"direct-use", "distillation", "broad-imitation", "logit-distillation", "failure-mode-probing",
+            "fine-tuning-abuse", "router-training", "weight-exfiltration"} <= {p.id for p in m.pathways}
     for p in m.pathways:
         steps = [n for n in p.tree.walk() if n.is_leaf]
         assert any(n.atlas for n in steps), f"pathway {p.id} has no ATLAS ids on its steps"

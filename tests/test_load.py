@@ -274,7 +274,8 @@ def test_defaults_of_a_leaf():
     node = model.pathway("way").tree
     assert node.is_leaf and node.gate is None and node.children is None
     assert float(node.cost_usd) == 0.0 and float(node.time_days) == 0.0 and node.skill == 1
-    assert model.pathway("way").persistent is True
+    assert model.pathway("way").persistent is False        # DESIGN.md: persistent defaults to false
+    assert model.pathway("way").needs_access is False and model.pathway("way").transfer is None
 
 
 # ---- immutability ---------------------------------------------------------------------------

@@ -49,3 +49,21 @@ def test_wheel_installs_and_finds_its_data(tmp_path):
                          capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith(f"{example}: ok")
+    # A first model of one's own, from the installed package alone: init, then batch writes reports.
+    tk = str(env_dir / "bin" / "threatkit")
+    out = subprocess.run([tk, "init"], cwd=work, env=env, capture_output=True, text=True)
+    assert out.returncode == 0 and (work / "model.yaml").is_file(), out.stderr
+    out = subprocess.run([tk, "batch", "model.yaml", "-o", "reports", "--samples", "200", "--jobs", "1"],
+                         cwd=work, env=env, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr
+    assert (work / "reports" / "index.html").is_file() and (work / "reports" / "baseline.html").is_file()
+    assert "baseline" in (work / "reports" / "summary.csv").read_text()
+    # The shipped examples by name, and what lab, app and snapshot need inside the wheel.
+    out = subprocess.run([tk, "catalog", "examples"], cwd=work, env=env, capture_output=True, text=True)
+    assert out.returncode == 0 and "example:mythos" in out.stdout
+    out = subprocess.run([tk, "validate", "example:mythos"], cwd=work, env=env, capture_output=True, text=True)
+    assert out.returncode == 0 and str(env_dir) in out.stdout, out.stdout + out.stderr
+    import zipfile
+
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert {"threatkit/_notebooks/explorer.ipynb", "threatkit/static/html-manager/embed.js"} <= names

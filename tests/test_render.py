@@ -1,4 +1,4 @@
-"""Rendering: attack-tree SVG, risk matrix, diffusion plot, rich display."""
+"""Rendering: attack-tree SVG, risk matrix, capability plot, rich display."""
 import re
 import shutil
 import xml.etree.ElementTree as ET
@@ -7,9 +7,9 @@ import pytest
 
 from threatkit import load_text
 from threatkit.analysis.assess import Setting, assess, evaluate
-from threatkit.analysis.diffusion import diffusion
+from threatkit.analysis.timeline import scenario_curves
 from threatkit.cli import main
-from threatkit.render.curves import DiffusionPlot
+from threatkit.render.curves import CapabilityPlot
 from threatkit.render.graphviz import RenderError, dot_string, render_dot
 from threatkit.render.matrix import RiskMatrix
 from threatkit.render.trees import render_tree, tree_dot, tree_svg
@@ -194,10 +194,9 @@ def test_risk_matrix_escapes_hostile_ids_in_html():
     assert isinstance(scales, Scales)
 
 
-def test_diffusion_plot_svg_is_stable(model):
-    d = diffusion(Setting.of(model, "base"), model.pathways, samples=200, seed=3)
-    a = DiffusionPlot((("base", d),)).to_svg()
-    b = DiffusionPlot((("base", diffusion(Setting.of(model, "base"), model.pathways, samples=200, seed=3)),)).to_svg()
+def test_capability_plot_svg_is_stable(model):
+    a = CapabilityPlot(scenario_curves(model, "base", samples=200, seed=3)).to_svg()
+    b = CapabilityPlot(scenario_curves(model, "base", samples=200, seed=3)).to_svg()
     assert a == b
     parse(a)
     assert "<dc:date>" not in a and not re.search(r"Matplotlib v\d", a)

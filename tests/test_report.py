@@ -60,7 +60,7 @@ def test_html_has_no_code_and_has_a_tree_per_pathway_the_matrix_and_sources(repo
     for p in model.pathways:
         assert f"Attack tree of pathway {p.id} in scenario {SCENARIO}" in labels, p.id
     assert any(label.startswith("Risk matrix") for label in labels)
-    assert any(label.startswith("Diffusion curve") for label in labels)
+    assert any(label.startswith("Capability over time") for label in labels)
     body = " ".join(parsed.text)
     assert "Sources and confidence" in body and "RAND RR-A2849-1" in body
     assert "threatkit report:" in body                     # the header

@@ -18,6 +18,19 @@ from threatkit.model.values import KINDS, ModelFile, ThreatModel
 from threatkit.tabular import ASSESS_COLUMNS, is_stat_column, to_csv
 
 
+FILE_HELP = "model file (YAML), or example:NAME for a shipped example (threatkit catalog examples)"
+
+
+def model_file(text: str) -> str:
+    """A FILE argument: `example:NAME` becomes the shipped example's path (one place for all commands)."""
+    from threatkit.examples import UnknownExample, resolve
+
+    try:
+        return str(resolve(text))
+    except UnknownExample as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 class UserError(Exception):
     """A mistake in what the user asked for: reported in one line, exit status 1 (or `status`)."""
 
@@ -64,28 +77,47 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("validate", help="check model files; print a summary per file or FILE:LINE problems",
                        description="Check model files. Exit 0 with a one-line summary per file, or 1 with "
                                    "FILE:LINE: message lines for every problem found.")
-    p.add_argument("files", nargs="+", metavar="FILE", help="model file (YAML)")
+    p.add_argument("files", nargs="+", metavar="FILE", type=model_file, help=FILE_HELP)
 
     p = sub.add_parser("catalog", help="list the built-in tiers, actors, pathways, controls, ...",
                        description="List the entries of the built-in catalog (or of a model file with --model).")
-    p.add_argument("kind", nargs="?", choices=[*KINDS, "atlas"], metavar="KIND",
-                   help=f"one of: {', '.join([*KINDS, 'atlas'])} (default: a count of each)")
-    p.add_argument("--model", metavar="FILE", help="list the entries of this model file instead of the built-in catalog")
+    p.add_argument("kind", nargs="?", choices=[*KINDS, "atlas", "examples"], metavar="KIND",
+                   help=f"one of: {', '.join([*KINDS, 'atlas', 'examples'])} (default: a count of each)")
+    p.add_argument("--model", metavar="FILE", type=model_file, help="list the entries of this model file instead of the built-in catalog")
     p.add_argument("--format", choices=["table", "json"], default="table", help="output format (default: table)")
 
     p = sub.add_parser("assess", help="assess scenarios: probability, cost, time, likelihood, impact, risk per pathway",
                        description="Assess every scenario of a model (or one) over every pathway. With --samples, "
                                    "Monte Carlo statistics are added as further columns (probability_p5 ... time_days_p95).")
-    p.add_argument("file", metavar="FILE", help="model file (YAML)")
+    p.add_argument("file", metavar="FILE", type=model_file, help=FILE_HELP)
     p.add_argument("--scenario", metavar="ID", help="assess only this scenario (default: all)")
     p.add_argument("--format", choices=["table", "json", "csv"], default="table", help="output format (default: table)")
     p.add_argument("--samples", type=_positive_int, metavar="N", help="Monte Carlo samples (default: none, deterministic only)")
     p.add_argument("--seed", type=_nonnegative_int, default=0, metavar="S", help="random seed for --samples (default: 0)")
     p.add_argument("-o", "--output", metavar="OUT", help="write here (atomically) instead of standard output")
 
+    p = sub.add_parser("timeline", help="capability over time: days to durable and usable capability, lead, acceleration",
+                       description="How much of the asset's capability each scenario's actor holds as time passes: "
+                                   "days to durable and to usable capability (the first day the chance reaches 1/2), "
+                                   "the lead the scenario's controls buy, the acceleration over the actor's own "
+                                   "development, and the expected durable share on days 30, 90, 180 and 365. With "
+                                   "--samples, per-draw days add their 5th, 50th and 95th percentiles "
+                                   "(days_to_durable_p5 ...; paired draws for the lead).")
+    p.add_argument("file", metavar="FILE", help="model file (YAML)")
+    p.add_argument("--scenario", metavar="ID", help="only this scenario (default: all)")
+    p.add_argument("--threshold", type=_share, metavar="X",
+                   help="share of the capability that counts as holding it, 0..1 (default: each scenario's "
+                        "capability_threshold, else 0.5)")
+    p.add_argument("--horizon", type=_positive_int, default=3650, metavar="DAYS",
+                   help="last day looked at (default: 3650)")
+    p.add_argument("--format", choices=["table", "json", "csv"], default="table", help="output format (default: table)")
+    p.add_argument("--samples", type=_positive_int, metavar="N", help="Monte Carlo draws (default: none, deterministic only)")
+    p.add_argument("--seed", type=_nonnegative_int, default=0, metavar="S", help="random seed for --samples (default: 0)")
+    p.add_argument("-o", "--output", metavar="OUT", help="write here (atomically) instead of standard output")
+
     p = sub.add_parser("tree", help="show a pathway's attack tree evaluated in a scenario",
                        description="Evaluate a pathway's attack tree, in a scenario if given, and print or write it.")
-    p.add_argument("file", metavar="FILE", help="model file (YAML)")
+    p.add_argument("file", metavar="FILE", type=model_file, help=FILE_HELP)
     p.add_argument("--pathway", required=True, metavar="ID", help="pathway id")
     p.add_argument("--scenario", metavar="ID", help="scenario id (default: the model's first scenario)")
     p.add_argument("--format", choices=["svg", "png", "dot", "json"], default="svg", help="output format (default: svg)")
@@ -94,7 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("report", help="run the report notebook for a scenario and write it as HTML",
                        description="Run the report template (papermill) for one scenario and write HTML "
                                    "(code hidden, figures inline), atomically.")
-    p.add_argument("file", metavar="FILE", help="model file (YAML)")
+    p.add_argument("file", metavar="FILE", type=model_file, help=FILE_HELP)
     p.add_argument("--scenario", required=True, metavar="ID", help="scenario id")
     p.add_argument("-o", "--output", required=True, metavar="OUT.html", help="HTML file to write")
     p.add_argument("--template", metavar="NAME|PATH", help="report template: a name shipped with threatkit "
@@ -114,7 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "outputs are complete for the same inputs are skipped, so a rerun resumes. "
                                    "Exit status 0 when all succeeded, 1 when any failed, 2 for a usage or "
                                    "model error (found before any notebook runs).")
-    p.add_argument("file", metavar="FILE", help="model file (YAML)")
+    p.add_argument("file", metavar="FILE", type=model_file, help=FILE_HELP)
     p.add_argument("-o", "--output", required=True, metavar="DIR", help="folder for the reports (created if missing)")
     p.add_argument("--scenario", action="append", default=[], metavar="ID",
                    help="a scenario to report on; repeat for several (default: all)")
@@ -132,6 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("schema", help="print the JSON Schema of the model file, for editors",
                    description="Print the JSON Schema of a threatkit model file.")
+    add_sharing_commands(sub)
     return parser
 
 
@@ -158,6 +191,16 @@ def _whole_number(text: str, least: int) -> int:
         raise argparse.ArgumentTypeError(f"expected a whole number, found {text!r}") from None
     if value < least:
         raise argparse.ArgumentTypeError(f"expected at least {least}, found {value}")
+    return value
+
+
+def _share(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, found {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, found {text}")
     return value
 
 
@@ -199,13 +242,7 @@ def cmd_assess(args: argparse.Namespace) -> int:
     from threatkit.analysis.assess import assess
 
     model = _load(args.file)
-    if args.scenario:
-        scenarios = [_lookup(model, "scenarios", args.scenario)]
-    else:
-        scenarios = list(model.scenarios)
-        if not scenarios:
-            raise UserError(f"{args.file} has no scenarios to assess; add one under 'scenarios:'")
-    rows = [row for s in scenarios for row in assess(model, s, args.samples, args.seed).rows()]
+    rows = [row for s in _scenarios(model, args) for row in assess(model, s, args.samples, args.seed).rows()]
     columns = list(ASSESS_COLUMNS) + [k for k in (rows[0] if rows else {}) if is_stat_column(k)]
     if args.format == "json":
         output = json.dumps(rows, indent=2) + "\n"
@@ -213,6 +250,35 @@ def cmd_assess(args: argparse.Namespace) -> int:
         output = to_csv(rows, columns)
     else:
         output = format_table([_rounded(r) for r in rows], columns) + "\n"
+    _write(output, args.output)
+    return 0
+
+
+def _scenarios(model: ThreatModel, args: argparse.Namespace) -> list:
+    """The scenario named by --scenario, or every scenario of the model."""
+    if args.scenario:
+        return [_lookup(model, "scenarios", args.scenario)]
+    if not model.scenarios:
+        raise UserError(f"{args.file} has no scenarios; add one under 'scenarios:'")
+    return list(model.scenarios)
+
+
+@command
+def cmd_timeline(args: argparse.Namespace) -> int:
+    from threatkit.analysis.timeline import timeline
+    from threatkit.tabular import TIMELINE_COLUMNS, timeline_row
+
+    model = _load(args.file)
+    results = [timeline(model, s.id, threshold=args.threshold, samples=args.samples, seed=args.seed,
+                        horizon=args.horizon) for s in _scenarios(model, args)]
+    rows = [t.to_dict() for t in results]
+    if args.format == "json":
+        output = json.dumps(rows, indent=2) + "\n"
+    else:
+        flat = [timeline_row(r) for r in rows]
+        columns = list(TIMELINE_COLUMNS) + [k for k in flat[0] if k not in TIMELINE_COLUMNS]
+        output = to_csv(flat, columns) if args.format == "csv" else format_table(
+            [_rounded(r) for r in flat], columns) + "\n"
     _write(output, args.output)
     return 0
 
@@ -329,15 +395,23 @@ CATALOG_COLUMNS: dict[str, tuple[str, ...]] = {
     "controls": ("id", "name", "counters", "effectiveness", "cost_usd"),
     "scenarios": ("id", "name", "asset", "actor", "tier", "controls"),
     "atlas": ("id", "kind", "name"),
+    "examples": ("id", "name", "scenarios"),
 }
 
 
 @command
 def cmd_catalog(args: argparse.Namespace) -> int:
+    if args.kind == "examples":
+        from threatkit.examples import describe, examples
+
+        return _emit([describe(p) for p in examples().values()], CATALOG_COLUMNS["examples"], args.format)
     model = _load(args.model) if args.model else builtin_model()
     if args.kind is None:
         rows = [{"kind": k, "count": len(getattr(model, k))} for k in KINDS]
         rows.append({"kind": "atlas", "count": len(atlas_ids())})
+        from threatkit.examples import examples
+
+        rows.append({"kind": "examples", "count": len(examples())})
         return _emit(rows, ("kind", "count"), args.format)
     if args.kind == "atlas":
         rows = sorted(atlas_ids().values(), key=lambda e: e["id"])
@@ -389,6 +463,98 @@ def cmd_schema(args: argparse.Namespace) -> int:
     schema = ModelFile.model_json_schema()
     schema = {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema, "title": "threatkit model file"}
     print(json.dumps(schema, indent=2))
+    return 0
+
+
+# ---- reaching users: a first model, JupyterLab, the app, offline snapshots ---------------------
+
+def add_sharing_commands(sub) -> None:
+    p = sub.add_parser("init", help="write a starter model file to edit (refuses to overwrite)",
+                       description="Write a starter model file: the built-in catalog included, one asset, one "
+                                   "scenario, and comments saying what each key means and where "
+                                   "`threatkit catalog` lists the choices. Never overwrites a file.")
+    p.add_argument("path", nargs="?", default="model.yaml", metavar="PATH",
+                   help="file to write (default: model.yaml)")
+
+    serve = argparse.ArgumentParser(add_help=False)
+    serve.add_argument("file", nargs="?", metavar="FILE", type=model_file,
+                       help=FILE_HELP + " (default: the Mythos example); checked before anything starts")
+    serve.add_argument("--port", type=_positive_int, default=8866, metavar="N", help="port (default: %(default)s)")
+    serve.add_argument("--ip", default="127.0.0.1", metavar="ADDRESS",
+                       help="address to bind (default: 127.0.0.1, this machine only)")
+    serve.add_argument("--no-browser", action="store_true", help="do not open a web browser")
+
+    p = sub.add_parser("lab", parents=[serve], help="open the explorer notebook in JupyterLab",
+                       description="Start JupyterLab on the notebooks folder with the explorer open "
+                                   "(pip install 'threatkit[lab]'). With FILE, the explorer shows that model.")
+    p.add_argument("--dir", metavar="DIR", help="notebooks folder (default: the checkout's notebooks/, or "
+                                                "./threatkit-notebooks from an installed package)")
+    p.set_defaults(port=8888)
+
+    sub.add_parser("app", parents=[serve], help="serve the explorer as a web app (widgets and figures, no code)",
+                   description="Serve the explorer with Voila (pip install 'threatkit[app]'): widgets and "
+                               "figures only. Binds 127.0.0.1 unless --ip says otherwise and prints the URL.")
+
+    p = sub.add_parser("snapshot", help="write the explorer for a scenario as one offline HTML file",
+                       description="Write the explorer, set to a scenario, as a self-contained HTML file: the "
+                                   "widget state and the widget manager's JavaScript embedded, no network needed.")
+    p.add_argument("file", metavar="FILE", type=model_file, help=FILE_HELP)
+    p.add_argument("--scenario", metavar="ID", help="scenario id (default: the model's first)")
+    p.add_argument("--pathway", metavar="ID", help="pathway shown first (default: the model's first)")
+    p.add_argument("-o", "--output", required=True, metavar="OUT.html", help="HTML file to write")
+    p.add_argument("--samples", type=_positive_int, default=500, metavar="N", help="Monte Carlo draws (default: 500)")
+    p.add_argument("--seed", type=_nonnegative_int, default=1, metavar="S", help="random seed (default: 1)")
+
+
+@command
+def cmd_init(args: argparse.Namespace) -> int:
+    from threatkit.starter import write_starter
+
+    path = Path(args.path)
+    try:
+        write_starter(path)
+    except FileExistsError:
+        raise UserError(f"{path} already exists; threatkit init never overwrites a file (choose another PATH)") from None
+    except OSError as exc:
+        raise UserError(f"cannot write {path}: {exc.strerror or exc}") from None
+    print(f"wrote {path}; next: threatkit validate {path}, then threatkit batch {path} -o out/", file=sys.stderr)
+    return 0
+
+
+@command
+def cmd_lab(args: argparse.Namespace) -> int:
+    from threatkit.launch import LaunchError, run_lab
+
+    try:
+        return run_lab(args.file, port=args.port, ip=args.ip, open_browser=not args.no_browser, folder=args.dir)
+    except LaunchError as exc:
+        raise UserError(str(exc)) from None
+
+
+@command
+def cmd_app(args: argparse.Namespace) -> int:
+    from threatkit.launch import LaunchError, run_app
+
+    try:
+        return run_app(args.file, port=args.port, ip=args.ip, open_browser=not args.no_browser)
+    except LaunchError as exc:
+        raise UserError(str(exc)) from None
+
+
+@command
+def cmd_snapshot(args: argparse.Namespace) -> int:
+    from threatkit.snapshot import snapshot_html
+
+    model = load_model(args.file)
+    if args.scenario:
+        _lookup(model, "scenarios", args.scenario)
+    elif not model.scenarios:
+        raise UserError(f"{args.file} has no scenarios; the explorer starts from one (add one under 'scenarios:')")
+    if args.pathway:
+        _lookup(model, "pathways", args.pathway)
+    page = snapshot_html(model, args.scenario, args.pathway, samples=args.samples, seed=args.seed,
+                         title=model.name or Path(args.file).name)
+    _write(page, args.output)
     return 0
 
 

@@ -85,9 +85,8 @@ def _exercise() -> None:
     then warm in every forked child, instead of being built again in each."""
     import nbformat
 
-    from threatkit.analysis.diffusion import diffusion
     from threatkit.execute import to_html
-    from threatkit.render.curves import DiffusionPlot
+    from threatkit.render.curves import CapabilityPlot
     from threatkit.render.display import assessment_table
     from threatkit.render.matrix import RiskMatrix
     from threatkit.render.trees import tree_svg
@@ -97,7 +96,7 @@ def _exercise() -> None:
     a = model_report.assessment
     tree_svg(a.pathways[0].tree)
     RiskMatrix.of(a).to_svg()
-    DiffusionPlot((("warm-up", diffusion(model_report.setting, model_report.model.pathways, 10)),)).to_svg()
+    CapabilityPlot(model_report.curves).to_svg()
     for table in (assessment_table(a), model_report.recommendations(), model_report.sources()):
         table._repr_html_()
     nb = nbformat.v4.new_notebook(cells=[

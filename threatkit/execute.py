@@ -87,7 +87,7 @@ def to_html(nb, title: str, subtitle: str = "") -> str:
 @lru_cache(maxsize=1)
 def _exporter():
     """One exporter per process: its Jinja templates are compiled once, not per report."""
-    from nbconvert import HTMLExporter
+    from threatkit.nbexport import OfflineHTMLExporter as HTMLExporter   # widgets render offline
     from nbconvert.exporters.templateexporter import TemplateExporter
 
     class ReportExporter(HTMLExporter):

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from threatkit.analysis.assess import Assessment, Setting, assess, finite_or_none
+from threatkit.analysis.assess import Assessment, Setting, assess
 from threatkit.analysis.controls import control_values
-from threatkit.analysis.diffusion import DAYS_PER_MONTH, Diffusion, LeadTime, diffusion, lead_between
+from threatkit.analysis.timeline import DAYS_PER_MONTH, Curves, Timeline, scenario_curves, timeline
 from threatkit.model.load import load_model
 from threatkit.model.values import ThreatModel
 from threatkit.render.display import Table
@@ -94,15 +94,13 @@ class ScenarioReport:
         return assess(self.model, self.scenario, self.samples, self.seed)
 
     @cached_property
-    def curves(self) -> tuple[Diffusion, Diffusion]:
-        """(without the scenario's controls, with them)."""
-        without = diffusion(self.setting.with_controls(()), self.model.pathways, self.samples, self.seed)
-        with_ = diffusion(self.setting, self.model.pathways, self.samples, self.seed)
-        return without, with_
+    def curves(self) -> tuple[Curves, Curves]:
+        """Capability over time (without the scenario's controls, with them)."""
+        return scenario_curves(self.model, self.scenario, samples=self.samples, seed=self.seed)
 
     @cached_property
-    def lead(self) -> LeadTime:
-        return lead_between(*self.curves)
+    def timeline(self) -> Timeline:
+        return timeline(self.model, self.scenario, samples=self.samples, seed=self.seed)
 
     # ---- sections --------------------------------------------------------------------------
 
@@ -123,11 +121,14 @@ class ScenarioReport:
         from threatkit.render.trees import tree_svg
 
         for p in self.assessment.pathways:
-            # HTML, not a Markdown heading: nbconvert would make the title an anchor id and link
-            cheapest = escape(", ".join(p.cheapest_attack) or "none feasible")
+            # HTML, not a Markdown heading: nbconvert would make the title an anchor id and link;
+            # model text escaped
+            steps = self.model.pathway(p.pathway).nodes
+            cheapest = escape("; ".join(steps[leaf].title for leaf in p.cheapest_attack) or "none feasible")
+            odds = (f"Probability {p.probability:.3f}, risk <strong>{escape(p.risk)}</strong>" if p.probability > 0
+                    else "Infeasible for this actor and tier (the greyed steps say why)")
             _html(f'<h4 class="tk-pathway">{escape(self.model.pathway(p.pathway).title)}</h4>\n'
-                  f"<p>Probability {p.probability:.3f}, risk <strong>{escape(p.risk)}</strong>; "
-                  f"cheapest attack: {cheapest}.</p>")
+                  f"<p>{odds}; cheapest attack: {cheapest}.</p>")
             show_svg(tree_svg(p.tree), f"Attack tree of pathway {p.pathway} in scenario {self.scenario}")
 
     def matrix(self) -> None:
@@ -136,25 +137,57 @@ class ScenarioReport:
         m = RiskMatrix.of(self.assessment, uuid=f"threatkit-matrix-{self.scenario}")
         show_svg(m.to_svg(), f"Risk matrix with the pathways of scenario {self.scenario} placed")
 
-    def diffusion(self) -> None:
-        from threatkit.render.curves import DiffusionPlot
+    def capability(self) -> None:
+        """The "Capability over time" section: the curves, then the lead and the acceleration in words."""
+        from threatkit.render.curves import CapabilityPlot
 
         without, with_ = self.curves
-        plot = DiffusionPlot((("without controls", without), (f"{self.scenario} controls", with_)))
-        show_svg(plot.to_svg(), f"Diffusion curve of scenario {self.scenario}, with and without its controls")
-        _markdown(self.lead_text())
+        plot = CapabilityPlot((with_, without))
+        show_svg(plot.to_svg(), f"Capability over time in scenario {self.scenario}: expected durable share "
+                                f"and the chance of holding at least {with_.threshold:g} of it, with and "
+                                f"without the scenario's controls")
+        _markdown("\n\n".join((self.lead_text(), self.acceleration_text())))
 
     def lead_text(self) -> str:
-        lead = self.lead
+        t = self.timeline
+        theta = f"{t.threshold:.0%} of the capability"
         if not self.setting.controls:
-            return "The scenario has no controls, so they preserve no lead time."
-        if math.isinf(lead.lead_days):
-            return (f"With its controls the actor does not reach an even chance of holding the capability "
-                    f"within {lead.horizon_days / DAYS_PER_MONTH:.0f} months.")
-        band = (f" (5th to 95th percentile over {self.samples} draws: {lead.p5 / DAYS_PER_MONTH:.1f} to "
-                f"{lead.p95 / DAYS_PER_MONTH:.1f} months)" if self.samples else "")
-        return (f"The scenario's controls move the median time to capability from {lead.without_days:.0f} to "
-                f"{lead.with_days:.0f} days: a lead of **{lead.lead_months:.1f} months**{band}.")
+            return "The scenario has no controls, so they buy no lead."
+        d, d0 = t.days_to_durable, t.days_to_durable_without_controls
+        if math.isinf(d) and math.isinf(d0):
+            return (f"Neither with nor without its controls does the actor reach an even chance of holding "
+                    f"{theta} durably within {_months(t.horizon_days)}.")
+        if math.isinf(d):
+            return (f"With its controls the actor does not reach an even chance of holding {theta} durably "
+                    f"within {_months(t.horizon_days)}; without them it would by {_months(d0)}.")
+        band = ""
+        if self.samples and "lead_days_p5" in t.stats:
+            band = (f" (5th to 95th percentile over {self.samples:,} paired draws: {_months(t.stats['lead_days_p5'])}"
+                    f" to {_months(t.stats['lead_days_p95'])})")
+        if t.lead_days == 0:
+            return (f"**Lead:** none. With or without the scenario's controls, the actor first has an even chance "
+                    f"of holding {theta} durably after {_months(d)}: the controls do not act on the route that "
+                    f"gets it there first{band}.")
+        return (f"**Lead:** the scenario's controls move the first day the actor has an even chance of holding "
+                f"{theta} durably from {_months(d0)} to {_months(d)}: they buy **{_months(t.lead_days)}**{band}.")
+
+    def acceleration_text(self) -> str:
+        t = self.timeline
+        if math.isinf(t.days_independent):
+            return ("**Acceleration:** the model gives this actor no independent-development estimate, so how "
+                    "much sooner access gets it there is not computed.")
+        if math.isnan(t.acceleration_days):
+            return (f"**Acceleration:** on its own the actor would reach parity in {_months(t.days_independent)}; "
+                    f"durable capability through access is not reached within {_months(t.horizon_days)}.")
+        if t.acceleration_days <= 0:
+            return (f"**Acceleration:** none. The actor's own development (parity in "
+                    f"{_months(t.days_independent)}) gets it there no later than access does.")
+        band = ""
+        if self.samples and "acceleration_days_p5" in t.stats:
+            band = (f" (5th to 95th percentile over the draws: {_months(t.stats['acceleration_days_p5'])} to "
+                    f"{_months(t.stats['acceleration_days_p95'])})")
+        return (f"**Acceleration:** access gets the actor there **{_months(t.acceleration_days)} sooner** than "
+                f"its own development would, which reaches parity in {_months(t.days_independent)}{band}.")
 
     def recommendations(self):
         """Controls by risk reduction per dollar, as a DataFrame."""
@@ -186,8 +219,8 @@ class ScenarioReport:
                      .format(escape="html"))
 
     def results(self) -> dict:
-        """What the report records: the assessment rows (as `threatkit assess --format json`) and the lead."""
-        lead = self.lead
+        """What the report records: the assessment rows (as `threatkit assess --format json`) and
+        the timeline (as `threatkit timeline --format json`)."""
         return {
             "scenario": self.scenario,
             "model": self.model.name,
@@ -195,8 +228,7 @@ class ScenarioReport:
             "seed": self.seed,
             "overall_risk": self.assessment.overall_risk,
             "rows": self.assessment.rows(),
-            "lead_time": {k: finite_or_none(getattr(lead, k)) for k in
-                          ("with_days", "without_days", "lead_days", "p5", "p50", "p95", "horizon_days")},
+            "timeline": self.timeline.to_dict(),
         }
 
     def record(self) -> None:
@@ -205,30 +237,44 @@ class ScenarioReport:
                  raw=True)
 
 
+def _months(days: float) -> str:
+    """Days in words an analyst reads: months to one decimal (days when under a month)."""
+    if math.isnan(days):
+        return "undefined"
+    if math.isinf(days):
+        return "never within the horizon" if days > 0 else "never"
+    if abs(days) < DAYS_PER_MONTH:
+        return f"{days:,.0f} day{'' if abs(days) == 1 else 's'}"
+    return f"{days / DAYS_PER_MONTH:.1f} months"
+
+
 def policy_comparison(model: ThreatModel, base: str, policy: str, samples: int | None = 1000, seed: int = 1,
                       actors: tuple[str, ...] | None = None):
-    """Months of lead a policy preserves over a base scenario, per actor, with its band, as a Styler."""
+    """Per actor: months to durable capability under each policy, the lead the policy buys (with
+    its band from paired draws), and the acceleration over independent development under each."""
     import pandas as pd
 
-    from threatkit.analysis.diffusion import policy_leads
+    from threatkit.analysis.timeline import policy_leads
 
     rows = []
     for actor_id, lead in policy_leads(model, base, policy, actors, samples, seed).items():
         rows.append({"actor": model.actor(actor_id).title,
-                     f"median days ({base})": lead.without_days, f"median days ({policy})": lead.with_days,
-                     "lead (months)": lead.lead_months, "p5 (months)": lead.p5 / DAYS_PER_MONTH,
-                     "p95 (months)": lead.p95 / DAYS_PER_MONTH})
-    frame = pd.DataFrame(rows).set_index("actor")
-
-    def days(x: float) -> str:
-        return "beyond horizon" if math.isinf(x) else f"{x:,.0f}"
+                     f"durable ({base})": lead.base_days, f"durable ({policy})": lead.policy_days,
+                     "own development": lead.days_independent,
+                     "lead": lead.lead_days, "lead p5": lead.lead_p5, "lead p95": lead.lead_p95,
+                     f"acceleration ({base})": lead.acceleration_base_days,
+                     f"acceleration ({policy})": lead.acceleration_policy_days})
+    frame = pd.DataFrame(rows).set_index("actor") / DAYS_PER_MONTH
+    frame.columns = [f"{c} (months)" for c in frame.columns]
 
     def months(x: float) -> str:
-        return "unbounded" if math.isinf(x) else f"{x:.1f}"
+        if x != x:
+            return "n/a"
+        if math.isinf(x):
+            return "beyond horizon" if x > 0 else "-"
+        return f"{x:.1f}"
 
-    return Table(frame.style.set_uuid(f"threatkit-policy-{base}-{policy}").format(
-        {c: days for c in frame.columns if c.startswith("median")} | {c: months for c in frame.columns
-                                                                      if "months" in c}, escape="html")
+    return Table(frame.style.set_uuid(f"threatkit-policy-{base}-{policy}").format(months, escape="html")
                  .format_index(escape="html"))
 
 

@@ -6,12 +6,24 @@ import io
 from collections.abc import Sequence
 
 ASSESS_COLUMNS = ("scenario", "pathway", "actor", "tier", "probability", "cost_usd", "time_days", "skill",
-                  "fidelity", "likelihood", "impact", "risk", "cheapest_attack")
+                  "fidelity", "likelihood", "impact", "risk", "cheapest_attack", "transfer_samples")
+TIMELINE_COLUMNS = ("scenario", "threshold", "horizon_days", "days_to_durable", "days_to_usable",
+                    "days_to_durable_without_controls", "days_independent", "lead_days", "acceleration_days",
+                    "expected_capability_30", "expected_capability_90", "expected_capability_180",
+                    "expected_capability_365")
 STAT_SUFFIXES = ("_mean", "_p5", "_p50", "_p95")      # Monte Carlo columns, e.g. probability_p5
 
 
 def is_stat_column(name: str) -> bool:
     return name.endswith(STAT_SUFFIXES)
+
+
+def timeline_row(row: dict) -> dict:
+    """A timeline's JSON object as one flat row: expected_capability's days become columns."""
+    flat = {k: v for k, v in row.items() if k != "expected_capability"}
+    for day, value in row["expected_capability"].items():
+        flat[f"expected_capability_{day}"] = value
+    return flat
 
 
 def to_csv(rows: list[dict], columns: Sequence[str]) -> str:

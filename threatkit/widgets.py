@@ -1,5 +1,6 @@
 """An ipywidgets explorer: pick an actor, a tier, controls and a query-rate cap,
-and watch the attack tree, the risk-matrix cell and the diffusion curve update.
+and watch the attack tree, the risk-matrix cell and the capability the actor
+holds over time update.
 
 All numbers come from the analysis layer (`Explorer.state` exposes them, so
 tests and the browser test check the same values the views show). Callbacks
@@ -14,7 +15,7 @@ import html
 import math
 
 from threatkit.analysis.assess import Setting, assess_setting
-from threatkit.analysis.diffusion import diffusion
+from threatkit.analysis.timeline import DAYS_PER_MONTH, scenario_curves, timeline
 from threatkit.model.values import Control, Quantity, ThreatModel
 from threatkit.render.safe import one_line
 
@@ -79,7 +80,7 @@ class Explorer:
                        w.HTML("<b>Controls</b>"), w.VBox(list(self.controls.values()))],
                       layout=w.Layout(width="440px", flex="0 0 440px"))
         views = w.Tab(children=[self.tree_view, self.matrix_view, self.curve_view, self.details])
-        for i, title in enumerate(("Attack tree", "Risk matrix", "Diffusion curve", "Numbers")):
+        for i, title in enumerate(("Attack tree", "Risk matrix", "Capability over time", "Numbers")):
             views.set_title(i, title)
         right = w.VBox([self.status, views], layout=w.Layout(flex="1 1 auto", min_width="0"))
         self.widget = w.VBox([w.HBox([left, right])])
@@ -102,12 +103,16 @@ class Explorer:
         """The numbers the views show, from the analysis layer."""
         setting = self.setting()
         result = assess_setting(setting, (self.model.pathway(self.pathway.value),)).pathways[0]
-        curve = diffusion(setting, self.model.pathways, self.samples, self.seed)
-        return {"tree": result.tree, "curve": curve, "pathway": result.pathway, "probability": result.probability,
-                "cost_usd": result.cost_usd, "time_days": result.time_days,
+        without, with_ = scenario_curves(self.model, self.base.id, samples=self.samples, seed=self.seed,
+                                         setting=setting)
+        t = timeline(self.model, self.base.id, setting=setting)
+        return {"tree": result.tree, "curves": (with_.relabel("this setting"), without), "pathway": result.pathway,
+                "probability": result.probability, "cost_usd": result.cost_usd, "time_days": result.time_days,
                 "likelihood": result.likelihood, "impact": result.impact, "risk": result.risk,
-                "median_days": curve.median_days, "cheapest_attack": result.cheapest_attack,
-                "controls": tuple(c.id for c in setting.controls)}
+                "cheapest_attack": result.cheapest_attack, "controls": tuple(c.id for c in setting.controls),
+                "threshold": t.threshold, "days_to_durable": t.days_to_durable, "days_to_usable": t.days_to_usable,
+                "days_independent": t.days_independent, "lead_days": t.lead_days,
+                "acceleration_days": t.acceleration_days, "expected_capability": t.expected_capability}
 
     def summary(self):
         """The current numbers as a one-column table."""
@@ -120,7 +125,11 @@ class Explorer:
             "probability": round(s["probability"], 4), "cost_usd": s["cost_usd"], "time_days": s["time_days"],
             "likelihood": s["likelihood"], "impact": s["impact"], "risk": s["risk"],
             "cheapest attack": ", ".join(s["cheapest_attack"]) or "none feasible",
-            "median days to capability (all pathways)": s["median_days"],
+            "days to durable capability": s["days_to_durable"], "days to usable capability": s["days_to_usable"],
+            "days to parity on its own": s["days_independent"], "lead from controls (days)": s["lead_days"],
+            "acceleration (days)": s["acceleration_days"],
+            "expected durable share at 6 months": round(s["expected_capability"][180], 4),
+            "expected durable share at 1 year": round(s["expected_capability"][365], 4),
         }, name="explorer").to_frame()
 
     # ---- views ------------------------------------------------------------------------------
@@ -156,23 +165,25 @@ def render_views(model: ThreatModel, state: dict) -> dict[str, str]:
     """The HTML of the explorer's status line and its three views for `state` (as
     `Explorer.compute` returns it). A pure function of the numbers, so a test can
     render what the page must show from numbers it computed itself."""
-    from threatkit.render.curves import DiffusionPlot
+    from threatkit.render.curves import CapabilityPlot
     from threatkit.render.matrix import RiskMatrix
     from threatkit.render.trees import tree_svg
 
-    median = state["median_days"]
-    when = f"{median:,.0f} days" if math.isfinite(median) else "beyond the horizon"
+    durable_when = months_text(state["days_to_durable"])
     pathway, risk = html.escape(state["pathway"]), html.escape(state["risk"])
     status = (
         f'<div class="tk-summary" data-probability="{state["probability"]:.6f}" '
         f'data-risk="{risk}" data-likelihood="{state["likelihood"]}" '
-        f'data-impact="{state["impact"]}" data-median-days="{median}">'
+        f'data-impact="{state["impact"]}" data-days-to-durable="{state["days_to_durable"]}" '
+        f'data-lead-days="{state["lead_days"]}" data-expected-six-months="{state["expected_capability"][180]:.6f}">'
         f'<b>{pathway}</b>: p = {state["probability"]:.3f}, '
         f'likelihood {state["likelihood"]} x impact {state["impact"]} &rarr; risk <b>{risk}</b>; '
-        f'median time to capability (all pathways) {when}</div>')
+        f'durable capability (&ge;{state["threshold"]:g}) {durable_when}; '
+        f'lead from controls {months_text(state["lead_days"], since=False)}; '
+        f'acceleration {months_text(state["acceleration_days"], since=False)}</div>')
     matrix = RiskMatrix(model.scales, (("explorer", state["pathway"], state["likelihood"], state["impact"]),),
                         uuid="threatkit-explorer-matrix")
-    plot = DiffusionPlot((("this setting", state["curve"]),))
+    plot = CapabilityPlot(state["curves"])
     # The alt texts carry the numbers too: the curve's own text is drawn as glyph paths.
     return {
         "status": status,
@@ -180,9 +191,20 @@ def render_views(model: ThreatModel, state: dict) -> dict[str, str]:
                             f"Attack tree of {state['pathway']}: p = {state['probability']:.3f}"),
         "matrix": _inline_svg(matrix.to_svg(), f"Risk matrix: {state['pathway']} at likelihood "
                               f"{state['likelihood']}, impact {state['impact']} (risk {state['risk']})", fit=True),
-        "curve": _inline_svg(plot.to_svg(), f"Diffusion curve: median time to capability (all pathways) {when}",
-                             fit=True),
+        "curve": _inline_svg(plot.to_svg(), f"Capability over time: durable capability {durable_when}; expected "
+                             f"durable share at six months {state['expected_capability'][180]:.3f}", fit=True),
     }
+
+
+def months_text(days: float, since: bool = True) -> str:
+    """Days as an analyst reads them: '38 days (1.2 months)', or why there is no number."""
+    if math.isnan(days):
+        return "not defined"
+    if math.isinf(days):
+        return "beyond the horizon" if days > 0 else "not reached with the controls removed"
+    if since:
+        return f"on day {days:,.0f} ({days / DAYS_PER_MONTH:.1f} months)"
+    return f"{days:,.0f} days ({days / DAYS_PER_MONTH:.1f} months)"
 
 
 def _inline_svg(svg: str, alt: str, *, fit: bool = False) -> str:

@@ -14,6 +14,7 @@ from functools import cached_property
 import numpy as np
 
 from threatkit.analysis.simulate import Quantities, Sampler
+from threatkit.analysis.transfer import share_at
 from threatkit.analysis.trees import FlatTree, cheapest_attack, combine
 from threatkit.model.values import (
     Actor,
@@ -66,6 +67,7 @@ class LeafTable:
     requires: np.ndarray              # (L, features) bool
     queries_mask: np.ndarray          # (L,) bool
     quantities: dict[str, Quantities] # p, cost_usd, time_days, queries
+    transfer_step: int | None         # leaf row of the pathway's transfer STEP
 
     @classmethod
     def of(cls, pathway: Pathway) -> LeafTable:
@@ -86,6 +88,8 @@ class LeafTable:
                 "time_days": Quantities.of([n.time_days for n in leaves]),
                 "queries": Quantities.of([n.queries or zero for n in leaves]),
             },
+            transfer_step=(None if pathway.transfer is None
+                           else [n.id for n in leaves].index(pathway.transfer.samples_from)),
         )
 
     def draws(self, sampler: Sampler) -> dict[str, np.ndarray]:
@@ -132,6 +136,7 @@ class EvaluatedTree:
     values: dict[str, np.ndarray]
     infeasible: dict[str, tuple[str, ...]]     # leaf id -> reasons (deterministic values)
     countered: dict[str, tuple[str, ...]]      # leaf id -> control ids acting on it
+    samples: np.ndarray | None = None          # teacher samples the transfer STEP collects (0 when infeasible)
 
     def __repr__(self) -> str:
         return (f"<EvaluatedTree {self.pathway.id} in {self.setting.id}: p={self.node(self.flat.ids[0], 'probability'):.4g}, "
@@ -193,6 +198,15 @@ def evaluate(pathway: Pathway, setting: Setting, sampler: Sampler = Sampler()) -
         accounts = np.minimum(accounts, sampler.draw_one(c.caps_accounts, "control", c.id, "caps_accounts"))
 
     p, cost, time, queries = draws["p"], draws["cost_usd"], draws["time_days"], draws["queries"]
+    step = table.transfer_step
+    collected = None
+    if step is not None:
+        # the transfer STEP collects what the whole access window allows, instead of failing when it is short
+        with np.errstate(invalid="ignore"):
+            window = np.where(rate * accounts > 0, rate * accounts * duration, 0.0)
+        collected = np.minimum(queries[step], window)
+        queries = queries.copy()
+        queries[step] = collected
     with np.errstate(divide="ignore", invalid="ignore"):
         query_time = np.where(table.queries_mask[:, None], queries / (rate * accounts), 0.0)
     query_time = np.nan_to_num(query_time, nan=0.0, posinf=np.inf)   # 0 queries at rate 0: no time
@@ -206,7 +220,11 @@ def evaluate(pathway: Pathway, setting: Setting, sampler: Sampler = Sampler()) -
     over_budget = cost > budget                                         # (L, S)
     # access ends before the queries are done (or they never can be, at a rate capped to 0)
     out_of_time = table.queries_mask[:, None] & ((query_time > duration) | np.isinf(query_time))
+    if step is not None:
+        out_of_time[step] = collected < 1          # a STEP fails only when it collects nothing
     infeasible = static[:, None] | over_budget | out_of_time
+    if collected is not None:
+        collected = np.where(infeasible[step], 0.0, collected)
 
     countered: dict[str, list[str]] = {}
     p = p.copy()
@@ -232,7 +250,7 @@ def evaluate(pathway: Pathway, setting: Setting, sampler: Sampler = Sampler()) -
     reasons = _reasons(table, tier, actor, lacks, low_rank, over_budget[:, 0], out_of_time[:, 0],
                        cost[:, 0], budget[0], query_time[:, 0], duration[0])
     return EvaluatedTree(pathway, setting, table.flat, combine(table.flat, leaf_values), reasons,
-                         {k: tuple(v) for k, v in countered.items()})
+                         {k: tuple(v) for k, v in countered.items()}, collected)
 
 
 def _reasons(table, tier, actor, lacks, low_rank, over_budget, out_of_time, cost, budget, query_time, duration):
@@ -250,7 +268,9 @@ def _reasons(table, tier, actor, lacks, low_rank, over_budget, out_of_time, cost
             why.append(f"needs skill {int(table.skill[k])}, actor {actor.id} has {actor.skill}")
         if over_budget[k]:
             why.append(f"costs ${cost[k]:,.0f}, over the actor's budget of ${budget:,.0f}")
-        if out_of_time[k]:
+        if out_of_time[k] and k == table.transfer_step:
+            why.append("collects no teacher samples (no queries get through)")
+        elif out_of_time[k]:
             why.append(f"needs {query_time[k]:,.0f} days of queries, access lasts {duration:,.0f}")
         out[table.leaf_ids[k]] = tuple(why)
     return out
@@ -258,21 +278,34 @@ def _reasons(table, tier, actor, lacks, low_rank, over_budget, out_of_time, cost
 
 # ---- scales -------------------------------------------------------------------------------
 
+NO_RISK = "none"     # the risk of an infeasible pathway: likelihood 0, on no matrix cell
+
+
 def level_of(value: float | np.ndarray, levels) -> np.ndarray:
     """Level number(s): the first level whose `below` exceeds the value, else the last."""
     bounds = np.array([lv.below for lv in levels[:-1]], float)
     return np.searchsorted(bounds, value, side="right") + 1
 
 
+def likelihood_of(probability: float, scales: Scales) -> int:
+    """The likelihood level; 0 for an infeasible pathway (probability 0)."""
+    return int(level_of(probability, scales.likelihood)) if probability > 0 else 0
+
+
+def risk_of(likelihood: int, impact: int, scales: Scales) -> str:
+    return scales.risk[likelihood - 1][impact - 1] if likelihood > 0 else NO_RISK
+
+
 def risk_order(scales: Scales) -> list[str]:
-    """Risk names from least to most severe: by the lowest likelihood + impact where each first appears."""
+    """Risk names from least to most severe ("none" first): by the lowest likelihood + impact
+    where each first appears."""
     first: dict[str, tuple[int, int]] = {}
     for li, row in enumerate(scales.risk):
         for ii, name in enumerate(row):
             key = (li + ii, li)
             if name not in first or key < first[name]:
                 first[name] = key
-    return sorted(first, key=first.get)
+    return [NO_RISK] + [name for name in sorted(first, key=first.get) if name != NO_RISK]
 
 
 # ---- assessment ---------------------------------------------------------------------------
@@ -295,6 +328,7 @@ class PathwayAssessment:
     risk: str
     cheapest_attack: tuple[str, ...]
     persistent: bool
+    transfer_samples: float | None = None                      # samples the transfer STEP collects
     stats: dict[str, float] = field(default_factory=dict)      # e.g. probability_p5 (with samples)
     tree: EvaluatedTree | None = field(default=None, repr=False, compare=False)
 
@@ -306,7 +340,8 @@ class PathwayAssessment:
             "time_days": finite_or_none(self.time_days), "skill": finite_or_none(self.skill),
             "fidelity": self.fidelity, "impact_value": self.impact_value,
             "likelihood": self.likelihood, "impact": self.impact, "risk": self.risk,
-            "cheapest_attack": list(self.cheapest_attack), "persistent": self.persistent,
+            "cheapest_attack": list(self.cheapest_attack), "transfer_samples": self.transfer_samples,
+            "persistent": self.persistent,
         }
         out.update({k: finite_or_none(v) for k, v in self.stats.items()})
         return out
@@ -357,9 +392,9 @@ def assess_setting(setting: Setting, pathways: tuple[Pathway, ...], samples: int
     for pw in pathways:
         tree = evaluate(pw, setting, sampler_det)
         prob = float(tree.root("probability")[0])
-        fidelity = pw.fidelity.mode
+        fidelity = float(share(pw, tree, sampler_det)[0])
         impact_value = fidelity * capability
-        like = int(level_of(prob, setting.scales.likelihood))
+        like = likelihood_of(prob, setting.scales)
         imp = int(level_of(impact_value, setting.scales.impact))
         stats: dict[str, float] = {}
         if sampler_mc is not None:
@@ -371,9 +406,20 @@ def assess_setting(setting: Setting, pathways: tuple[Pathway, ...], samples: int
             asset=setting.asset.id, probability=prob, cost_usd=float(tree.root("cost_usd")[0]),
             time_days=float(tree.root("time_days")[0]), skill=float(tree.root("skill")[0]),
             fidelity=fidelity, impact_value=impact_value, likelihood=like, impact=imp,
-            risk=setting.scales.risk[like - 1][imp - 1], cheapest_attack=tree.cheapest,
-            persistent=pw.persistent, stats=stats, tree=tree))
+            risk=risk_of(like, imp, setting.scales), cheapest_attack=tree.cheapest,
+            persistent=pw.persistent, stats=stats, tree=tree,
+            transfer_samples=None if tree.samples is None else float(tree.samples[0])))
     return Assessment(setting, tuple(results), samples, seed)
+
+
+def share(pathway: Pathway, tree: EvaluatedTree, sampler: Sampler = Sampler()) -> np.ndarray:
+    """The share of the asset's capability the pathway transfers, per draw: its
+    transfer curve at the samples collected, or its fidelity."""
+    if pathway.transfer is None:
+        return sampler.draw_one(pathway.fidelity, "pathway", pathway.id, "fidelity")
+    points = [n for n, _ in pathway.transfer.curve]
+    shares = sampler.draw([q for _, q in pathway.transfer.curve], "pathway", pathway.id, "transfer")
+    return share_at(tree.samples, points, shares)
 
 
 def summarise(attr: str, values: np.ndarray) -> dict[str, float]:

@@ -1,8 +1,9 @@
 """What each control is worth in a scenario, and the best set within a budget.
 
 Expected risk is the sum over pathways of probability x impact value (the
-pathway's fidelity times the asset's capability value), at deterministic
-values. A control's value is the expected risk it removes at the margin:
+share of the capability the pathway transfers, its transfer curve at the
+samples collected or its fidelity, times the asset's capability value), at
+deterministic values. A control's value is the expected risk it removes at the margin:
 for a control the scenario has, the risk without it minus the risk with all;
 for one it lacks, the risk now minus the risk with it added.
 """
@@ -11,14 +12,17 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from threatkit.analysis.assess import Setting, evaluate
+from threatkit.analysis.assess import Setting, evaluate, share
 from threatkit.model.values import Control, Pathway, ThreatModel
 
 
 def expected_risk(setting: Setting, pathways: tuple[Pathway, ...]) -> float:
     capability = setting.asset.capability_value.mode
-    return sum(float(evaluate(pw, setting).root("probability")[0]) * pw.fidelity.mode * capability
-               for pw in pathways)
+    total = 0.0
+    for pw in pathways:
+        tree = evaluate(pw, setting)
+        total += float(tree.root("probability")[0]) * float(share(pw, tree)[0]) * capability
+    return total
 
 
 @dataclass(frozen=True)

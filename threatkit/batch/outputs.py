@@ -7,17 +7,31 @@ from pathlib import Path
 
 from threatkit.batch.jobs import Outcome
 from threatkit.files import atomic_write
+from threatkit.analysis.timeline import DAYS_PER_MONTH
 from threatkit.tabular import ASSESS_COLUMNS, is_stat_column, to_csv
 
+# Per scenario, from its recorded timeline: repeated on each of its pathway rows in summary.csv.
+TIMELINE_SUMMARY = ("days_to_durable", "lead_months", "acceleration_months")
 
+
+def timeline_summary(results: dict) -> dict:
+    """Days to durable capability, and the lead and acceleration in months, from a report's results."""
+    t = results.get("timeline") or {}
+
+    def months(days):
+        return None if days is None else round(days / DAYS_PER_MONTH, 2)
+
+    return {"days_to_durable": t.get("days_to_durable"), "lead_months": months(t.get("lead_days")),
+            "acceleration_months": months(t.get("acceleration_days"))}
 
 def summary_rows(outcomes: list[Outcome]) -> list[dict]:
     rows = []
     for o in sorted(outcomes, key=lambda o: o.scenario):
         status = "ok" if o.ok else "failed"
         if o.ok and o.results.get("rows"):
+            per_scenario = timeline_summary(o.results)
             for r in o.results["rows"]:
-                rows.append({**r, "status": status, "error": ""})
+                rows.append({**r, **per_scenario, "status": status, "error": ""})
         else:
             rows.append({"scenario": o.scenario, "status": status, "error": o.error})
     return rows
@@ -26,7 +40,8 @@ def summary_rows(outcomes: list[Outcome]) -> list[dict]:
 def write_summary(out_dir: Path, outcomes: list[Outcome]) -> Path:
     rows = summary_rows(outcomes)
     extra = sorted({k for r in rows for k in r if is_stat_column(k)})
-    return atomic_write(out_dir / "summary.csv", to_csv(rows, [*ASSESS_COLUMNS, *extra, "status", "error"]))
+    return atomic_write(out_dir / "summary.csv", to_csv(rows, [*ASSESS_COLUMNS, *TIMELINE_SUMMARY, *extra,
+                                                                  "status", "error"]))
 
 
 _SORT_JS = """
@@ -88,16 +103,20 @@ def write_index(out_dir: Path, outcomes: list[Outcome], title: str, risk_rank: d
             r = o.results
             worst = max(r.get("rows", []), key=lambda x: x.get("probability") or 0, default={})
             risk = r.get("overall_risk", "")
-            lead = (r.get("lead_time") or {}).get("lead_days")
+            t = timeline_summary(r)
+
+            def cell(value, digits: str) -> str:    # never (None) sorts last
+                return (f'<td data-sort="{1e12 if value is None else value}">'
+                        f'{"never" if value is None else format(value, digits)}</td>')
             rows.append(
                 f'<tr><td>{link(o.scenario)}</td><td>{e(str(worst.get("actor", "")))}</td><td>{e(str(worst.get("tier", "")))}</td>'
                 f'<td data-sort="{risk_rank.get(risk, -1)}">{e(risk)}</td>'
                 f'<td>{e(str(worst.get("pathway", "")))}</td><td>{(worst.get("probability") or 0):.3f}</td>'
-                f'<td data-sort="{lead if lead is not None else 1e12}">{"" if lead is None else f"{lead:,.0f}"}</td>'
-                f'<td>ok</td></tr>')
+                + cell(t["days_to_durable"], ",.0f") + cell(t["lead_months"], ".1f")
+                + cell(t["acceleration_months"], ".1f") + '<td>ok</td></tr>')
         else:
             rows.append(f'<tr class="failed"><td>{link(o.scenario)}</td><td></td><td></td><td data-sort="-1"></td><td></td>'
-                        f'<td></td><td data-sort="1e12"></td><td>failed</td></tr>')
+                        f'<td></td>' + '<td data-sort="1e12"></td>' * 3 + '<td>failed</td></tr>')
     failures = [o for o in outcomes if not o.ok]
     failed_html = "".join(
         f'<h3>{link(o.scenario)}</h3><pre class="error">{e(o.error)}</pre>'
@@ -109,7 +128,8 @@ def write_index(out_dir: Path, outcomes: list[Outcome], title: str, risk_rank: d
 <p>{len(outcomes) - len(failures)} of {len(outcomes)} scenarios reported{"; " + str(len(failures)) + " failed" if failures else ""}.
 Click a column to sort.</p>
 <table class="sortable"><thead><tr><th>scenario</th><th>actor</th><th>tier</th><th>overall risk</th>
-<th>most likely pathway</th><th>its probability</th><th>lead from controls (days)</th><th>status</th></tr></thead>
+<th>most likely pathway</th><th>its probability</th><th>days to durable capability</th>
+<th>lead from controls (months)</th><th>acceleration over own development (months)</th><th>status</th></tr></thead>
 <tbody>
 {chr(10).join(rows)}
 </tbody></table>

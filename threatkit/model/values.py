@@ -262,10 +262,13 @@ class Actor(Entry):
     """A threat actor: who might use the access, and with what means."""
 
     kind: Literal["individual", "intermediary", "competitor", "lab", "insider", "state"] = Field(description="Kind of actor.")
-    capacity: Literal["OC1", "OC2", "OC3", "OC4", "OC5"] = Field(description="RAND operational capacity, OC1..OC5.")
+    capacity: Literal["OC1", "OC2", "OC3", "OC4", "OC5"] | None = Field(
+        None, description="RAND operational capacity, OC1..OC5 (informational).")
     budget_usd: NonNegative = Field(description="Money the actor can spend on one pathway.")
     skill: StrictInt = Field(ge=1, le=5, description="Technical skill, 1..5.")
     accounts: Positive = Field(default_factory=lambda: Quantity.scalar(1.0), description="Accounts the actor can run in parallel.")
+    independent_months: NonNegative | None = Field(
+        None, description="Months the actor needs to reach the asset's full capability on its own; absent: never.")
 
 
 LEAF_KEYS = ("p", "cost_usd", "time_days", "skill", "queries", "requires", "min_rank")
@@ -344,11 +347,56 @@ class Node(BaseModel):
                 stack.extend(reversed(node.children))
 
 
+class Transfer(BaseModel):
+    """How much capability a pathway transfers, by the teacher samples one step collects."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    samples_from: Id = Field(description="The leaf (with `queries`) whose collected queries are the teacher samples.")
+    curve: tuple[tuple[float, Fraction], ...] = Field(
+        description="[samples, share] points, samples strictly ascending and >= 1; the share is linear in "
+                    "log10(samples) between points, flat after the last, and rises from 0 at 1 sample to the first.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _points(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or "curve" not in data:
+            return data
+        curve = data["curve"]
+        if not isinstance(curve, (list, tuple)) or not curve:
+            raise fail("transfer", "transfer.curve must be a non-empty list of [samples, share] points", ("curve",))
+        previous = None
+        for i, point in enumerate(curve):
+            if not isinstance(point, (list, tuple)) or len(point) != 2:
+                raise fail("transfer", f"point {i + 1} of the curve must be a pair [samples, share], found "
+                                       f"{point!r}", ("curve", i))
+            n = point[0]
+            if isinstance(n, bool) or not isinstance(n, (int, float)) or not n >= 1:
+                raise fail("transfer", f"point {i + 1} of the curve needs a number of samples >= 1, found {n!r}",
+                           ("curve", i, 0))
+            if previous is not None and n <= previous:
+                raise fail("transfer", f"curve samples must ascend strictly: point {i + 1} has {n:g} after "
+                                       f"{previous:g}", ("curve", i, 0))
+            previous = n
+        return data
+
+    def share(self, samples: float) -> float:
+        """The share at `samples`, at each point's mode."""
+        from threatkit.analysis.transfer import share_at   # the one implementation of the interpolation
+        return float(share_at(samples, [n for n, _ in self.curve], [q.mode for _, q in self.curve]))
+
+
 class Pathway(Entry):
     """A transfer pathway from access to capability, as an attack tree."""
 
-    fidelity: Fraction = Field(description="Share of the asset's capability the pathway transfers, 0..1.")
-    persistent: bool = Field(True, description="Whether the capability outlives access (a trained student, stolen weights); direct use does not.")
+    fidelity: Fraction = Field(description="Share of the asset's capability the pathway transfers, 0..1 "
+                                           "(replaced by `transfer` where given).")
+    persistent: bool = Field(False, description="Whether the capability outlives access (a trained student, stolen "
+                                                "weights); direct use does not. Default false.")
+    needs_access: bool = Field(False, description="Whether every attempt goes through the tier, so attempts start "
+                                                  "only while access lasts.")
+    transfer: Transfer | None = Field(None, description="Share of capability by teacher samples collected; replaces "
+                                                        "`fidelity`.")
     atlas: tuple[AtlasId, ...] = Field((), description="MITRE ATLAS technique ids of the pathway.")
     tree: Node = Field(description="The attack tree; its root is the goal.")
 
@@ -364,6 +412,15 @@ class Pathway(Entry):
             seen.add(node.id)
             for i, child in reversed(list(enumerate(node.children or ()))):
                 stack.append((child, path + ("children", i)))
+        if self.transfer is not None:
+            step = self.nodes.get(self.transfer.samples_from)
+            if step is None or not step.is_leaf or step.queries is None:
+                what = ("no such node" if step is None else "a gate, not a leaf" if not step.is_leaf
+                        else "a leaf without queries")
+                raise fail("transfer", f"transfer.samples_from {self.transfer.samples_from!r} must name a leaf "
+                                       f"of this pathway's tree that has queries ({what}); leaves with queries: "
+                                       f"{', '.join(n.id for n in self.tree.walk() if n.is_leaf and n.queries is not None) or 'none'}",
+                           ("transfer", "samples_from"))
         return self
 
     @cached_property
@@ -391,6 +448,10 @@ class Scenario(Entry):
     actor: Id = Field(description="Actor id.")
     tier: Id = Field(description="Tier id.")
     controls: tuple[Id, ...] = Field((), description="Control ids in place.")
+    capability_threshold: float | None = Field(
+        None, ge=0.0, le=1.0, description="Share of the asset's capability that counts as holding it (default 0.5).")
+    independent_months: NonNegative | None = Field(
+        None, description="Overrides the actor's independent_months in this scenario.")
 
 
 def _no_bool(value: Any) -> Any:

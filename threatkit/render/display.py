@@ -15,7 +15,7 @@ import importlib
 FORMATTERS: dict[tuple[str, str], tuple[str, str]] = {
     ("threatkit.analysis.assess", "EvaluatedTree"): ("image/svg+xml", "tree_svg"),
     ("threatkit.analysis.assess", "Assessment"): ("text/html", "assessment_html"),
-    ("threatkit.analysis.diffusion", "Diffusion"): ("image/svg+xml", "diffusion_svg"),
+    ("threatkit.analysis.timeline", "Curves"): ("image/svg+xml", "curves_svg"),
     ("threatkit.model.values", "ThreatModel"): ("text/html", "model_html"),
 }
 
@@ -58,10 +58,10 @@ def tree_svg(tree) -> str:
     return render(tree)
 
 
-def diffusion_svg(d) -> str:
-    from threatkit.render.curves import DiffusionPlot
+def curves_svg(c) -> str:
+    from threatkit.render.curves import CapabilityPlot
 
-    return DiffusionPlot(((d.scenario, d),)).to_svg()
+    return CapabilityPlot((c,)).to_svg()
 
 
 ASSESSMENT_COLUMNS = ("pathway", "probability", "cost_usd", "time_days", "skill", "fidelity",

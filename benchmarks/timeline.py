@@ -1,0 +1,108 @@
+"""Benchmark capability over time; prints times against targets, and ratios.
+
+Baseline, measured in the same run: a day-by-day scan (every whole day from 0
+to the horizon, the curves evaluated on all of them, the first day at or over
+1/2 picked), which is what reading the days off a full daily grid costs.
+threatkit bisects instead (the durable curve never falls); the ratio is the
+speed-up, and the two must agree on every day.
+
+    python benchmarks/timeline.py           # targets from issue #11
+    python benchmarks/timeline.py --quick   # fewer repeats and scenarios, for CI
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import replace
+
+import numpy as np
+
+from threatkit.analysis.simulate import Sampler
+from threatkit.analysis.timeline import Answer, days_to_durable, durable, timeline
+from threatkit.model.load import load_data, load_model
+from threatkit.resources import data_path
+
+EXAMPLE = data_path("examples/mythos.yaml")
+
+
+def best_of(repeats: int, fn) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def scan_days_to_durable(inp, horizon: int) -> np.ndarray:
+    """The baseline: durable(t) on every whole day, then the first day >= 1/2."""
+    days = np.arange(horizon + 1, dtype=float)
+    out = np.full(inp.width, np.inf)
+    for lo in range(0, inp.width, 64):                       # blocks keep the (K, draws, days) array small
+        cols = slice(lo, lo + 64)
+        part = replace(inp, p=inp.p[:, cols], time=inp.time[:, cols], share=inp.share[:, cols],
+                       duration=inp.duration[cols], parity=inp.parity[cols])
+        reached = durable(part, days[None, :]) >= 0.5
+        out[cols] = np.where(reached.any(axis=1), np.argmax(reached, axis=1), np.inf)
+    return out
+
+
+def many_scenarios(n: int) -> object:
+    """The Mythos example with n scenarios: every actor x tier pairing, cycling controls."""
+    base = load_model(EXAMPLE)
+    controls = [c.id for c in base.controls]
+    scenarios = []
+    for k in range(n):
+        actor = base.actors[k % len(base.actors)]
+        tier = base.tiers[(k // len(base.actors)) % len(base.tiers)]
+        chosen = [controls[(k + j) % len(controls)] for j in range(k % 4)]
+        scenarios.append({"id": f"s{k}", "asset": base.assets[0].id, "actor": actor.id, "tier": tier.id,
+                          "controls": chosen})
+    return load_data({"threatkit": 1, "include": [str(EXAMPLE)], "scenarios": scenarios}, base_dir=EXAMPLE.parent)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repeats and scenarios (CI)")
+    args = parser.parse_args(argv)
+    repeats = 3 if args.quick else 7
+    model = load_model(EXAMPLE)
+    scenario = "status-quo"
+    timeline(model, scenario)                                 # first call: imports and caches, not timed
+    failed = False
+
+    def report(name: str, seconds: float, target: float | None, note: str = "") -> None:
+        nonlocal failed
+        verdict = ""
+        if target is not None:
+            ok = seconds < target
+            failed |= not ok
+            verdict = f"  target < {target:g} s: {'ok' if ok else 'MISSED'}"
+        print(f"{name:<52} {seconds * 1000:9.1f} ms{verdict}{note}")
+
+    report(f"deterministic timeline, {scenario}", best_of(repeats, lambda: timeline(model, scenario)), 0.05)
+    draws = 2000
+    report(f"{draws:,} Monte Carlo draws, {scenario}",
+           best_of(max(1, repeats // 2), lambda: timeline(model, scenario, samples=draws, seed=1)), 1.0)
+
+    n = 20 if args.quick else 100
+    big = many_scenarios(n)
+    ids = [s.id for s in big.scenarios]
+    seconds = best_of(1 if args.quick else 2, lambda: [timeline(big, s) for s in ids])
+    report(f"{n} scenarios, deterministic", seconds, 5.0 * n / 100)
+
+    # bisection against the day-by-day scan, on the same draws
+    answer = Answer.of(model, scenario, Sampler(draws, 1))
+    fast = best_of(repeats, lambda: days_to_durable(answer.with_))
+    slow = best_of(1, lambda: scan_days_to_durable(answer.with_, 3650))
+    agree = np.array_equal(days_to_durable(answer.with_), scan_days_to_durable(answer.with_, 3650))
+    failed |= not agree
+    report(f"days to durable, {draws:,} draws: bisection", fast, None)
+    report(f"days to durable, {draws:,} draws: day-by-day scan", slow, None,
+           f"  ratio {slow / fast:,.0f}x; same days: {'yes' if agree else 'NO'}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,489 @@
+"""Capability over time (DESIGN.md), checked against values computed by hand.
+
+Each test builds a small model where the rule under test is the only thing
+that matters and states the arithmetic in a comment. The worked example's
+numbers are reproduced through the CLI, exactly.
+"""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import threatkit
+from threatkit.analysis.assess import assess
+from threatkit.analysis.timeline import (
+    durable,
+    expected_capability,
+    gather,
+    held,
+    scenario_curves,
+    timeline,
+    usable,
+)
+from threatkit.analysis.assess import Setting
+from threatkit.analysis.transfer import share_at
+from threatkit.cli import main
+
+EXAMPLE = Path(__file__).parent / "examples" / "capability-timeline.yaml"
+
+
+def build(pathways: list[dict], *, tier: dict | None = None, actor: dict | None = None, controls=(),
+          scenario: dict | None = None):
+    doc = {
+        "threatkit": 1,
+        "include": [],
+        "assets": [{"id": "asset", "capability_value": 1.0}],
+        "tiers": [{"id": "tier", "rank": 2, "exposes": ["outputs"], **(tier or {})}],
+        "actors": [{"id": "actor", "kind": "state", "budget_usd": 1e9, "skill": 5, **(actor or {})}],
+        "pathways": pathways,
+        "controls": list(controls),
+        "scenarios": [{"id": "s", "asset": "asset", "actor": "actor", "tier": "tier",
+                       "controls": [c["id"] for c in controls], **(scenario or {})}],
+    }
+    return threatkit.load_text(yaml.safe_dump(doc, sort_keys=False))
+
+
+def single(p, time, *, share=1.0, persistent=True, needs_access=False, id="pw") -> dict:
+    """A pathway whose tree is one step."""
+    return {"id": id, "fidelity": share, "persistent": persistent, "needs_access": needs_access,
+            "tree": {"id": f"{id}-step", "p": p, "time_days": time}}
+
+
+def harvest(queries, curve, *, p=1.0, time=0, extra=(), id="distil") -> dict:
+    """A distillation pathway: sand(harvest with queries, train), share by the harvest's samples."""
+    return {"id": id, "fidelity": 0.1, "persistent": True, "needs_access": True,
+            "transfer": {"samples_from": "harvest", "curve": curve},
+            "tree": {"id": "root", "gate": "sand", "children": [
+                {"id": "harvest", "p": p, "time_days": time, "queries": queries},
+                {"id": "train", "p": 1.0, "time_days": 10}, *extra]}}
+
+
+def inputs(model, scenario="s"):
+    return gather(Setting.of(model, scenario), model.pathways)
+
+
+def at(fn, inp, day):
+    return float(fn(inp, np.array([[day]], float))[0, 0])
+
+
+# ---- transfer curves --------------------------------------------------------------------------
+
+CURVE = [[1000, 0.3], [100000, 0.6], [10000000, 0.85]]
+
+
+@pytest.mark.parametrize("n, share", [
+    (0, 0.0), (0.5, 0.0),                     # below one sample: nothing
+    (1, 0.0),                                 # (1, 0) starts the first segment
+    (10, 0.1),                                # log10 10 = 1 of 3 to the first point: 0.3 / 3
+    (100, 0.2),                               # 2 of 3: 0.2
+    (1000, 0.3),                              # at the first point
+    (10000, 0.45),                            # halfway (in log10) from 0.3 to 0.6
+    (100000, 0.6),                            # at the second point
+    (1000000, 0.725),                         # halfway from 0.6 to 0.85
+    (5000000, 0.6 + 0.25 * math.log10(50) / 2),   # 0.812371
+    (10000000, 0.85), (1e12, 0.85),           # flat after the last point
+])
+def test_curve_interpolation_by_hand(n, share):
+    assert share_at(n, [p for p, _ in CURVE], [s for _, s in CURVE]) == pytest.approx(share)
+
+
+def test_curve_whose_first_point_is_one_sample():
+    # [[1, 0.4], [1e6, 0.9]]: 0.4 at 1 sample, then 0.4 + 0.5 * log10(n) / 6
+    assert share_at(1, [1, 1e6], [0.4, 0.9]) == pytest.approx(0.4)
+    assert share_at(1000, [1, 1e6], [0.4, 0.9]) == pytest.approx(0.65)
+    assert share_at(0.9, [1, 1e6], [0.4, 0.9]) == 0.0
+
+
+def test_curve_draws_read_each_their_own_curve():
+    # two draws: the last point at 0.8 and at 1.0; at 1e6 samples, halfway from 0.6 to each
+    out = share_at(np.array([1e6, 1e6]), [1e5, 1e7], np.array([[0.6, 0.6], [0.8, 1.0]]))
+    np.testing.assert_allclose(out, [0.7, 0.8])
+
+
+@pytest.mark.parametrize("curve, message", [
+    ([[1000, 0.3], [1000, 0.5]], "ascend strictly"),
+    ([[0.5, 0.3]], ">= 1"),
+    ([[1000, 1.3]], "between 0 and 1"),
+    ([[1000]], "pair"),
+    ([], "non-empty"),
+])
+def test_bad_curves_are_reported_with_their_line(tmp_path, capsys, curve, message):
+    model = yaml.safe_load(EXAMPLE.read_text())
+    model["pathways"][1]["transfer"]["curve"] = curve
+    path = tmp_path / "m.yaml"
+    path.write_text(yaml.safe_dump(model, sort_keys=False))
+    assert main(["validate", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert message in err and f"{path}:" in err and "transfer" in err and "Traceback" not in err
+
+
+def test_samples_from_must_be_a_leaf_with_queries(tmp_path, capsys):
+    model = yaml.safe_load(EXAMPLE.read_text())
+    model["pathways"][1]["transfer"]["samples_from"] = "train"
+    path = tmp_path / "m.yaml"
+    path.write_text(yaml.safe_dump(model, sort_keys=False))
+    assert main(["validate", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert "samples_from 'train'" in err and "leaf without queries" in err and "harvest" in err
+
+
+# ---- collection: capped by rate x accounts x duration ----------------------------------------
+
+def test_collection_is_capped_by_the_access_window():
+    # 1,000 a day x 2 accounts x 30 days = 60,000 < 1M queries: the harvest collects 60,000,
+    # takes max(0, 60,000 / 2,000) = 30 days (not infeasible), share 0.3 + 0.3 * log10(60) / 2
+    model = build([harvest(1_000_000, CURVE)], tier={"queries_per_day": 1000, "duration_days": 30},
+                  actor={"accounts": 2})
+    row = assess(model, "s").rows()[0]
+    assert row["transfer_samples"] == pytest.approx(60_000)
+    assert row["probability"] == pytest.approx(1.0)
+    assert row["time_days"] == pytest.approx(30 + 10)
+    assert row["fidelity"] == pytest.approx(0.3 + 0.3 * math.log10(60) / 2)
+
+
+def test_collection_when_the_window_is_wide_enough():
+    # 1,000 x 2 x 365 = 730,000 >= 100,000: all 100,000, in 50 days; share 0.6 at 1e5
+    model = build([harvest(100_000, CURVE)], tier={"queries_per_day": 1000, "duration_days": 365},
+                  actor={"accounts": 2})
+    row = assess(model, "s").rows()[0]
+    assert (row["transfer_samples"], row["time_days"], row["fidelity"]) == pytest.approx((100_000, 60, 0.6))
+
+
+def test_caps_of_controls_shrink_the_harvest():
+    # caps: 100 a day, 1 account: 100 x 1 x 30 = 3,000 samples; share 0.3 + 0.3 * log10(3) / 2
+    cap = {"id": "cap", "caps_queries_per_day": 100, "caps_accounts": 1}
+    model = build([harvest(1_000_000, CURVE)], tier={"queries_per_day": 1000, "duration_days": 30},
+                  actor={"accounts": 2}, controls=[cap])
+    row = assess(model, "s").rows()[0]
+    assert row["transfer_samples"] == pytest.approx(3000)
+    assert row["fidelity"] == pytest.approx(0.3 + 0.3 * math.log10(3) / 2)
+
+
+def test_detection_acts_on_the_samples_collected():
+    # 200,000 collected of 1M asked; detection 0.5 per million: p = 1 x 0.5^(200,000 / 1e6) = 0.5^0.2
+    watch = {"id": "watch", "counters": ["harvest"], "detection_per_million_queries": 0.5}
+    model = build([harvest(1_000_000, CURVE)], tier={"queries_per_day": 1000, "duration_days": 100},
+                  actor={"accounts": 2}, controls=[watch])
+    assert assess(model, "s").rows()[0]["probability"] == pytest.approx(0.5 ** 0.2)
+
+
+def test_an_infeasible_step_collects_nothing_and_transfers_nothing():
+    # the harvest needs logprobs the tier hides: n = 0, share 0, p 0: likelihood 0, risk none
+    path = harvest(1_000_000, CURVE)
+    path["tree"]["children"][0]["requires"] = ["logprobs"]
+    row = assess(build([path]), "s").rows()[0]
+    assert (row["transfer_samples"], row["fidelity"], row["probability"]) == (0, 0, 0)
+    assert (row["likelihood"], row["risk"]) == (0, "none")
+
+
+def test_a_rate_of_zero_collects_nothing():
+    cap = {"id": "cap", "caps_queries_per_day": 0}
+    row = assess(build([harvest(1000, CURVE)], tier={"queries_per_day": 10}, controls=[cap]), "s").rows()[0]
+    assert (row["transfer_samples"], row["fidelity"], row["probability"]) == (0, 0, 0)
+
+
+def test_an_unmetered_tier_collects_every_query():
+    # no queries_per_day: the harvest takes all its queries at once
+    row = assess(build([harvest(5000, CURVE)]), "s").rows()[0]
+    assert row["transfer_samples"] == 5000 and row["time_days"] == 10
+
+
+def test_other_query_leaves_keep_the_tree_rule():
+    # a second query leaf needing 2M queries at 2,000 a day for 30 days stays infeasible
+    probe = {"id": "probe", "p": 1.0, "queries": 2_000_000}
+    model = build([harvest(1000, CURVE, extra=[probe])], tier={"queries_per_day": 1000, "duration_days": 30},
+                  actor={"accounts": 2})
+    row = assess(model, "s").rows()[0]
+    assert row["probability"] == 0 and row["transfer_samples"] == 1000
+
+
+# ---- attempts, durable and usable ------------------------------------------------------------
+
+@pytest.mark.parametrize("day, expected", [
+    (0, 0.0), (9, 0.0), (10, 0.2), (19, 0.2), (20, 0.36), (40, 0.5904),   # 1 - 0.8^floor(t / 10)
+])
+def test_repeated_attempts(day, expected):
+    inp = inputs(build([single(0.2, 10)]))
+    assert float(held(inp, np.array([[day]], float))[0, 0, 0]) == pytest.approx(expected)
+    # durable is the same curve here: one persistent pathway whose share 1 reaches 0.5
+    assert at(durable, inp, day) == pytest.approx(expected)
+
+
+def test_days_to_durable_is_exact():
+    # p 0.2, T 10: 0.8^n <= 0.5 first at n = 4 (0.4096): day 40
+    assert timeline(build([single(0.2, 10)]), "s").days_to_durable == 40
+    # T = 7.5: n(t) = floor(t / 7.5) = 4 first at t = 30
+    assert timeline(build([single(0.2, 7.5)]), "s").days_to_durable == 30
+
+
+def test_needs_access_caps_the_attempts():
+    # T 10, access 25 days: attempts start at 0, 10, 20 -> at most ceil(25 / 10) = 3: P <= 1 - 0.8^3 = 0.488
+    model = build([single(0.2, 10, needs_access=True)], tier={"duration_days": 25})
+    inp = inputs(model)
+    assert at(durable, inp, 30) == pytest.approx(0.488)
+    assert at(durable, inp, 1000) == pytest.approx(0.488)
+    assert math.isinf(timeline(model, "s").days_to_durable)
+    # without needs_access the fourth attempt (day 40) gets there
+    assert timeline(build([single(0.2, 10)], tier={"duration_days": 25}), "s").days_to_durable == 40
+
+
+def test_instant_attempts_and_infeasible_pathways():
+    # T = 0 and p > 0: held from day 0; p = 0: never
+    assert timeline(build([single(0.3, 0)]), "s").days_to_durable == 0
+    t = timeline(build([single(0.0, 5)]), "s")
+    assert math.isinf(t.days_to_durable) and math.isinf(t.days_to_usable)
+
+
+def test_non_persistent_pathways_count_only_while_access_lasts():
+    # direct use p 0.9 every 3 days, access 100 days: usable on day 3, durable never; by day 100,
+    # 33 attempts: 1 - 0.1^33; after day 100, usable is 0
+    model = build([single(0.9, 3, persistent=False)], tier={"duration_days": 100})
+    t = timeline(model, "s")
+    assert t.days_to_usable == 3 and math.isinf(t.days_to_durable)
+    inp = inputs(model)
+    assert at(usable, inp, 3) == pytest.approx(0.9) and at(usable, inp, 6) == pytest.approx(0.99)
+    assert at(usable, inp, 100) == pytest.approx(1 - 0.1 ** 33) and at(usable, inp, 101) == 0.0
+
+
+def test_usable_past_the_end_of_access_is_durable():
+    # direct use p 0.3 every 3 days; access lasts 4 days: by day 4 one attempt, 0.3 < 1/2; after day 4
+    # direct use is gone and only the student (p 0.5, T 20) counts: usable from day 20, as durable
+    model = build([single(0.3, 3, persistent=False, id="use"), single(0.5, 20, id="student")],
+                  tier={"duration_days": 4})
+    t = timeline(model, "s")
+    assert t.days_to_usable == 20 and t.days_to_durable == 20
+
+
+def test_shares_below_the_threshold_do_not_count():
+    # share 0.4 < 0.5: never durable; with --threshold 0.4 it is (day 10, p 1)
+    model = build([single(1.0, 10, share=0.4)])
+    assert math.isinf(timeline(model, "s").days_to_durable)
+    assert timeline(model, "s", threshold=0.4).days_to_durable == 10
+    assert timeline(build([single(1.0, 10, share=0.4)], scenario={"capability_threshold": 0.4}),
+                    "s").days_to_durable == 10
+
+
+def test_own_development():
+    # 7 months: ceil(7 x 365.25 / 12) = ceil(213.0625) = 214; 0 months: day 0
+    t = timeline(build([single(0.0, 5)], actor={"independent_months": 7}), "s")
+    assert t.days_independent == 214 and t.days_to_durable == 214 and t.acceleration_days == 0
+    t = timeline(build([single(0.0, 5)], actor={"independent_months": 7}, scenario={"independent_months": 12}), "s")
+    assert t.days_independent == math.ceil(12 * 365.25 / 12) == 366
+    assert timeline(build([single(0.0, 5)], actor={"independent_months": 0}), "s").days_to_durable == 0
+
+
+def test_durable_combines_own_development_and_pathways():
+    # p 0.2, T 100; own at day 214: durable(150) = 0.2; durable(214) = 1
+    inp = inputs(build([single(0.2, 100)], actor={"independent_months": 7}))
+    assert at(durable, inp, 150) == pytest.approx(0.2)
+    assert at(durable, inp, 213) == pytest.approx(0.36)       # two attempts by day 200
+    assert at(durable, inp, 214) == 1.0
+
+
+def test_expected_capability_by_hand():
+    # shares 0.8 (p 0.5, T 10) and 0.4 (p 1, T 5), own at day 31 (1 month); E(t):
+    # day 10: 0.8 x 0.5 + 0.4 x 1 x (1 - 0.5) = 0.6
+    # day 20: a = 1 - 0.25 = 0.75: 0.8 x 0.75 + 0.4 x 0.25 = 0.7; day 31: own -> 1
+    model = build([single(0.5, 10, share=0.8, id="a"), single(1.0, 5, share=0.4, id="b")],
+                  actor={"independent_months": 1})
+    inp = inputs(model)
+    assert at(expected_capability, inp, 10) == pytest.approx(0.6)
+    assert at(expected_capability, inp, 20) == pytest.approx(0.7)
+    assert at(expected_capability, inp, 31) == pytest.approx(1.0)
+    # non-persistent pathways hold nothing durably
+    inp = inputs(build([single(1.0, 5, share=0.9, persistent=False)]))
+    assert at(expected_capability, inp, 10) == 0.0
+
+
+# ---- lead and acceleration --------------------------------------------------------------------
+
+def test_lead_of_controls_that_halve_p():
+    # without: p 0.5, T 10 -> day 10; with (effectiveness 0.5): p 0.25 -> 0.75^n <= 0.5 at n = 3: day 30
+    halve = {"id": "halve", "counters": ["pw"], "effectiveness": 0.5}
+    t = timeline(build([single(0.5, 10)], controls=[halve], actor={"independent_months": 2}), "s")
+    assert (t.days_to_durable, t.days_to_durable_without_controls, t.lead_days) == (30, 10, 20)
+    assert t.days_independent == 61 and t.acceleration_days == 31
+
+
+def test_lead_null_cases():
+    block = {"id": "block", "counters": ["pw"], "effectiveness": 1.0}
+    t = timeline(build([single(0.5, 10)], controls=[block]), "s")
+    assert math.isinf(t.days_to_durable) and t.to_dict()["lead_days"] is None     # only one side reaches it
+    t = timeline(build([single(0.0, 10)], controls=[block]), "s")
+    assert t.lead_days == 0                                                         # neither does
+    assert t.to_dict()["acceleration_days"] is None                                 # no independent_months
+    t = timeline(build([single(0.5, 10)]), "s")
+    assert t.lead_days == 0 and t.to_dict()["acceleration_days"] is None            # no controls
+
+
+def test_acceleration_is_null_when_durable_is_beyond_the_horizon():
+    # own development after 400 months = day 12,175 > horizon 3,650
+    t = timeline(build([single(0.0, 10)], actor={"independent_months": 400}), "s")
+    assert t.days_independent == 12175 and t.to_dict()["acceleration_days"] is None
+
+
+# ---- sampling -------------------------------------------------------------------------------
+
+def test_samples_give_percentiles_with_paired_draws():
+    # p drawn from {0.2, 0.5, 0.8}: without controls day 10 x ceil(log .5 / log(1 - p)); the control
+    # halves p on the same draws, so every per-draw lead is >= 0
+    halve = {"id": "halve", "counters": ["pw"], "effectiveness": 0.5}
+    pw = single({"low": 0.2, "mode": 0.5, "high": 0.8}, 10)
+    t = timeline(build([pw], controls=[halve]), "s", samples=500, seed=3)
+    assert t.stats["lead_days_p5"] >= 0
+    assert t.stats["days_to_durable_without_controls_p5"] <= 10 * 2 <= t.stats["days_to_durable_without_controls_p95"]
+    for q in ("p5", "p50", "p95"):
+        assert t.stats[f"days_to_durable_{q}"] >= t.stats[f"days_to_durable_without_controls_{q}"]
+    again = timeline(build([pw], controls=[halve]), "s", samples=500, seed=3)
+    assert again.stats == t.stats
+
+
+def test_curves_means_and_band():
+    model = build([single(0.2, 10)])
+    without, with_ = scenario_curves(model, "s")
+    k = int(np.flatnonzero(with_.days == 40)[0])
+    assert with_.expected[k] == pytest.approx(0.5904) and with_.durable[k] == pytest.approx(0.5904)
+    assert with_.days_to_durable == 40 and with_.expected_low[k] <= with_.expected[k] <= with_.expected_high[k]
+
+
+# ---- properties -------------------------------------------------------------------------------
+
+probabilities = st.floats(0.01, 1.0)
+days = st.floats(0.0, 200.0)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(p=probabilities, t=days, queries=st.integers(1, 10_000_000), cap_hi=st.integers(1, 100_000),
+       cap_lo=st.integers(1, 100_000), duration=st.floats(1, 400), accounts=st.integers(1, 50))
+def test_a_tighter_query_cap_never_raises_expected_capability(p, t, queries, cap_hi, cap_lo, duration, accounts):
+    lo, hi = sorted((cap_lo, cap_hi))
+    curve = [[1000, {"low": 0.2, "mode": 0.3, "high": 0.5}], [1000000, 0.9]]
+
+    def expected(cap):
+        model = build([harvest(queries, curve, p=p, time=t)], tier={"queries_per_day": 100_000,
+                      "duration_days": duration}, actor={"accounts": accounts},
+                      controls=[{"id": "cap", "caps_queries_per_day": cap}])
+        return expected_capability(inputs(model), np.arange(0, 800, 7.0)[None, :])[0]
+
+    assert np.all(expected(lo) <= expected(hi) + 1e-12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(p1=probabilities, t1=days, p2=probabilities, t2=days, eff=st.floats(0, 1), duration=st.floats(1, 400),
+       persistent=st.booleans(), months=st.one_of(st.none(), st.floats(0, 60)))
+def test_adding_a_control_never_brings_durable_capability_sooner(p1, t1, p2, t2, eff, duration, persistent, months):
+    pathways = [single(p1, t1, id="a"), single(p2, t2, persistent=persistent, needs_access=True, id="b")]
+    actor = {} if months is None else {"independent_months": months}
+    control = {"id": "c", "counters": ["a"], "effectiveness": eff}
+    model = build(pathways, tier={"duration_days": duration}, actor=actor, controls=[control])
+    t = timeline(model, "s")
+    assert t.days_to_durable >= t.days_to_durable_without_controls
+    assert t.days_to_usable <= t.days_to_durable                   # durable never before usable
+
+
+# ---- the worked example, through the CLI -------------------------------------------------------
+
+ASSESS = {  # (scenario, pathway): probability, time_days, fidelity, transfer_samples, likelihood, impact, risk
+    ("state-api", "direct-use"): (0.9, 3, 0.9, None, 5, 5, "very high"),
+    ("state-api", "distillation"): (0.50008, 38, 0.812371, 5000000, 3, 4, "high"),
+    ("state-api", "logit-distillation"): (0.63, 40, 0.9, 20000000, 4, 5, "very high"),
+    ("state-api", "probing"): (0.7, 10, 0.2, None, 4, 2, "moderate"),
+    ("state-api", "weight-theft"): (0.1, 180, 1, None, 1, 5, "moderate"),
+    ("state-eval", "direct-use"): (0.9, 3, 0.9, None, 5, 5, "very high"),
+    ("state-eval", "distillation"): (0.34504, 47, 0.780895, 2800000, 2, 4, "moderate"),
+    ("state-eval", "logit-distillation"): (0, None, 0, 0, 0, 1, "none"),
+    ("state-eval", "probing"): (0, None, 0.2, None, 0, 2, "none"),
+    ("state-eval", "weight-theft"): (0.1, 180, 1, None, 1, 5, "moderate"),
+    ("competitor-api", "direct-use"): (0.9, 3, 0.9, None, 5, 5, "very high"),
+    ("competitor-api", "distillation"): (0.435176, 58, 0.812371, 5000000, 2, 4, "moderate"),
+    ("competitor-api", "logit-distillation"): (0.63, 120, 0.9, 20000000, 4, 5, "very high"),
+    ("competitor-api", "probing"): (0.7, 25, 0.2, None, 4, 2, "moderate"),
+    ("competitor-api", "weight-theft"): (0, None, 1, None, 0, 5, "none"),
+}
+TIMELINE = {  # durable, usable, durable without controls, independent, lead, acceleration; E on days 30/90/180/365
+    "state-api": (0.5, 38, 3, 21, 214, 17, 176, (0.194600, 0.867052, 0.907877, 1.000000)),
+    "state-eval": (0.5, 214, 3, 34, 214, 180, 0, (0.000000, 0.269440, 0.342496, 1.000000)),
+    "competitor-api": (0.3, 116, 3, 30, 427, 86, 311, (0.140000, 0.463439, 0.826747, 0.894554)),
+}
+
+
+def run_json(capsys, argv):
+    assert main(argv) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_worked_example_assess(capsys):
+    rows = run_json(capsys, ["assess", str(EXAMPLE), "--format", "json"])
+    assert {(r["scenario"], r["pathway"]) for r in rows} == set(ASSESS)
+    for r in rows:
+        p, time, fidelity, samples, like, impact, risk = ASSESS[(r["scenario"], r["pathway"])]
+        assert r["probability"] == pytest.approx(p, abs=1e-6)
+        assert r["time_days"] == (None if time is None else pytest.approx(time))
+        assert r["fidelity"] == pytest.approx(fidelity, abs=1e-6)
+        assert r["transfer_samples"] == (None if samples is None else pytest.approx(samples))
+        assert (r["likelihood"], r["impact"], r["risk"]) == (like, impact, risk)
+
+
+def test_worked_example_timeline(capsys):
+    out = run_json(capsys, ["timeline", str(EXAMPLE), "--format", "json"])
+    assert [t["scenario"] for t in out] == list(TIMELINE)
+    for t in out:
+        theta, durable, usable, without, independent, lead, accel, expected = TIMELINE[t["scenario"]]
+        assert t["threshold"] == theta and t["horizon_days"] == 3650
+        assert (t["days_to_durable"], t["days_to_usable"], t["days_to_durable_without_controls"],
+                t["days_independent"], t["lead_days"], t["acceleration_days"]) == (
+            durable, usable, without, independent, lead, accel)
+        assert [t["expected_capability"][d] for d in ("30", "90", "180", "365")] == pytest.approx(expected, abs=5e-7)
+
+
+def test_timeline_with_samples_adds_percentiles_and_keeps_the_deterministic_keys(capsys):
+    plain = run_json(capsys, ["timeline", str(EXAMPLE), "--format", "json"])
+    sampled = run_json(capsys, ["timeline", str(EXAMPLE), "--format", "json", "--samples", "200", "--seed", "2"])
+    for a, b in zip(plain, sampled):
+        assert {k: b[k] for k in a} == a
+        for key in ("days_to_durable", "days_to_usable", "lead_days", "acceleration_days"):
+            assert b[f"{key}_p5"] <= b[f"{key}_p50"] <= b[f"{key}_p95"]
+
+
+def test_timeline_threshold_and_csv(capsys):
+    # --threshold 0.95 overrides each scenario's: only weight theft (share 1, p 0.1 every 180 days) and own
+    # development count; by day 213 theft holds 0.1 < 1/2, so durable capability is own parity, day 214
+    out = run_json(capsys, ["timeline", str(EXAMPLE), "--format", "json", "--threshold", "0.95",
+                            "--scenario", "state-api"])
+    assert out[0]["threshold"] == 0.95 and out[0]["days_to_durable"] == 214
+    assert main(["timeline", str(EXAMPLE), "--format", "csv"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("scenario,threshold,horizon_days,days_to_durable,days_to_usable")
+    assert lines[1].startswith("state-api,0.5,3650,38,3,21,214,17,176,")
+
+
+def test_timeline_bad_threshold_and_unknown_scenario(capsys):
+    with pytest.raises(SystemExit) as exit:
+        main(["timeline", str(EXAMPLE), "--threshold", "1.5"])
+    assert exit.value.code == 2 and "between 0 and 1" in capsys.readouterr().err
+    assert main(["timeline", str(EXAMPLE), "--scenario", "state-apj"]) == 1
+    assert "did you mean 'state-api'" in capsys.readouterr().err
+
+
+def test_a_model_without_the_new_keys_keeps_its_numbers(capsys):
+    # the fidelity of a pathway without transfer is its own, whatever the samples
+    model = build([single(0.5, 10, share=0.7)])
+    assert assess(model, "s").rows()[0]["fidelity"] == 0.7
+
+
+def test_a_cap_that_shrinks_the_harvest_has_value_through_the_share():
+    # the cap leaves p at 1 but collects 100 x 1 x 30 = 3,000 samples instead of 60,000:
+    # expected risk p x share x value falls from 0.3 + 0.3 log10(60) / 2 to 0.3 + 0.3 log10(3) / 2
+    from threatkit.analysis.controls import control_values
+    cap = {"id": "cap", "caps_queries_per_day": 100, "caps_accounts": 1}
+    model = build([harvest(1_000_000, CURVE)], tier={"queries_per_day": 1000, "duration_days": 30},
+                  actor={"accounts": 2}, controls=[cap])
+    (value,) = control_values(model, "s")
+    assert value.risk_reduction == pytest.approx(0.3 * (math.log10(60) - math.log10(3)) / 2)

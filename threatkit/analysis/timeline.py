@@ -1,0 +1,435 @@
+"""Capability over time: how much of the asset's capability the actor holds
+as days pass, and how many days the scenario's controls buy (DESIGN.md
+"Capability over time").
+
+Per pathway k, with root probability p, attempt time T and share s:
+P_k(t) = 1 - (1 - p)^floor(t / T), each attempt starting when the last ends;
+with `needs_access`, only attempts that start before access ends count; a
+non-persistent pathway (direct use) holds nothing once access has ended. The
+actor's own development reaches the full capability on the parity day.
+Pathways and own development are independent, so:
+
+- durable(t): the chance of holding, after access could end, at least the
+  threshold share: own development or a persistent pathway whose share
+  reaches the threshold;
+- usable(t): the same, counting non-persistent pathways while they last;
+- E(t): the expected largest share held durably (own development counts 1).
+
+Days to a curve are the first whole day it reaches 1/2, found exactly by
+bisection (durable and, within access, usable never fall), not read off a
+plotting grid. With samples, every draw has its own days; the lead's band
+comes from paired draws (see simulate.Sampler): with and without the
+controls, the same inputs are drawn.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from threatkit.analysis.assess import Setting, evaluate, share
+from threatkit.analysis.simulate import Sampler
+from threatkit.model.values import Pathway, ThreatModel
+
+DEFAULT_HORIZON_DAYS = 3650
+DEFAULT_THRESHOLD = 0.5
+DAYS_PER_MONTH = 365.25 / 12        # as in parity_day: a month is a twelfth of a Julian year
+REPORT_DAYS = (30, 90, 180, 365)      # the days of expected_capability in JSON
+DEFAULT_POINTS = 600
+CHUNK = 512                           # draws per block when drawing curves on a grid
+
+
+@dataclass(frozen=True, eq=False)
+class Inputs:
+    """Everything the curves depend on, one column per draw (one row per pathway)."""
+
+    setting: Setting
+    pathways: tuple[Pathway, ...]
+    p: np.ndarray              # (K, D) root probability per attempt
+    time: np.ndarray           # (K, D) days per attempt (inf: infeasible)
+    share: np.ndarray          # (K, D) share of the capability a success gives
+    persistent: np.ndarray     # (K,) bool
+    needs_access: np.ndarray   # (K,) bool
+    duration: np.ndarray       # (D,) days access lasts (inf: open-ended)
+    parity: np.ndarray         # (D,) day of independent parity (inf: never)
+    threshold: float
+
+    @property
+    def width(self) -> int:
+        return self.duration.size
+
+
+def independent_months(setting: Setting, model_scenario=None):
+    """The quantity of months to parity on the actor's own (scenario override first), and its draw key."""
+    if model_scenario is not None and model_scenario.independent_months is not None:
+        return model_scenario.independent_months, ("scenario", model_scenario.id, "independent_months")
+    actor = setting.actor
+    return actor.independent_months, ("actor", actor.id, "independent_months")
+
+
+def parity_day(months: np.ndarray | float) -> np.ndarray:
+    """The first day of parity: ceil(months x 365.25 / 12)."""
+    return np.ceil(np.asarray(months, float) * 365.25 / 12)
+
+
+def gather(setting: Setting, pathways: tuple[Pathway, ...], sampler: Sampler = Sampler(), *,
+           threshold: float = DEFAULT_THRESHOLD, months=None) -> Inputs:
+    """Evaluate every pathway in the setting and collect the curves' inputs.
+    `months` is (quantity or None, draw key) from `independent_months`."""
+    rows = {"p": [], "time": [], "share": []}
+    for pw in pathways:
+        tree = evaluate(pw, setting, sampler)
+        rows["p"].append(tree.root("probability"))
+        rows["time"].append(tree.root("time_days"))
+        rows["share"].append(share(pw, tree, sampler))
+    width = sampler.width
+    duration = sampler.draw_one(setting.tier.duration_days, "tier", setting.tier.id, "duration_days")
+    quantity, key = months if months is not None else independent_months(setting)
+    parity = parity_day(sampler.draw_one(quantity, *key)) if quantity is not None else np.full(width, np.inf)
+    empty = np.zeros((0, width))
+    return Inputs(
+        setting=setting, pathways=tuple(pathways),
+        p=np.array(rows["p"]).reshape(-1, width) if pathways else empty,
+        time=np.array(rows["time"]).reshape(-1, width) if pathways else empty,
+        share=np.array(rows["share"]).reshape(-1, width) if pathways else empty,
+        persistent=np.array([pw.persistent for pw in pathways], bool),
+        needs_access=np.array([pw.needs_access for pw in pathways], bool),
+        duration=duration, parity=parity, threshold=float(threshold))
+
+
+# ---- the curves, at given days ----------------------------------------------------------
+
+def held(inp: Inputs, days: np.ndarray) -> np.ndarray:
+    """P_k(t) for every pathway: shape (K, D, M) for `days` of shape (D, M) or (1, M)."""
+    t = np.asarray(days, float)[None]                          # (1, D|1, M)
+    p, T = inp.p[:, :, None], inp.time[:, :, None]
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        n = np.floor(t / T)
+        cap = np.ceil(inp.duration[None, :, None] / T)          # attempts that start while access lasts
+    n = np.where(inp.needs_access[:, None, None], np.minimum(n, cap), n)
+    n = np.where(T == 0, np.inf, n)                            # an instant attempt: as many as it takes
+    n = np.nan_to_num(n, nan=0.0, posinf=np.inf)               # infinite T: no attempt ever ends
+    with np.errstate(invalid="ignore"):
+        out = 1.0 - np.power(1.0 - p, n)
+    out = np.where(p > 0, np.nan_to_num(out, nan=0.0), 0.0)
+    gone = ~inp.persistent[:, None, None] & (t > inp.duration[None, :, None])
+    return np.where(gone, 0.0, out)
+
+
+def own(inp: Inputs, days: np.ndarray) -> np.ndarray:
+    """1 from the parity day on, else 0: shape (D, M)."""
+    return (np.asarray(days, float) >= inp.parity[:, None]).astype(float)
+
+
+def _holding(inp: Inputs, days: np.ndarray, persistent_only: bool) -> np.ndarray:
+    P = held(inp, days)
+    counts = inp.share >= inp.threshold                        # (K, D)
+    if persistent_only:
+        counts = counts & inp.persistent[:, None]
+    survive = np.prod(np.where(counts[:, :, None], 1.0 - P, 1.0), axis=0) if len(P) else 1.0
+    return 1.0 - (1.0 - own(inp, days)) * survive
+
+
+def durable(inp: Inputs, days: np.ndarray) -> np.ndarray:
+    """Chance of holding at least the threshold share for good by each day: (D, M)."""
+    return _holding(inp, days, persistent_only=True)
+
+
+def usable(inp: Inputs, days: np.ndarray) -> np.ndarray:
+    """Chance of being able to use at least the threshold share on each day: (D, M)."""
+    return _holding(inp, days, persistent_only=False)
+
+
+def expected_capability(inp: Inputs, days: np.ndarray) -> np.ndarray:
+    """E[largest share held durably by each day], own development counting 1: (D, M)."""
+    keep = inp.persistent
+    P = held(inp, days)[keep]                                           # (K', D, M)
+    s = inp.share[keep]                                                 # (K', D)
+    P = np.concatenate([own(inp, days)[None], P])
+    s = np.concatenate([np.ones((1, inp.width)), s])
+    order = np.argsort(-s, axis=0, kind="stable")                       # highest share first, per draw
+    cols = np.arange(inp.width)
+    s, P = s[order, cols], P[order, cols[None, :]]
+    before = np.cumprod(1.0 - P, axis=0)
+    none_yet = np.concatenate([np.ones_like(P[:1]), before[:-1]])       # prod over j < i of (1 - P_j)
+    return np.sum(s[:, :, None] * P * none_yet, axis=0)
+
+
+# ---- days to a curve reaching 1/2 --------------------------------------------------------
+
+def _first_day(curve, inp: Inputs, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Per draw, the first whole day in [lo, hi] where the (non-decreasing) curve
+    reaches 1/2; inf where it does not by hi."""
+    lo, hi = lo.astype(float).copy(), hi.astype(float).copy()
+    reached = (curve(inp, hi[:, None])[:, 0] >= 0.5) & (lo <= hi)
+    hi = np.where(reached, hi, lo)
+    while True:
+        open_ = lo < hi
+        if not open_.any():
+            break
+        mid = np.floor((lo + hi) / 2)
+        ok = curve(inp, mid[:, None])[:, 0] >= 0.5
+        hi = np.where(open_ & ok, mid, hi)
+        lo = np.where(open_ & ~ok, mid + 1, lo)
+    return np.where(reached, lo, np.inf)
+
+
+def days_to_durable(inp: Inputs, horizon: int = DEFAULT_HORIZON_DAYS) -> np.ndarray:
+    zeros = np.zeros(inp.width)
+    return _first_day(durable, inp, zeros, np.full(inp.width, float(horizon)))
+
+
+def days_to_usable(inp: Inputs, horizon: int = DEFAULT_HORIZON_DAYS) -> np.ndarray:
+    """Usable never falls while access lasts; after that it is durable (non-persistent
+    pathways have ended), so bisect within access, then take durable's day past it."""
+    within = np.minimum(np.floor(inp.duration), horizon)
+    first = _first_day(usable, inp, np.zeros(inp.width), within)
+    after = np.maximum(days_to_durable(inp, horizon), within + 1)
+    after = np.where(after <= horizon, after, np.inf)
+    return np.where(np.isfinite(first), first, after)
+
+
+# ---- the answer for a scenario ---------------------------------------------------------
+
+def lead(with_: np.ndarray, without: np.ndarray) -> np.ndarray:
+    """Days the controls buy: 0 when neither reaches it, inf/-inf when only one does."""
+    with np.errstate(invalid="ignore"):
+        out = with_ - without
+    return np.where(np.isinf(with_) & np.isinf(without), 0.0, out)
+
+
+def acceleration(independent: np.ndarray, durable_days: np.ndarray) -> np.ndarray:
+    """How much sooner access gets the actor there than its own work; nan when undefined."""
+    with np.errstate(invalid="ignore"):
+        out = independent - durable_days
+    return np.where(np.isfinite(independent) & np.isfinite(durable_days), out, np.nan)
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """A scenario's capability over time, at deterministic values (stats: per-draw percentiles)."""
+
+    scenario: str
+    threshold: float
+    horizon_days: int
+    days_to_durable: float          # inf: not within the horizon
+    days_to_usable: float
+    days_to_durable_without_controls: float
+    days_independent: float         # inf: no independent_months
+    lead_days: float                # inf/-inf: only one side reaches it
+    acceleration_days: float        # nan: undefined
+    expected_capability: dict[int, float]
+    stats: dict[str, float] = field(default_factory=dict)
+    samples: int | None = None
+    seed: int = 0
+
+    @property
+    def lead_months(self) -> float:
+        return self.lead_days / DAYS_PER_MONTH
+
+    @property
+    def acceleration_months(self) -> float:
+        return self.acceleration_days / DAYS_PER_MONTH
+
+    def to_dict(self) -> dict:
+        out = {
+            "scenario": self.scenario, "threshold": self.threshold, "horizon_days": self.horizon_days,
+            **{k: _json_number(getattr(self, k)) for k in (
+                "days_to_durable", "days_to_usable", "days_to_durable_without_controls", "days_independent",
+                "lead_days", "acceleration_days")},
+            "expected_capability": {str(d): v for d, v in self.expected_capability.items()},
+        }
+        out.update({k: _json_number(v) for k, v in self.stats.items()})
+        return out
+
+
+def _json_number(x: float) -> float | int | None:
+    x = float(x)
+    if not math.isfinite(x):
+        return None
+    return int(x) if x.is_integer() else x
+
+
+def percentiles(name: str, values: np.ndarray, horizon: int) -> dict[str, float]:
+    """5th, 50th and 95th percentiles of per-draw days; inf beyond the horizon, nan when undefined.
+    Never (inf) sorts above every day and nan draws are left out."""
+    v = values[~np.isnan(values)]
+    if v.size == 0:
+        return {f"{name}_{q}": math.nan for q in ("p5", "p50", "p95")}
+    big = 1e15                                     # stands for +-inf so that interpolation stays finite
+    q = np.percentile(np.clip(v, -big, big), [5, 50, 95])
+    q = np.where(q > horizon, np.inf, np.where(q < -horizon, -np.inf, q))
+    return {f"{name}_{k}": float(x) for k, x in zip(("p5", "p50", "p95"), q)}
+
+
+@dataclass(frozen=True, eq=False)
+class Answer:
+    """Per-draw days for one scenario, with and without its controls."""
+
+    with_: Inputs
+    without: Inputs
+    horizon: int
+
+    @classmethod
+    def of(cls, model: ThreatModel, scenario: str, sampler: Sampler, *, threshold: float | None = None,
+           horizon: int = DEFAULT_HORIZON_DAYS, setting: Setting | None = None,
+           pathways: tuple[Pathway, ...] | None = None) -> Answer:
+        s = model.scenario(scenario)
+        setting = setting or Setting.of(model, s)
+        theta = threshold if threshold is not None else (
+            s.capability_threshold if s.capability_threshold is not None else DEFAULT_THRESHOLD)
+        months = independent_months(setting, s)
+        chosen = model.pathways if pathways is None else pathways
+        return cls(gather(setting, chosen, sampler, threshold=theta, months=months),
+                   gather(setting.with_controls(()), chosen, sampler, threshold=theta, months=months),
+                   int(horizon))
+
+    def days(self) -> dict[str, np.ndarray]:
+        d = days_to_durable(self.with_, self.horizon)
+        d0 = days_to_durable(self.without, self.horizon)
+        independent = self.with_.parity
+        return {"days_to_durable": d, "days_to_usable": days_to_usable(self.with_, self.horizon),
+                "days_to_durable_without_controls": d0, "days_independent": independent,
+                "lead_days": lead(d, d0), "acceleration_days": acceleration(independent, d)}
+
+
+def timeline(model: ThreatModel, scenario: str, *, threshold: float | None = None, samples: int | None = None,
+             seed: int = 0, horizon: int = DEFAULT_HORIZON_DAYS, setting: Setting | None = None) -> Timeline:
+    """The scenario's capability timeline (deterministic), with per-draw percentiles when `samples`.
+    `setting` replaces the scenario's own (e.g. other controls, from the explorer)."""
+    det = Answer.of(model, scenario, Sampler(), threshold=threshold, horizon=horizon, setting=setting)
+    days = {k: float(v[0]) for k, v in det.days().items()}
+    report = np.array(REPORT_DAYS, float)[None, :]
+    expected = expected_capability(det.with_, report)[0]
+    stats: dict[str, float] = {}
+    if samples:
+        mc = Answer.of(model, scenario, Sampler(samples, seed), threshold=threshold, horizon=horizon, setting=setting)
+        for name, values in mc.days().items():
+            stats.update(percentiles(name, values, horizon))
+    return Timeline(scenario=scenario, threshold=det.with_.threshold, horizon_days=int(horizon),
+                    expected_capability={d: float(e) for d, e in zip(REPORT_DAYS, expected)},
+                    stats=stats, samples=samples, seed=seed, **days)
+
+
+# ---- curves on a grid, for plots --------------------------------------------------------
+
+@dataclass(frozen=True, eq=False)
+class Curves:
+    """Capability over time on a grid of days: means over draws and the 5-95% band of E(t)."""
+
+    scenario: str
+    label: str
+    days: np.ndarray
+    expected: np.ndarray            # mean E(t)
+    expected_low: np.ndarray
+    expected_high: np.ndarray
+    durable: np.ndarray             # mean durable(t)
+    usable: np.ndarray              # mean usable(t)
+    threshold: float
+    days_independent: float         # at deterministic values (inf: never)
+    days_to_durable: float          # at deterministic values
+    days_to_usable: float
+
+    def __repr__(self) -> str:
+        return (f"<Curves {self.scenario}: durable from day {self.days_to_durable:g}, usable from day "
+                f"{self.days_to_usable:g}, horizon {self.days[-1]:g} days>")
+
+    def at(self, day: float) -> float:
+        """Expected durable share of capability on `day` (mean over draws)."""
+        return float(np.interp(day, self.days, self.expected))
+
+    def relabel(self, label: str) -> Curves:
+        return replace(self, label=label)
+
+
+def day_grid(horizon_days: float, points: int = DEFAULT_POINTS) -> np.ndarray:
+    """Day 0, then whole days spaced geometrically to the horizon (dense where curves rise)."""
+    if horizon_days < 1:
+        raise ValueError(f"the horizon must be at least 1 day, found {horizon_days}")
+    return np.unique(np.concatenate([[0.0], np.round(np.geomspace(1.0, horizon_days, points))]))
+
+
+def curves(inp: Inputs, det: Inputs | None = None, *, label: str = "", horizon: int = DEFAULT_HORIZON_DAYS,
+           points: int = DEFAULT_POINTS) -> Curves:
+    """Curves for plotting from `inp` (draws); days at `det` (deterministic inputs, default `inp`'s first draw)."""
+    days = day_grid(horizon, points)
+    e_rows, d_sum, u_sum = [], np.zeros(days.size), np.zeros(days.size)
+    for lo in range(0, inp.width, CHUNK):
+        part = _columns(inp, slice(lo, lo + CHUNK))
+        grid = days[None, :]
+        e_rows.append(expected_capability(part, grid))
+        d_sum += durable(part, grid).sum(axis=0)
+        u_sum += usable(part, grid).sum(axis=0)
+    e = np.concatenate(e_rows)
+    low, high = np.percentile(e, [5, 95], axis=0)
+    det = det if det is not None else _columns(inp, slice(0, 1))
+    return Curves(scenario=inp.setting.id, label=label, days=days, expected=e.mean(axis=0), expected_low=low,
+                  expected_high=high, durable=d_sum / inp.width, usable=u_sum / inp.width,
+                  threshold=inp.threshold, days_independent=float(det.parity[0]),
+                  days_to_durable=float(days_to_durable(det, horizon)[0]),
+                  days_to_usable=float(days_to_usable(det, horizon)[0]))
+
+
+def _columns(inp: Inputs, cols: slice) -> Inputs:
+    return replace(inp, p=inp.p[:, cols], time=inp.time[:, cols], share=inp.share[:, cols],
+                   duration=inp.duration[cols], parity=inp.parity[cols])
+
+
+def scenario_curves(model: ThreatModel, scenario: str, *, samples: int | None = None, seed: int = 0,
+                    threshold: float | None = None, horizon: int = DEFAULT_HORIZON_DAYS,
+                    setting: Setting | None = None) -> tuple[Curves, Curves]:
+    """(without the scenario's controls, with them): curves for the report and the explorer."""
+    det = Answer.of(model, scenario, Sampler(), threshold=threshold, horizon=horizon, setting=setting)
+    mc = det if not samples else Answer.of(model, scenario, Sampler(samples, seed), threshold=threshold,
+                                           horizon=horizon, setting=setting)
+    return (curves(mc.without, det.without, label="without controls", horizon=horizon),
+            curves(mc.with_, det.with_, label="with controls", horizon=horizon))
+
+
+# ---- policies ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PolicyLead:
+    """What moving from a base scenario to a policy scenario buys against one actor."""
+
+    actor: str
+    base_days: float                # days to durable capability under the base (inf: beyond horizon)
+    policy_days: float
+    days_independent: float
+    lead_days: float                # policy - base
+    acceleration_base_days: float   # independent - base (nan: undefined)
+    acceleration_policy_days: float
+    lead_p5: float = math.nan
+    lead_p50: float = math.nan
+    lead_p95: float = math.nan
+
+
+def policy_leads(model: ThreatModel, base: str, policy: str, actors: tuple[str, ...] | None = None,
+                 samples: int | None = None, seed: int = 0, horizon: int = DEFAULT_HORIZON_DAYS) -> dict[str, PolicyLead]:
+    """For each actor (default: all), days to durable capability under `base` and under `policy`
+    (their tiers and controls), the lead the policy buys and the acceleration under each."""
+    a, b = Setting.of(model, base), Setting.of(model, policy)
+    sa, sb = model.scenario(base), model.scenario(policy)
+    out = {}
+    for actor_id in actors if actors is not None else [x.id for x in model.actors]:
+        actor = model.actor(actor_id)
+        row = {}
+        for sampler in ([Sampler()] + ([Sampler(samples, seed)] if samples else [])):
+            days = {}
+            for name, setting, scen in (("base", replace(a, actor=actor), sa), ("policy", replace(b, actor=actor), sb)):
+                theta = scen.capability_threshold if scen.capability_threshold is not None else DEFAULT_THRESHOLD
+                inp = gather(setting, model.pathways, sampler, threshold=theta, months=independent_months(setting))
+                days[name] = days_to_durable(inp, horizon)
+                days["independent"] = inp.parity
+            if sampler.deterministic:
+                row.update(base_days=float(days["base"][0]), policy_days=float(days["policy"][0]),
+                           days_independent=float(days["independent"][0]),
+                           lead_days=float(lead(days["policy"], days["base"])[0]),
+                           acceleration_base_days=float(acceleration(days["independent"], days["base"])[0]),
+                           acceleration_policy_days=float(acceleration(days["independent"], days["policy"])[0]))
+            else:
+                q = percentiles("lead", lead(days["policy"], days["base"]), horizon)
+                row.update(lead_p5=q["lead_p5"], lead_p50=q["lead_p50"], lead_p95=q["lead_p95"])
+        out[actor_id] = PolicyLead(actor=actor_id, **row)
+    return out
