@@ -2,8 +2,10 @@
 
 Usage: python scripts/pin_atlas.py ATLAS-5.6.0.yaml > data/atlas/atlas.yaml
 
-Keeps only what threatkit checks against: id, name and kind of every tactic,
-technique (with sub-techniques), mitigation and case study.
+Keeps only what threatkit checks against and exports: id, name and kind of
+every tactic, technique (with sub-techniques), mitigation and case study; a
+tactic's shortname (the Navigator's and STIX kill-chain phase name) and a
+technique's tactics (a sub-technique has its parent's, as in ATLAS's STIX).
 """
 import sys
 
@@ -16,14 +18,26 @@ HEADER = """\
 """
 
 
+def shortname(tactic_name: str) -> str:
+    """'AI Model Access' -> 'ai-model-access', as ATLAS's STIX x_mitre_shortname."""
+    return "-".join(tactic_name.lower().split())
+
+
 def main(path: str) -> None:
     with open(path, encoding="utf-8") as f:
         atlas = yaml.safe_load(f)
     matrix = atlas["matrices"][0]
+    techniques = {t["id"]: t for t in matrix.get("techniques", [])}
     entries = []
     for section in ("tactics", "techniques", "mitigations"):
         for item in matrix.get(section, []):
-            entries.append({"id": item["id"], "name": item["name"], "kind": item["object-type"]})
+            entry = {"id": item["id"], "name": item["name"], "kind": item["object-type"]}
+            if section == "tactics":
+                entry["shortname"] = shortname(item["name"])
+            if section == "techniques":
+                owner = techniques.get(item.get("subtechnique-of"), item)
+                entry["tactics"] = list(owner.get("tactics", []))
+            entries.append(entry)
     for item in atlas.get("case-studies", []):
         entries.append({"id": item["id"], "name": item["name"], "kind": "case-study"})
     entries.sort(key=lambda e: e["id"])

@@ -103,7 +103,7 @@ def _run_explorer(tmp_path, model_file: str, env_model: str = ""):
     old = os.environ.get(MODEL_ENV)
     os.environ[MODEL_ENV] = env_model
     try:
-        NotebookClient(nb, kernel_name="python3", timeout=120,
+        NotebookClient(nb, kernel_name="python3", timeout=120, store_widget_state=True,
                        resources={"metadata": {"path": str(tmp_path)}}).execute()
         error = None
     except CellExecutionError as exc:
@@ -134,9 +134,16 @@ def test_explorer_notebook_opens_the_model_lab_was_given(tmp_path):
     assert main(["init", str(mine)]) == 0
     nb, error = _run_explorer(tmp_path, "", env_model=str(mine))
     assert error is None, error
-    shown = json.dumps([o for c in nb.cells for o in c.get("outputs", [])])
-    # The starter's scenario (a competitor on the public API), not Mythos's status quo.
-    assert "<td>competitor</td>" in shown and "<td>public-api</td>" in shown, shown[-2000:]
+    # The starter's scenario (a competitor on the public API), not Mythos's status quo: read the
+    # dropdowns' chosen labels from the widget state the run saved.
+    state = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    chosen = {m["state"]["description"]: m["state"]["_options_labels"][m["state"]["index"]]
+              for m in state.values() if m["model_name"] == "DropdownModel"}
+    from threatkit.model.load import builtin_model
+
+    builtin = builtin_model()
+    assert chosen["Actor"] == builtin.actor("competitor").title
+    assert chosen["Access tier"] == builtin.tier("public-api").title
 
 
 def test_snapshot_page_embeds_state_with_defaults_and_the_renderer(tmp_path):

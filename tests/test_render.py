@@ -216,3 +216,11 @@ def test_rich_display_formatters(model, tree):
     assert formatters["text/html"](assess(model, "base")) == html
     assert "scenario" in formatters["text/html"](model)
     assert RiskMatrix.of(assess(model, "base"))._repr_html_().startswith("<style")
+
+
+def test_matrix_colours_start_from_the_least_severe_risk_and_none_is_grey():
+    from threatkit.model.load import builtin_model
+    from threatkit.render.matrix import NO_RISK_COLOUR, PALETTE
+    m = RiskMatrix(builtin_model().scales, ())
+    assert m.colour("low")[0] == PALETTE[0] and m.colour("moderate")[0] == PALETTE[1]
+    assert m.colour("none") == NO_RISK_COLOUR

@@ -36,9 +36,9 @@ class Quantities:
     def of(cls, quantities: Sequence[Quantity]) -> Quantities:
         rows = np.array([(q.low, q.mode, q.high, q.word is not None) for q in quantities], float).reshape(-1, 4)
         low, mode, high, word = rows.T
-        width = high - low
-        flat = (width == 0) | (word == 1)          # a word's band is drawn uniformly: Beta(1, 1)
-        with np.errstate(divide="ignore", invalid="ignore"):
+        flat = (high == low) | (word == 1)         # a word's band is drawn uniformly: Beta(1, 1)
+        with np.errstate(divide="ignore", invalid="ignore"):   # an infinite scalar (.inf) has no width
+            width = high - low
             alpha = np.where(flat, 1.0, 1.0 + 4.0 * (mode - low) / width)
             beta = np.where(flat, 1.0, 1.0 + 4.0 * (high - mode) / width)
         return cls(low, mode, high, alpha, beta, high > low)

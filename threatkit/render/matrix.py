@@ -10,12 +10,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from xml.sax.saxutils import escape, quoteattr
 
-from threatkit.analysis.assess import Assessment, risk_order
+from threatkit.analysis.assess import NO_RISK, Assessment, risk_order
 from threatkit.model.values import Scales
 
 # Colours from least to most severe; a matrix with more risk names reuses the last.
 PALETTE = ("#d9ead3", "#fff2cc", "#fce5cd", "#f4cccc", "#e06666", "#990000")
 INK = ("#000000",) * 5 + ("#ffffff",)
+NO_RISK_COLOUR = ("#eeeeee", "#555555")
 
 
 @dataclass(frozen=True, eq=False)
@@ -38,7 +39,10 @@ class RiskMatrix:
         return f"<RiskMatrix: {len(self.placements)} placements>"
 
     def colour(self, risk: str) -> tuple[str, str]:
-        order = risk_order(self.scales)
+        """(fill, ink) of a risk level; grey for "none" (an infeasible pathway, on no cell)."""
+        if risk == NO_RISK:
+            return NO_RISK_COLOUR
+        order = [r for r in risk_order(self.scales) if r != NO_RISK]
         k = min(order.index(risk), len(PALETTE) - 1)
         return PALETTE[k], INK[k]
 
