@@ -17,9 +17,11 @@ import math
 from threatkit.analysis.assess import Setting, assess_setting
 from threatkit.analysis.timeline import DAYS_PER_MONTH, scenario_curves, timeline
 from threatkit.model.values import Control, Quantity, ThreatModel
+from threatkit.render.safe import one_line
 
 CAP_CONTROL_ID = "explorer-query-cap"
 CAP_MAX_EXPONENT = 7      # the slider's top position (10 million a day) means "no cap"
+LABEL_LIMIT = 60          # characters of a name shown in a dropdown or beside a checkbox
 
 
 class Explorer:
@@ -40,15 +42,16 @@ class Explorer:
 
         style = {"description_width": "110px"}
         wide = w.Layout(width="420px")
-        self.actor = w.Dropdown(options=[(a.title, a.id) for a in model.actors], value=self.base.actor.id,
+        # Model text in labels: one plain line (widgets show labels as text, never HTML), cut to fit.
+        self.actor = w.Dropdown(options=[(_label(a.title), a.id) for a in model.actors], value=self.base.actor.id,
                                 description="Actor", style=style, layout=wide)
-        self.tier = w.Dropdown(options=[(t.title, t.id) for t in model.tiers], value=self.base.tier.id,
+        self.tier = w.Dropdown(options=[(_label(t.title), t.id) for t in model.tiers], value=self.base.tier.id,
                                description="Access tier", style=style, layout=wide)
-        self.pathway = w.Dropdown(options=[(p.title, p.id) for p in model.pathways], value=first_pathway,
+        self.pathway = w.Dropdown(options=[(_label(p.title), p.id) for p in model.pathways], value=first_pathway,
                                   description="Pathway", style=style, layout=wide)
         chosen = {c.id for c in self.base.controls}
-        self.controls = {c.id: w.Checkbox(value=c.id in chosen, description=c.title, indent=False,
-                                          layout=w.Layout(width="300px"))
+        self.controls = {c.id: w.Checkbox(value=c.id in chosen, description=_label(c.title), indent=False,
+                                          description_allow_html=False, layout=w.Layout(width="300px"))
                          for c in model.controls}
         self.cap = w.FloatLogSlider(value=10 ** CAP_MAX_EXPONENT, base=10, min=1, max=CAP_MAX_EXPONENT, step=0.25,
                                     continuous_update=False, description="Query cap/day", style=style,
@@ -152,6 +155,10 @@ class Explorer:
         from IPython.display import display
 
         display(self.widget)
+
+
+def _label(title: str) -> str:
+    return one_line(title, LABEL_LIMIT)
 
 
 def render_views(model: ThreatModel, state: dict) -> dict[str, str]:
