@@ -109,7 +109,8 @@ class ScenarioReport:
         controls = ", ".join(md_text(c.title) for c in s.controls) or "none"
         _markdown(f"**Model:** {md_text(self.model.name or Path(self.model_path).name)}  \n"
                   f"**Scenario:** {md_text(self.scenario)} ({md_text(self.model.scenario(self.scenario).title)})  \n"
-                  f"**Actor:** {md_text(s.actor.title)} ({md_text(s.actor.capacity)})  \n"
+                  f"**Actor:** {md_text(s.actor.title)}"
+                  + (f" (RAND {md_text(s.actor.capacity)})" if s.actor.capacity else "") + "  \n"
                   f"**Access tier:** {md_text(s.tier.title)}  \n"
                   f"**Controls:** {controls}  \n"
                   f"**Overall risk:** {md_text(self.assessment.overall_risk)}")
