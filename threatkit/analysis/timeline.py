@@ -29,6 +29,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from threatkit.analysis.assess import Setting, evaluate, share
+from threatkit.analysis.grid import curves_block
 from threatkit.analysis.simulate import Sampler
 from threatkit.model.values import Pathway, ThreatModel
 
@@ -358,9 +359,12 @@ def curves(inp: Inputs, det: Inputs | None = None, *, label: str = "", horizon: 
     for lo in range(0, inp.width, CHUNK):
         part = _columns(inp, slice(lo, lo + CHUNK))
         grid = days[None, :]
-        e_rows.append(expected_capability(part, grid))
-        d_sum += durable(part, grid).sum(axis=0)
-        u_sum += usable(part, grid).sum(axis=0)
+        block = curves_block(part, grid)          # the same numbers, computed once for the three
+        if block is None:
+            block = expected_capability(part, grid), durable(part, grid), usable(part, grid)
+        e_rows.append(block[0])
+        d_sum += block[1].sum(axis=0)
+        u_sum += block[2].sum(axis=0)
     e = np.concatenate(e_rows)
     low, high = np.percentile(e, [5, 95], axis=0)
     det = det if det is not None else _columns(inp, slice(0, 1))
