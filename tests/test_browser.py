@@ -126,12 +126,10 @@ def _matrix_features(svg) -> dict:
 
 
 def _curve_features(svg) -> dict:
-    """Matplotlib draws every line (the curve, the 50% line, ticks, grid, legend) as a line2d group;
-    their path data pins the curve and its axes. Whitespace is normalised (XML attribute parsing
-    turns the newlines in `d` into spaces, the HTML parser keeps them)."""
-    paths = [" ".join(p.get("d", "").split())
-             for g in svg.iter(SVG + "g") if (g.get("id") or "").startswith("line2d")
-             for p in g.iter(SVG + "path")]
+    """Every curve (band, expected, durable, usable) is a path of class `curve`: their path data
+    pins the curves and the axes they are drawn on."""
+    paths = [f'{p.get("class")}: {" ".join(p.get("d", "").split())}'
+             for p in svg.iter(SVG + "path") if "curve" in (p.get("class") or "").split()]
     return {"label": svg.get("aria-label"), "lines": paths}
 
 
@@ -147,7 +145,7 @@ PAGE_FEATURES_JS = """
     nodes[g.id] = {class: g.getAttribute('class'), text: Array.from(g.querySelectorAll('text')).map(t => t.textContent)};
   const cells = all('.tk-matrix svg g.cell').map(g => [g.getAttribute('class'), g.dataset.likelihood,
                                                       g.dataset.impact, g.dataset.count]);
-  const lines = all('.tk-curve svg g[id^="line2d"] path').map(p => (p.getAttribute('d') || '').split(/\\s+/).filter(Boolean).join(' '));
+  const lines = all('.tk-curve svg path.curve').map(p => p.getAttribute('class') + ': ' + (p.getAttribute('d') || '').split(/\\s+/).filter(Boolean).join(' '));
   return {
     summary: summary ? {...summary.dataset} : null,
     tree: tree ? {label: tree.getAttribute('aria-label'), nodes} : null,
@@ -183,7 +181,7 @@ def _differences(page: dict, want: dict) -> list[str]:
         if key == "matrix" and got.get("cells") != exp["cells"]:
             problems.append("matrix cells differ")
         if key == "curve" and got.get("lines") != exp["lines"]:
-            problems.append("curve lines (matplotlib path data) differ")
+            problems.append("curve lines (path data) differ")
     return problems
 
 

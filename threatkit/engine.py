@@ -63,8 +63,6 @@ def warm_up() -> None:
     os.environ.setdefault("MPLBACKEND", "Agg")
     skip_slow_format_checkers()
     import IPython.core.interactiveshell  # noqa: F401
-    import matplotlib.figure  # noqa: F401
-    import matplotlib.backends.backend_svg  # noqa: F401
     import nbformat  # noqa: F401
     import pandas  # noqa: F401
     import pandas.io.formats.style  # noqa: F401
