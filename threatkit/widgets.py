@@ -15,7 +15,8 @@ import html
 import math
 
 from threatkit.analysis.assess import Setting, assess_setting
-from threatkit.analysis.timeline import DAYS_PER_MONTH, scenario_curves, timeline
+from threatkit.analysis.explore import SettingAnswers
+from threatkit.analysis.timeline import DAYS_PER_MONTH
 from threatkit.model.values import Control, Quantity, ThreatModel
 
 CAP_CONTROL_ID = "explorer-query-cap"
@@ -35,6 +36,8 @@ class Explorer:
         if base is None:
             raise ValueError("the explorer needs a model with at least one scenario (for its asset)")
         self.base = Setting.of(model, base)
+        # Curves and timeline per setting, computed once: a change recomputes only what it changes.
+        self._answers = SettingAnswers(model, self.base.id, samples=samples, seed=seed)
         first_pathway = pathway or model.pathways[0].id
         model.pathway(first_pathway)
 
@@ -100,9 +103,7 @@ class Explorer:
         """The numbers the views show, from the analysis layer."""
         setting = self.setting()
         result = assess_setting(setting, (self.model.pathway(self.pathway.value),)).pathways[0]
-        without, with_ = scenario_curves(self.model, self.base.id, samples=self.samples, seed=self.seed,
-                                         setting=setting)
-        t = timeline(self.model, self.base.id, setting=setting)
+        without, with_, t = self._answers.answer(setting)
         return {"tree": result.tree, "curves": (with_.relabel("this setting"), without), "pathway": result.pathway,
                 "probability": result.probability, "cost_usd": result.cost_usd, "time_days": result.time_days,
                 "likelihood": result.likelihood, "impact": result.impact, "risk": result.risk,

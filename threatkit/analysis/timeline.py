@@ -300,12 +300,21 @@ def timeline(model: ThreatModel, scenario: str, *, threshold: float | None = Non
     """The scenario's capability timeline (deterministic), with per-draw percentiles when `samples`.
     `setting` replaces the scenario's own (e.g. other controls, from the explorer)."""
     det = Answer.of(model, scenario, Sampler(), threshold=threshold, horizon=horizon, setting=setting)
+    mc = None
+    if samples:
+        mc = Answer.of(model, scenario, Sampler(samples, seed), threshold=threshold, horizon=horizon, setting=setting)
+    return timeline_of(scenario, det, mc, samples=samples, seed=seed)
+
+
+def timeline_of(scenario: str, det: Answer, mc: Answer | None = None, *, samples: int | None = None,
+                seed: int = 0) -> Timeline:
+    """The Timeline from answers at deterministic values (`det`) and, with samples, over draws (`mc`)."""
+    horizon = det.horizon
     days = {k: float(v[0]) for k, v in det.days().items()}
     report = np.array(REPORT_DAYS, float)[None, :]
     expected = expected_capability(det.with_, report)[0]
     stats: dict[str, float] = {}
-    if samples:
-        mc = Answer.of(model, scenario, Sampler(samples, seed), threshold=threshold, horizon=horizon, setting=setting)
+    if mc is not None:
         for name, values in mc.days().items():
             stats.update(percentiles(name, values, horizon))
     return Timeline(scenario=scenario, threshold=det.with_.threshold, horizon_days=int(horizon),
