@@ -6,7 +6,8 @@ directory), opens a trusted copy of notebooks/explorer.ipynb, checks the saved
 widget state shows the explorer before any kernel runs it, runs all cells, and
 then works the explorer as an analyst would: a tier, a control, an actor, the
 query-cap slider (from the keyboard), and finally Kernel > Restart Kernel and
-Run All Cells. After each step the status line, the attack tree, the risk-matrix
+Run All Cells. The tree opens fitted to its box, its root node in view (checked
+after every step); "Full size" shows it larger, scrolling, and fits it again. After each step the status line, the attack tree, the risk-matrix
 cell and the capability-over-time view on the page must equal what the analysis layer
 computes for that choice in this process (`expected`), and must have changed
 exactly where those numbers changed. No cell may show an error or a traceback,
@@ -95,7 +96,7 @@ def expected(model, actor: str, tier: str, controls: frozenset[str], cap_exponen
         "p": p,
         "summary": {"probability": f"{p:.6f}", "risk": state["risk"], "likelihood": str(likelihood),
                     "impact": str(impact), "daysToDurable": str(t.days_to_durable), "leadDays": str(t.lead_days),
-                    "expected365": f"{t.expected_capability[365]:.6f}"},
+                    "expected-365": f"{t.expected_capability[365]:.6f}"},
         "tree": _tree_features(ET.fromstring(views["tree"])),
         "cheapest": sorted(tree.cheapest),
         "matrix": _matrix_features(ET.fromstring(views["matrix"])),
@@ -156,6 +157,23 @@ PAGE_FEATURES_JS = """
   };
 }
 """
+
+
+# Where the root node of the tree sits, and the visible part of the tree's box (page pixels).
+ROOT_IN_VIEW_JS = """
+(root, nodeId) => {
+  const view = root.querySelector('.tk-tree');
+  const node = root.querySelector(`.tk-tree svg g.node[id="${nodeId}"]`);
+  const svg = root.querySelector('.tk-tree svg');
+  if (!view || !node) return null;
+  const r = (e) => { const b = e.getBoundingClientRect(); return [b.left, b.top, b.right, b.bottom]; };
+  return {box: r(view), node: r(node), svgWidth: svg.getBoundingClientRect().width};
+}
+"""
+
+
+def _inside(inner, outer) -> bool:
+    return inner[0] >= outer[0] - 1 and inner[1] >= outer[1] - 1 and inner[2] <= outer[2] + 1 and inner[3] <= outer[3] + 1
 
 
 def _comparable(features: dict) -> dict:
@@ -369,6 +387,7 @@ class Session:
             assert f"on day {want['days_to_durable']:,.0f} " in got["curve"]["label"], got["curve"]["label"]
         root = f"{PATHWAY}-node-{self.model.pathway(PATHWAY).tree.id}"
         assert f"p {fmt_p(want['p'])} " in " ".join(got["tree"]["nodes"][root]["text"]), got["tree"]["nodes"][root]
+        self.root_in_view(step, explorer)
         if self.shown is not None:    # a step: each view changes exactly when the library's numbers do
             before = self.shown
             for view, key in (("attack tree", "tree"), ("risk-matrix cell", "occupied"), ("capability view", "curve")):
@@ -382,6 +401,15 @@ class Session:
         self.no_errors(step)
         self.screenshots(step, explorer)
         return got
+
+    def root_in_view(self, step: str, explorer) -> dict:
+        """The tree opens fitted to its box: the root node lies wholly within the visible box."""
+        root = f"{PATHWAY}-node-{self.model.pathway(PATHWAY).tree.id}"
+        where = explorer.evaluate(ROOT_IN_VIEW_JS, root)
+        assert where is not None, f"after '{step}' the tree view or its root node is missing"
+        assert _inside(where["node"], where["box"]), f"after '{step}' the root node {where['node']} lies outside " \
+                                                      f"the tree's box {where['box']}"
+        return where
 
     def no_errors(self, step: str) -> None:
         stderr = self.panel.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')
@@ -477,6 +505,20 @@ def test_explorer_in_jupyterlab(lab, page, model):
     session.run_all("Run", "Run All Cells")
     session.check("1-run-all")
 
+    # Full size: the drawing grows past its box (which scrolls); the toggle fits it again.
+    fitted = session.root_in_view("1-run-all", session.explorer)
+    toggle = session.explorer.locator(".tk-tree-size")
+    toggle.click()
+    page.wait_for_function("(w) => { const s = document.querySelector('" + PANEL + " .tk-tree svg');"
+                           " return s && s.getBoundingClientRect().width > w + 1; }", arg=fitted["svgWidth"],
+                           timeout=STEP_TIMEOUT * 1000)
+    session.screenshot("1-run-all-tree-full-size")
+    toggle.click()
+    page.wait_for_function("(w) => { const s = document.querySelector('" + PANEL + " .tk-tree svg');"
+                           " return s && Math.abs(s.getBoundingClientRect().width - w) < 1; }", arg=fitted["svgWidth"],
+                           timeout=STEP_TIMEOUT * 1000)
+    session.root_in_view("1-run-all-fitted-again", session.explorer)
+
     # Public API: logprobs become available, the cheapest attack harvests soft labels.
     session.dropdown("Access tier").select_option(label=model.tier("public-api").title)
     session.choice["tier"] = "public-api"
@@ -493,7 +535,7 @@ def test_explorer_in_jupyterlab(lab, page, model):
 
     # The query cap, from the keyboard on the slider handle: three pages down from "no cap". A capped
     # harvest collects fewer teacher samples, so the expected durable share falls, not only later.
-    uncapped = session.shown["got"]["summary"]["expected365"]
+    uncapped = session.shown["got"]["summary"]["expected-365"]
     handle = session.explorer.locator(".noUi-handle")
     handle.scroll_into_view_if_needed()
     handle.focus()
@@ -503,7 +545,7 @@ def test_explorer_in_jupyterlab(lab, page, model):
     session.choice["cap"] = cap
     got = session.check("4-query-cap")
     assert session.explorer.locator(".widget-readout").inner_text().strip() == f"{10 ** cap:,.0f}"
-    assert float(got["summary"]["expected365"]) < float(uncapped), "a lower cap must lower the curve"
+    assert float(got["summary"]["expected-365"]) < float(uncapped), "a lower cap must lower the curve"
 
     # An individual: fewer means, later capability.
     session.dropdown("Actor").select_option(label=model.actor("individual").title)
