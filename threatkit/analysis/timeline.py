@@ -299,11 +299,20 @@ def timeline(model: ThreatModel, scenario: str, *, threshold: float | None = Non
              seed: int = 0, horizon: int = DEFAULT_HORIZON_DAYS, setting: Setting | None = None) -> Timeline:
     """The scenario's capability timeline (deterministic), with per-draw percentiles when `samples`.
     `setting` replaces the scenario's own (e.g. other controls, from the explorer)."""
+    det, mc = answers(model, scenario, samples=samples, seed=seed, threshold=threshold, horizon=horizon,
+                      setting=setting)
+    return timeline_of(scenario, det, mc if samples else None, samples=samples, seed=seed)
+
+
+def answers(model: ThreatModel, scenario: str, *, samples: int | None = None, seed: int = 0,
+            threshold: float | None = None, horizon: int = DEFAULT_HORIZON_DAYS,
+            setting: Setting | None = None) -> tuple[Answer, Answer]:
+    """(at deterministic values, over `samples` draws: the same Answer without samples), which
+    `timeline_of` and `curves_of` share (a report needs both)."""
     det = Answer.of(model, scenario, Sampler(), threshold=threshold, horizon=horizon, setting=setting)
-    mc = None
-    if samples:
-        mc = Answer.of(model, scenario, Sampler(samples, seed), threshold=threshold, horizon=horizon, setting=setting)
-    return timeline_of(scenario, det, mc, samples=samples, seed=seed)
+    mc = det if not samples else Answer.of(model, scenario, Sampler(samples, seed), threshold=threshold,
+                                           horizon=horizon, setting=setting)
+    return det, mc
 
 
 def timeline_of(scenario: str, det: Answer, mc: Answer | None = None, *, samples: int | None = None,
@@ -393,11 +402,14 @@ def scenario_curves(model: ThreatModel, scenario: str, *, samples: int | None = 
                     threshold: float | None = None, horizon: int = DEFAULT_HORIZON_DAYS,
                     setting: Setting | None = None) -> tuple[Curves, Curves]:
     """(without the scenario's controls, with them): curves for the report and the explorer."""
-    det = Answer.of(model, scenario, Sampler(), threshold=threshold, horizon=horizon, setting=setting)
-    mc = det if not samples else Answer.of(model, scenario, Sampler(samples, seed), threshold=threshold,
-                                           horizon=horizon, setting=setting)
-    return (curves(mc.without, det.without, label="without controls", horizon=horizon),
-            curves(mc.with_, det.with_, label="with controls", horizon=horizon))
+    return curves_of(*answers(model, scenario, samples=samples, seed=seed, threshold=threshold, horizon=horizon,
+                              setting=setting))
+
+
+def curves_of(det: Answer, mc: Answer) -> tuple[Curves, Curves]:
+    """(without the controls, with them) from `answers`."""
+    return (curves(mc.without, det.without, label="without controls", horizon=det.horizon),
+            curves(mc.with_, det.with_, label="with controls", horizon=det.horizon))
 
 
 # ---- policies ---------------------------------------------------------------------------
