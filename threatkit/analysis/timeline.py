@@ -282,9 +282,10 @@ class Answer:
             s.capability_threshold if s.capability_threshold is not None else DEFAULT_THRESHOLD)
         months = independent_months(setting, s)
         chosen = model.pathways if pathways is None else pathways
-        return cls(gather(setting, chosen, sampler, threshold=theta, months=months),
-                   gather(setting.with_controls(()), chosen, sampler, threshold=theta, months=months),
-                   int(horizon))
+        with_ = gather(setting, chosen, sampler, threshold=theta, months=months)
+        without = with_ if not setting.controls else gather(setting.with_controls(()), chosen, sampler,
+                                                            threshold=theta, months=months)
+        return cls(with_, without, int(horizon))
 
     def days(self) -> dict[str, np.ndarray]:
         d = days_to_durable(self.with_, self.horizon)
@@ -408,8 +409,10 @@ def scenario_curves(model: ThreatModel, scenario: str, *, samples: int | None = 
 
 def curves_of(det: Answer, mc: Answer) -> tuple[Curves, Curves]:
     """(without the controls, with them) from `answers`."""
-    return (curves(mc.without, det.without, label="without controls", horizon=det.horizon),
-            curves(mc.with_, det.with_, label="with controls", horizon=det.horizon))
+    with_ = curves(mc.with_, det.with_, label="with controls", horizon=det.horizon)
+    if mc.without is mc.with_ and det.without is det.with_:        # no controls: one side is the other
+        return with_.relabel("without controls"), with_
+    return curves(mc.without, det.without, label="without controls", horizon=det.horizon), with_
 
 
 # ---- policies ---------------------------------------------------------------------------
