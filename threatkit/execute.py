@@ -123,7 +123,9 @@ def _exporter():
 
     return ReportExporter(template_name="threatkit",
                           extra_template_basedirs=[str(resource_dir("templates") / "nbconvert")],
-                          exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
+                          exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True,
+                          # the notebook validated once, after the preprocessors, not after each (7 passes)
+                          optimistic_validation=True)
 
 
 @dataclass(frozen=True)
