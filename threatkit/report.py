@@ -17,7 +17,8 @@ from pathlib import Path
 
 from threatkit.analysis.assess import Assessment, Setting, assess
 from threatkit.analysis.controls import control_values
-from threatkit.analysis.timeline import DAYS_PER_MONTH, Curves, Timeline, scenario_curves, timeline
+from threatkit.analysis.timeline import (
+    DAYS_PER_MONTH, Answer, Curves, Timeline, answers, curves_of, timeline_of)
 from threatkit.model.load import load_model
 from threatkit.model.values import ThreatModel
 from threatkit.render.display import Table
@@ -94,13 +95,19 @@ class ScenarioReport:
         return assess(self.model, self.scenario, self.samples, self.seed)
 
     @cached_property
+    def answers(self) -> tuple[Answer, Answer]:
+        """The curves' and the timeline's inputs, gathered once for both."""
+        return answers(self.model, self.scenario, samples=self.samples, seed=self.seed)
+
+    @cached_property
     def curves(self) -> tuple[Curves, Curves]:
         """Capability over time (without the scenario's controls, with them)."""
-        return scenario_curves(self.model, self.scenario, samples=self.samples, seed=self.seed)
+        return curves_of(*self.answers)
 
     @cached_property
     def timeline(self) -> Timeline:
-        return timeline(self.model, self.scenario, samples=self.samples, seed=self.seed)
+        det, mc = self.answers
+        return timeline_of(self.scenario, det, mc if self.samples else None, samples=self.samples, seed=self.seed)
 
     # ---- sections --------------------------------------------------------------------------
 

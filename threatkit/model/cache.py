@@ -22,35 +22,20 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
-import stat
 import sys
 import tempfile
 from functools import lru_cache
 from pathlib import Path
 
+from threatkit.cachedir import cache_dir as private_cache_dir
 from threatkit.model.yamlsafe import gc_paused
 
 MAX_ENTRIES = 32
-OFF = {"0", "off", "no", "false"}
 
 
 def cache_dir() -> Path | None:
     """The cache directory, created if missing; None when the cache is off or the directory is not private."""
-    if os.environ.get("THREATKIT_CACHE", "1").strip().lower() in OFF or not hasattr(os, "getuid"):
-        return None                       # without POSIX owners the directory cannot be checked
-    where = os.environ.get("THREATKIT_CACHE_DIR")
-    if where:
-        path = Path(where)
-    else:
-        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-        path = Path(base) / "threatkit"
-    try:
-        path.mkdir(mode=0o700, parents=True, exist_ok=True)
-        info = os.lstat(path)
-    except OSError:
-        return None
-    private = stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid() and not info.st_mode & 0o077
-    return path if private else None
+    return private_cache_dir()
 
 
 def digest(data: bytes) -> str:
