@@ -41,6 +41,8 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/sensitivity.py
 	$(BIN)/python benchmarks/render.py
 	$(BIN)/python benchmarks/batch.py
+	$(BIN)/python benchmarks/load.py
+	$(BIN)/python benchmarks/explorer.py
 
 notebooks: $(VENV)/.installed-dev   # re-execute the stored notebooks after a change of code or data
 	$(BIN)/python scripts/refresh_notebooks.py

@@ -6,7 +6,8 @@ directory), opens a trusted copy of notebooks/explorer.ipynb, checks the saved
 widget state shows the explorer before any kernel runs it, runs all cells, and
 then works the explorer as an analyst would: a tier, a control, an actor, the
 query-cap slider (from the keyboard), and finally Kernel > Restart Kernel and
-Run All Cells. After each step the status line, the attack tree, the risk-matrix
+Run All Cells. The tree opens fitted to its box, its root node in view (checked
+after every step); "Full size" shows it larger, scrolling, and fits it again. After each step the status line, the attack tree, the risk-matrix
 cell and the capability-over-time view on the page must equal what the analysis layer
 computes for that choice in this process (`expected`), and must have changed
 exactly where those numbers changed. No cell may show an error or a traceback,
@@ -126,12 +127,10 @@ def _matrix_features(svg) -> dict:
 
 
 def _curve_features(svg) -> dict:
-    """Matplotlib draws every line (the curve, the 50% line, ticks, grid, legend) as a line2d group;
-    their path data pins the curve and its axes. Whitespace is normalised (XML attribute parsing
-    turns the newlines in `d` into spaces, the HTML parser keeps them)."""
-    paths = [" ".join(p.get("d", "").split())
-             for g in svg.iter(SVG + "g") if (g.get("id") or "").startswith("line2d")
-             for p in g.iter(SVG + "path")]
+    """Every curve (band, expected, durable, usable) is a path of class `curve`: their path data
+    pins the curves and the axes they are drawn on."""
+    paths = [f'{p.get("class")}: {" ".join(p.get("d", "").split())}'
+             for p in svg.iter(SVG + "path") if "curve" in (p.get("class") or "").split()]
     return {"label": svg.get("aria-label"), "lines": paths}
 
 
@@ -147,7 +146,7 @@ PAGE_FEATURES_JS = """
     nodes[g.id] = {class: g.getAttribute('class'), text: Array.from(g.querySelectorAll('text')).map(t => t.textContent)};
   const cells = all('.tk-matrix svg g.cell').map(g => [g.getAttribute('class'), g.dataset.likelihood,
                                                       g.dataset.impact, g.dataset.count]);
-  const lines = all('.tk-curve svg g[id^="line2d"] path').map(p => (p.getAttribute('d') || '').split(/\\s+/).filter(Boolean).join(' '));
+  const lines = all('.tk-curve svg path.curve').map(p => p.getAttribute('class') + ': ' + (p.getAttribute('d') || '').split(/\\s+/).filter(Boolean).join(' '));
   return {
     summary: summary ? {...summary.dataset} : null,
     tree: tree ? {label: tree.getAttribute('aria-label'), nodes} : null,
@@ -158,6 +157,23 @@ PAGE_FEATURES_JS = """
   };
 }
 """
+
+
+# Where the root node of the tree sits, and the visible part of the tree's box (page pixels).
+ROOT_IN_VIEW_JS = """
+(root, nodeId) => {
+  const view = root.querySelector('.tk-tree');
+  const node = root.querySelector(`.tk-tree svg g.node[id="${nodeId}"]`);
+  const svg = root.querySelector('.tk-tree svg');
+  if (!view || !node) return null;
+  const r = (e) => { const b = e.getBoundingClientRect(); return [b.left, b.top, b.right, b.bottom]; };
+  return {box: r(view), node: r(node), svgWidth: svg.getBoundingClientRect().width};
+}
+"""
+
+
+def _inside(inner, outer) -> bool:
+    return inner[0] >= outer[0] - 1 and inner[1] >= outer[1] - 1 and inner[2] <= outer[2] + 1 and inner[3] <= outer[3] + 1
 
 
 def _comparable(features: dict) -> dict:
@@ -183,7 +199,7 @@ def _differences(page: dict, want: dict) -> list[str]:
         if key == "matrix" and got.get("cells") != exp["cells"]:
             problems.append("matrix cells differ")
         if key == "curve" and got.get("lines") != exp["lines"]:
-            problems.append("curve lines (matplotlib path data) differ")
+            problems.append("curve lines (path data) differ")
     return problems
 
 
@@ -370,6 +386,7 @@ class Session:
             assert f"on day {want['days_to_durable']:,.0f} " in got["curve"]["label"], got["curve"]["label"]
         root = f"{PATHWAY}-node-{self.model.pathway(PATHWAY).tree.id}"
         assert f"p {fmt_p(want['p'])} " in " ".join(got["tree"]["nodes"][root]["text"]), got["tree"]["nodes"][root]
+        self.root_in_view(step, explorer)
         if self.shown is not None:    # a step: each view changes exactly when the library's numbers do
             before = self.shown
             for view, key in (("attack tree", "tree"), ("risk-matrix cell", "occupied"), ("capability view", "curve")):
@@ -383,6 +400,15 @@ class Session:
         self.no_errors(step)
         self.screenshots(step, explorer)
         return got
+
+    def root_in_view(self, step: str, explorer) -> dict:
+        """The tree opens fitted to its box: the root node lies wholly within the visible box."""
+        root = f"{PATHWAY}-node-{self.model.pathway(PATHWAY).tree.id}"
+        where = explorer.evaluate(ROOT_IN_VIEW_JS, root)
+        assert where is not None, f"after '{step}' the tree view or its root node is missing"
+        assert _inside(where["node"], where["box"]), f"after '{step}' the root node {where['node']} lies outside " \
+                                                      f"the tree's box {where['box']}"
+        return where
 
     def no_errors(self, step: str) -> None:
         stderr = self.panel.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')
@@ -484,6 +510,20 @@ def test_explorer_in_jupyterlab(lab, page, model):
 
     session.run_all("Run", "Run All Cells")
     session.check("1-run-all")
+
+    # Full size: the drawing grows past its box (which scrolls); the toggle fits it again.
+    fitted = session.root_in_view("1-run-all", session.explorer)
+    toggle = session.explorer.locator(".tk-tree-size")
+    toggle.click()
+    page.wait_for_function("(w) => { const s = document.querySelector('" + PANEL + " .tk-tree svg');"
+                           " return s && s.getBoundingClientRect().width > w + 1; }", arg=fitted["svgWidth"],
+                           timeout=STEP_TIMEOUT * 1000)
+    session.screenshot("1-run-all-tree-full-size")
+    toggle.click()
+    page.wait_for_function("(w) => { const s = document.querySelector('" + PANEL + " .tk-tree svg');"
+                           " return s && Math.abs(s.getBoundingClientRect().width - w) < 1; }", arg=fitted["svgWidth"],
+                           timeout=STEP_TIMEOUT * 1000)
+    session.root_in_view("1-run-all-fitted-again", session.explorer)
 
     # Public API: direct accounts instead of an intermediary's; the distillation tree is the same,
     # but the actor holds the capability sooner (other pathways open up).

@@ -161,3 +161,29 @@ def test_valid_and_malformed_files_together(tmp_path, capsys):
     assert status == 1
     assert out.startswith(f"{good}: ok: ")
     assert f"{bad}:3: " in err
+
+
+def test_catalog_never_prints_a_raw_control_character(tmp_path):
+    """`catalog actors --model` on a name holding ESC: refused at FILE:LINE, and nothing the
+    process writes holds the ESC byte (it appears only as the escape text \\x1b)."""
+    case = tmp_path / "esc.yaml"
+    case.write_text('threatkit: 1\nactors:\n  - id: spy\n    name: "\\x1b[2J"\n    kind: state\n'
+                    '    capacity: OC4\n    budget_usd: 1000\n    skill: 3\n')
+    proc = subprocess.run([sys.executable, "-m", "threatkit.cli", "catalog", "actors", "--model", str(case)],
+                          capture_output=True, timeout=120, cwd=tmp_path)
+    assert proc.returncode == 1, proc
+    assert b"\x1b" not in proc.stdout + proc.stderr
+    assert proc.stdout == b""
+    assert proc.stderr.decode() == (f"{case}:4: actors[spy].name: found '\\x1b[2J', which holds control character "
+                                    "U+001B; expected text without control characters (tab and newline are allowed)\n")
+
+
+def test_control_characters_in_data_built_in_code():
+    """load_data takes the same check, located by field path."""
+    from threatkit import ModelError, load_data
+
+    with pytest.raises(ModelError) as info:
+        load_data({"threatkit": 1, "include": [], "name": "bell\x07", "tiers": [{"id": "api", "rank": 1}]})
+    assert [p.message for p in info.value.problems] == [
+        "name: found 'bell\\x07', which holds control character U+0007; expected text without control characters "
+        "(tab and newline are allowed)"]

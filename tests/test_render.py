@@ -199,7 +199,20 @@ def test_capability_plot_svg_is_stable(model):
     b = CapabilityPlot(scenario_curves(model, "base", samples=200, seed=3)).to_svg()
     assert a == b
     parse(a)
-    assert "<dc:date>" not in a and not re.search(r"Matplotlib v\d", a)
+    kinds = [p.get("class") for p in parse(a).iter(f"{SVG}path")]
+    assert kinds == ["curve band", "curve expected", "curve durable", "curve usable", "curve expected",
+                     "curve durable"]
+
+
+def test_capability_plot_escapes_labels_and_cuts_curves_at_its_edge(model):
+    without, with_ = scenario_curves(model, "base")
+    plot = CapabilityPlot((with_.relabel('<script>"x"</script>'), without))
+    svg = plot.to_svg()
+    assert "<script>" not in svg and "&lt;script&gt;" in svg
+    right = 736.0                                      # the panels' right edge
+    for p in parse(svg).iter(f"{SVG}path"):
+        xs = [float(v) for v in re.findall(r"[ML]([-\d.]+) ", p.get("d"))]
+        assert xs and max(xs) <= right + 0.05, p.get("class")
 
 
 def test_rich_display_formatters(model, tree):

@@ -184,6 +184,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
                 print(problem, file=sys.stderr)
             continue
         print(f"{path}: ok: {summary(model)}")
+        _warn(model)
     return 1 if failed else 0
 
 
@@ -215,6 +216,24 @@ def _nonnegative_int(text: str) -> int:
     return _whole_number(text, 0)
 
 
+def _load(path: str) -> ThreatModel:
+    """load_model, with the model's warnings on stderr (they do not stop the command)."""
+    import gc
+
+    model = load_model(path)
+    # The model lives as long as this short process: keep the collector from scanning its
+    # hundred thousand objects again and again while the analysis allocates (a large model
+    # assesses in 60% of the time).
+    gc.freeze()
+    return _warn(model)
+
+
+def _warn(model: ThreatModel) -> ThreatModel:
+    for warning in model.warnings:
+        print(warning, file=sys.stderr)
+    return model
+
+
 def _lookup(model: ThreatModel, kind: str, ident: str):
     try:
         return model.get(kind, ident)
@@ -226,7 +245,7 @@ def _lookup(model: ThreatModel, kind: str, ident: str):
 def cmd_assess(args: argparse.Namespace) -> int:
     from threatkit.analysis.assess import assess
 
-    model = load_model(args.file)
+    model = _load(args.file)
     rows = [row for s in _scenarios(model, args) for row in assess(model, s, args.samples, args.seed).rows()]
     columns = list(ASSESS_COLUMNS) + [k for k in (rows[0] if rows else {}) if is_stat_column(k)]
     if args.format == "json":
@@ -253,7 +272,7 @@ def cmd_timeline(args: argparse.Namespace) -> int:
     from threatkit.analysis.timeline import timeline
     from threatkit.tabular import TIMELINE_COLUMNS, timeline_row
 
-    model = load_model(args.file)
+    model = _load(args.file)
     results = [timeline(model, s.id, threshold=args.threshold, samples=args.samples, seed=args.seed,
                         horizon=args.horizon) for s in _scenarios(model, args)]
     rows = [t.to_dict() for t in results]
@@ -276,7 +295,7 @@ def _rounded(row: dict) -> dict:
 def cmd_tree(args: argparse.Namespace) -> int:
     from threatkit.analysis.assess import Setting, evaluate
 
-    model = load_model(args.file)
+    model = _load(args.file)
     pathway = _lookup(model, "pathways", args.pathway)
     if args.scenario:
         scenario = _lookup(model, "scenarios", args.scenario)
@@ -390,7 +409,7 @@ def cmd_catalog(args: argparse.Namespace) -> int:
         from threatkit.examples import describe, examples
 
         return _emit([describe(p) for p in examples().values()], CATALOG_COLUMNS["examples"], args.format)
-    model = load_model(args.model) if args.model else builtin_model()
+    model = _load(args.model) if args.model else builtin_model()
     if args.kind is None:
         rows = [{"kind": k, "count": len(getattr(model, k))} for k in KINDS]
         rows.append({"kind": "atlas", "count": len(atlas_ids())})
@@ -418,8 +437,14 @@ def _emit(rows: list[dict], columns: tuple[str, ...], fmt: str) -> int:
     return 0
 
 
+TEXT_LIMIT = 80    # characters of one text cell of a table (a name, a label)
+
+
 def format_table(rows: list[dict], columns: Sequence[str]) -> str:
-    """A plain, aligned text table (stable across terminals, easy to grep)."""
+    """A plain, aligned text table (stable across terminals, easy to grep). Text from the
+    model is shown on one line, without control characters, cut to TEXT_LIMIT."""
+    from threatkit.render.safe import one_line
+
     def cell(value) -> str:
         if value is None:
             return "-"
@@ -429,6 +454,8 @@ def format_table(rows: list[dict], columns: Sequence[str]) -> str:
             return "{}..{} ({})".format(*(value[k] for k in ("low", "high", "mode")))
         if isinstance(value, float):
             return f"{value:g}"
+        if isinstance(value, str):
+            return one_line(value, TEXT_LIMIT)
         return str(value)
     table = [list(columns)] + [[cell(r.get(c)) for c in columns] for r in rows]
     widths = [max(len(row[i]) for row in table) for i in range(len(columns))]

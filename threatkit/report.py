@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import math
 import re
+from html import escape
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
 from threatkit.analysis.assess import Assessment, Setting, assess
 from threatkit.analysis.controls import control_values
-from threatkit.analysis.timeline import DAYS_PER_MONTH, Curves, Timeline, scenario_curves, timeline
+from threatkit.analysis.timeline import (
+    DAYS_PER_MONTH, Answer, Curves, Timeline, answers, curves_of, timeline_of)
 from threatkit.model.load import load_model
 from threatkit.model.values import ThreatModel
 from threatkit.render.display import Table
+from threatkit.render.safe import md_text
 from threatkit.resources import data_path
 
 RESULTS_MIME = "application/vnd.threatkit.results+json"
@@ -43,10 +46,14 @@ def _markdown(text: str) -> None:
     _display(Markdown(text))
 
 
+def _html(text: str) -> None:
+    from IPython.display import HTML
+
+    _display(HTML(text))
+
+
 def svg_for_html(svg: str, alt: str) -> str:
     """SVG ready to inline in HTML: no XML prolog, doctype or comments; alt text on the root."""
-    from html import escape
-
     svg = re.sub(r"<\?xml[^>]*\?>\s*|<!DOCTYPE[^>]*>\s*|<!--.*?-->\s*", "", svg, flags=re.S)
     head_end = svg.index(">", svg.index("<svg")) + 1      # the root tag: replace, never repeat, its alt text
     head = re.sub(r'\s(?:role|aria-label)="[^"]*"', "", svg[:head_end])
@@ -88,13 +95,19 @@ class ScenarioReport:
         return assess(self.model, self.scenario, self.samples, self.seed)
 
     @cached_property
+    def answers(self) -> tuple[Answer, Answer]:
+        """The curves' and the timeline's inputs, gathered once for both."""
+        return answers(self.model, self.scenario, samples=self.samples, seed=self.seed)
+
+    @cached_property
     def curves(self) -> tuple[Curves, Curves]:
         """Capability over time (without the scenario's controls, with them)."""
-        return scenario_curves(self.model, self.scenario, samples=self.samples, seed=self.seed)
+        return curves_of(*self.answers)
 
     @cached_property
     def timeline(self) -> Timeline:
-        return timeline(self.model, self.scenario, samples=self.samples, seed=self.seed)
+        det, mc = self.answers
+        return timeline_of(self.scenario, det, mc if self.samples else None, samples=self.samples, seed=self.seed)
 
     @cached_property
     def sweep(self):
@@ -148,14 +161,15 @@ class ScenarioReport:
         _markdown("\n\n".join(lines))
 
     def summary(self) -> None:
-        s = self.setting
-        controls = ", ".join(c.title for c in s.controls) or "none"
-        _markdown(f"**Model:** {self.model.name or Path(self.model_path).name}  \n"
-                  f"**Scenario:** {self.scenario} ({self.model.scenario(self.scenario).title})  \n"
-                  f"**Actor:** {s.actor.title} ({s.actor.capacity})  \n"
-                  f"**Access tier:** {s.tier.title}  \n"
+        s = self.setting      # model text goes into the Markdown as literal text (md_text), never markup
+        controls = ", ".join(md_text(c.title) for c in s.controls) or "none"
+        _markdown(f"**Model:** {md_text(self.model.name or Path(self.model_path).name)}  \n"
+                  f"**Scenario:** {md_text(self.scenario)} ({md_text(self.model.scenario(self.scenario).title)})  \n"
+                  f"**Actor:** {md_text(s.actor.title)}"
+                  + (f" (RAND {md_text(s.actor.capacity)})" if s.actor.capacity else "") + "  \n"
+                  f"**Access tier:** {md_text(s.tier.title)}  \n"
                   f"**Controls:** {controls}  \n"
-                  f"**Overall risk:** {self.assessment.overall_risk}")
+                  f"**Overall risk:** {md_text(self.assessment.overall_risk)}")
         from threatkit.render.display import assessment_table
 
         _display(assessment_table(self.assessment))
@@ -164,11 +178,14 @@ class ScenarioReport:
         from threatkit.render.trees import tree_svg
 
         for p in self.assessment.pathways:
+            # HTML, not a Markdown heading: nbconvert would make the title an anchor id and link;
+            # model text escaped
             steps = self.model.pathway(p.pathway).nodes
-            cheapest = "; ".join(steps[leaf].title for leaf in p.cheapest_attack) or "none feasible"
-            odds = (f"Probability {p.probability:.3f}, risk **{p.risk}**" if p.probability > 0
+            cheapest = escape("; ".join(steps[leaf].title for leaf in p.cheapest_attack) or "none feasible")
+            odds = (f"Probability {p.probability:.3f}, risk <strong>{escape(p.risk)}</strong>" if p.probability > 0
                     else "Infeasible for this actor and tier (the greyed steps say why)")
-            _markdown(f"#### {self.model.pathway(p.pathway).title}\n{odds}; cheapest attack: {cheapest}.")
+            _html(f'<h4 class="tk-pathway">{escape(self.model.pathway(p.pathway).title)}</h4>\n'
+                  f"<p>{odds}; cheapest attack: {cheapest}.</p>")
             show_svg(tree_svg(p.tree), f"Attack tree of pathway {p.pathway} in scenario {self.scenario}")
 
     def matrix(self) -> None:
@@ -237,10 +254,12 @@ class ScenarioReport:
         frame = pd.DataFrame(rows).set_index("control")
         return Table(frame.style.set_uuid(f"threatkit-controls-{self.scenario}").format(
             {"risk_reduction": "{:.4f}", "cost_usd": "${:,.0f}",
-             "reduction_per_million_usd": lambda x: "free" if x is None or x != x else f"{x:.4f}"}))
+             "reduction_per_million_usd": lambda x: "free" if x is None or x != x else f"{x:.4f}"},
+            escape="html").format_index(escape="html"))
 
     def sources(self):
-        """Every entry and step this scenario's numbers come from, with source and confidence."""
+        """Every entry and step this scenario's numbers come from, with source and confidence,
+        then the model's warnings."""
         import pandas as pd
 
         s = self.setting
@@ -251,8 +270,10 @@ class ScenarioReport:
             if kind == "pathway":
                 rows += [("step", f"{entry.id}/{n.id}", n.source or "(no source given)", n.confidence or "")
                          for n in entry.tree.walk() if n.is_leaf and (n.source or n.confidence)]
+        rows += [("warning", "", str(w), "") for w in self.model.warnings]   # e.g. a counter an override dropped
         frame = pd.DataFrame(rows, columns=["kind", "id", "source", "confidence"])
-        return Table(frame.style.set_uuid(f"threatkit-sources-{self.scenario}").hide(axis="index"))
+        return Table(frame.style.set_uuid(f"threatkit-sources-{self.scenario}").hide(axis="index")
+                     .format(escape="html"))
 
     def results(self) -> dict:
         """What the report records: the assessment rows (as `threatkit assess --format json`) and
@@ -312,7 +333,8 @@ def policy_comparison(model: ThreatModel, base: str, policy: str, samples: int |
             return "beyond horizon" if x > 0 else "-"
         return f"{x:.1f}"
 
-    return Table(frame.style.set_uuid(f"threatkit-policy-{base}-{policy}").format(months))
+    return Table(frame.style.set_uuid(f"threatkit-policy-{base}-{policy}").format(months, escape="html")
+                 .format_index(escape="html"))
 
 
 def read_results(notebook) -> dict:

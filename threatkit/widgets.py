@@ -15,11 +15,14 @@ import html
 import math
 
 from threatkit.analysis.assess import Setting, assess_setting
-from threatkit.analysis.timeline import DAYS_PER_MONTH, scenario_curves, timeline
+from threatkit.analysis.explore import SettingAnswers
+from threatkit.analysis.timeline import DAYS_PER_MONTH
 from threatkit.model.values import Control, Quantity, ThreatModel
+from threatkit.render.safe import one_line
 
 CAP_CONTROL_ID = "explorer-query-cap"
 CAP_MAX_EXPONENT = 7      # the slider's top position (10 million a day) means "no cap"
+LABEL_LIMIT = 60          # characters of a name shown in a dropdown or beside a checkbox
 
 
 class Explorer:
@@ -35,20 +38,23 @@ class Explorer:
         if base is None:
             raise ValueError("the explorer needs a model with at least one scenario (for its asset)")
         self.base = Setting.of(model, base)
+        # Curves and timeline per setting, computed once: a change recomputes only what it changes.
+        self._answers = SettingAnswers(model, self.base.id, samples=samples, seed=seed)
         first_pathway = pathway or model.pathways[0].id
         model.pathway(first_pathway)
 
         style = {"description_width": "110px"}
         wide = w.Layout(width="420px")
-        self.actor = w.Dropdown(options=[(a.title, a.id) for a in model.actors], value=self.base.actor.id,
+        # Model text in labels: one plain line (widgets show labels as text, never HTML), cut to fit.
+        self.actor = w.Dropdown(options=[(_label(a.title), a.id) for a in model.actors], value=self.base.actor.id,
                                 description="Actor", style=style, layout=wide)
-        self.tier = w.Dropdown(options=[(t.title, t.id) for t in model.tiers], value=self.base.tier.id,
+        self.tier = w.Dropdown(options=[(_label(t.title), t.id) for t in model.tiers], value=self.base.tier.id,
                                description="Access tier", style=style, layout=wide)
-        self.pathway = w.Dropdown(options=[(p.title, p.id) for p in model.pathways], value=first_pathway,
+        self.pathway = w.Dropdown(options=[(_label(p.title), p.id) for p in model.pathways], value=first_pathway,
                                   description="Pathway", style=style, layout=wide)
         chosen = {c.id for c in self.base.controls}
-        self.controls = {c.id: w.Checkbox(value=c.id in chosen, description=c.title, indent=False,
-                                          layout=w.Layout(width="300px"))
+        self.controls = {c.id: w.Checkbox(value=c.id in chosen, description=_label(c.title), indent=False,
+                                          description_allow_html=False, layout=w.Layout(width="300px"))
                          for c in model.controls}
         self.cap = w.FloatLogSlider(value=10 ** CAP_MAX_EXPONENT, base=10, min=1, max=CAP_MAX_EXPONENT, step=0.25,
                                     continuous_update=False, description="Query cap/day", style=style,
@@ -60,6 +66,11 @@ class Explorer:
         box = {"height": "auto", "overflow": "auto", "border": "1px solid #ddd", "padding": "4px"}
         self.tree_view = w.HTML(layout=w.Layout(**{**box, "height": "430px"}))
         self.tree_view.add_class("tk-tree")
+        # The tree opens fitted to its box (root in view); full size scrolls inside the box.
+        self.tree_full = w.ToggleButton(value=False, description="Full size", icon="expand",
+                                        tooltip="show the tree at full size, scrolling inside its box")
+        self.tree_full.add_class("tk-tree-size")
+        self.tree_full.observe(self._tree_size, names="value")
         self.matrix_view = w.HTML(layout=w.Layout(**{**box, "height": "400px"}))
         self.matrix_view.add_class("tk-matrix")
         self.curve_view = w.HTML(layout=w.Layout(**{**box, "height": "400px"}))
@@ -78,7 +89,8 @@ class Explorer:
                        w.HTML("<small>query cap per account per day; far right: no cap</small>"),
                        w.HTML("<b>Controls</b>"), w.VBox(list(self.controls.values()))],
                       layout=w.Layout(width="440px", flex="0 0 440px"))
-        views = w.Tab(children=[self.tree_view, self.matrix_view, self.curve_view, self.details, self.why_view])
+        views = w.Tab(children=[w.VBox([self.tree_full, self.tree_view]), self.matrix_view, self.curve_view,
+                                self.details, self.why_view])
         for i, title in enumerate(("Attack tree", "Risk matrix", "Capability over time", "Numbers", "Why")):
             views.set_title(i, title)
         right = w.VBox([self.status, views], layout=w.Layout(flex="1 1 auto", min_width="0"))
@@ -102,11 +114,10 @@ class Explorer:
         """The numbers the views show, from the analysis layer."""
         setting = self.setting()
         result = assess_setting(setting, (self.model.pathway(self.pathway.value),)).pathways[0]
-        without, with_ = scenario_curves(self.model, self.base.id, samples=self.samples, seed=self.seed,
-                                         setting=setting)
-        t = timeline(self.model, self.base.id, setting=setting)
+        without, with_, t = self._answers.answer(setting)
         brief, why = why_of(self.model, self.base.id, setting, self.samples, self.seed)
-        return {"brief": brief, "why": why,"tree": result.tree, "curves": (with_.relabel("this setting"), without), "pathway": result.pathway,
+        return {"brief": brief, "why": why,
+                "tree": result.tree, "curves": (with_.relabel("this setting"), without), "pathway": result.pathway,
                 "probability": result.probability, "cost_usd": result.cost_usd, "time_days": result.time_days,
                 "likelihood": result.likelihood, "impact": result.impact, "risk": result.risk,
                 "cheapest_attack": result.cheapest_attack, "controls": tuple(c.id for c in setting.controls),
@@ -137,7 +148,7 @@ class Explorer:
     def refresh(self) -> None:
         state = self.compute()
         self.state = state
-        views = render_views(self.model, state)
+        views = render_views(self.model, state, full_tree=self.tree_full.value)
         self.status.value = views["status"]
         self.tree_view.value = views["tree"]
         self.matrix_view.value = views["matrix"]
@@ -152,19 +163,25 @@ class Explorer:
     def _changed(self, _change) -> None:
         self.refresh()
 
+    def _tree_size(self, _change) -> None:
+        self.tree_view.value = tree_html(self.state, full=self.tree_full.value)
+
     def _ipython_display_(self) -> None:
         from IPython.display import display
 
         display(self.widget)
 
 
-def render_views(model: ThreatModel, state: dict) -> dict[str, str]:
+def _label(title: str) -> str:
+    return one_line(title, LABEL_LIMIT)
+
+
+def render_views(model: ThreatModel, state: dict, *, full_tree: bool = False) -> dict[str, str]:
     """The HTML of the explorer's status line and its three views for `state` (as
     `Explorer.compute` returns it). A pure function of the numbers, so a test can
     render what the page must show from numbers it computed itself."""
     from threatkit.render.curves import CapabilityPlot
     from threatkit.render.matrix import RiskMatrix
-    from threatkit.render.trees import tree_svg
 
     durable_when = months_text(state["days_to_durable"])
     pathway, risk = html.escape(state["pathway"]), html.escape(state["risk"])
@@ -181,16 +198,27 @@ def render_views(model: ThreatModel, state: dict) -> dict[str, str]:
     matrix = RiskMatrix(model.scales, (("explorer", state["pathway"], state["likelihood"], state["impact"]),),
                         uuid="threatkit-explorer-matrix")
     plot = CapabilityPlot(state["curves"])
-    # The alt texts carry the numbers too: the curve's own text is drawn as glyph paths.
+    # The alt texts carry the numbers too, for screen readers and the static export.
     return {
         "status": status,
-        "tree": _inline_svg(tree_svg(state["tree"]),
-                            f"Attack tree of {state['pathway']}: p = {state['probability']:.3f}"),
+        "tree": tree_html(state, full=full_tree),
         "matrix": _inline_svg(matrix.to_svg(), f"Risk matrix: {state['pathway']} at likelihood "
                               f"{state['likelihood']}, impact {state['impact']} (risk {state['risk']})", fit=True),
         "curve": _inline_svg(plot.to_svg(), f"Capability over time: durable capability {durable_when}; expected "
                              f"durable share at six months {state['expected_capability'][180]:.3f}", fit=True),
     }
+
+
+TREE_FIT_HEIGHT_PX = 415       # the tree box's 430 px, less its padding and border
+
+
+def tree_html(state: dict, full: bool = False) -> str:
+    """The attack tree of `state`: fitted to its box (root in view), or at full size."""
+    from threatkit.render.fit import fit_to_box
+    from threatkit.render.trees import tree_svg
+
+    svg = _inline_svg(tree_svg(state["tree"]), f"Attack tree of {state['pathway']}: p = {state['probability']:.3f}")
+    return svg if full else fit_to_box(svg, TREE_FIT_HEIGHT_PX)
 
 
 def why_of(model: ThreatModel, scenario: str, setting: Setting, samples: int, seed: int):
@@ -235,7 +263,7 @@ def months_text(days: float, since: bool = True) -> str:
 
 def _inline_svg(svg: str, alt: str, *, fit: bool = False) -> str:
     """`svg_for_html`; `fit` scales the drawing down to the width of its box (matrix and
-    curve; a tree stays full size and scrolls)."""
+    curve; a tree is fitted in both directions by `tree_html`)."""
     from threatkit.report import svg_for_html
 
     if fit:

@@ -68,6 +68,7 @@ class LeafTable:
     queries_mask: np.ndarray          # (L,) bool
     quantities: dict[str, Quantities] # p, cost_usd, time_days, queries
     transfer_step: int | None         # leaf row of the pathway's transfer STEP
+    _draws: dict = field(default_factory=dict, repr=False)      # sampler -> draws
 
     @classmethod
     def of(cls, pathway: Pathway) -> LeafTable:
@@ -93,7 +94,17 @@ class LeafTable:
         )
 
     def draws(self, sampler: Sampler) -> dict[str, np.ndarray]:
-        return {name: sampler.draw(q, "pathway", self.pathway_id, name) for name, q in self.quantities.items()}
+        """The leaves' quantities drawn (read-only, kept per sampler: a report evaluates each
+        pathway in a dozen settings, on the same draws)."""
+        kept = self._draws.get(sampler)
+        if kept is None:
+            kept = {name: sampler.draw(q, "pathway", self.pathway_id, name) for name, q in self.quantities.items()}
+            for values in kept.values():
+                values.flags.writeable = False
+            if len(self._draws) >= 8:
+                self._draws.pop(next(iter(self._draws)))
+            self._draws[sampler] = kept
+        return kept
 
     def countered_by(self, control: Control) -> np.ndarray:
         """Which leaves the control counters: by leaf id, by an enclosing node's id, or by the pathway id."""

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import math
 import zlib
-from functools import lru_cache
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -83,12 +83,17 @@ class Sampler:
         return out
 
     def draw_one(self, q: Quantity | None, *key: str, default: float = np.inf) -> np.ndarray:
-        """One quantity as a row of `width` values; `default` where it is absent."""
-        if q is None:
-            return np.full(self.width, default)
-        if self.deterministic and type(self) is Sampler:     # the mode, without building arrays for one value
-            return np.full(1, q.mode)
-        return self.draw([q], *key)[0]
+        """One quantity as a row of `width` values; `default` where it is absent. Read-only,
+        and kept: every pathway in every setting of a report draws the same actor, tier and
+        control quantities (the same draws, by design), a thousand times a report."""
+        return _draw_one(self, q, key, default)
+
+
+@lru_cache(maxsize=1024)
+def _draw_one(sampler: Sampler, q: Quantity | None, key: tuple[str, ...], default: float) -> np.ndarray:
+    out = np.full(sampler.width, default) if q is None else sampler.draw([q], *key)[0]
+    out.flags.writeable = False
+    return out
 
 
 # ---- percentiles of one quantity's own distribution (for one-at-a-time sensitivity) -----------

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from threatkit.analysis.assess import Setting, evaluate, share
+from threatkit.analysis.grid import curves_block
 from threatkit.analysis.simulate import Sampler
 from threatkit.model.values import Pathway, ThreatModel
 
@@ -281,9 +282,10 @@ class Answer:
             s.capability_threshold if s.capability_threshold is not None else DEFAULT_THRESHOLD)
         months = independent_months(setting, s)
         chosen = model.pathways if pathways is None else pathways
-        return cls(gather(setting, chosen, sampler, threshold=theta, months=months),
-                   gather(setting.with_controls(()), chosen, sampler, threshold=theta, months=months),
-                   int(horizon))
+        with_ = gather(setting, chosen, sampler, threshold=theta, months=months)
+        without = with_ if not setting.controls else gather(setting.with_controls(()), chosen, sampler,
+                                                            threshold=theta, months=months)
+        return cls(with_, without, int(horizon))
 
     def days(self) -> dict[str, np.ndarray]:
         d = days_to_durable(self.with_, self.horizon)
@@ -298,13 +300,31 @@ def timeline(model: ThreatModel, scenario: str, *, threshold: float | None = Non
              seed: int = 0, horizon: int = DEFAULT_HORIZON_DAYS, setting: Setting | None = None) -> Timeline:
     """The scenario's capability timeline (deterministic), with per-draw percentiles when `samples`.
     `setting` replaces the scenario's own (e.g. other controls, from the explorer)."""
+    det, mc = answers(model, scenario, samples=samples, seed=seed, threshold=threshold, horizon=horizon,
+                      setting=setting)
+    return timeline_of(scenario, det, mc if samples else None, samples=samples, seed=seed)
+
+
+def answers(model: ThreatModel, scenario: str, *, samples: int | None = None, seed: int = 0,
+            threshold: float | None = None, horizon: int = DEFAULT_HORIZON_DAYS,
+            setting: Setting | None = None) -> tuple[Answer, Answer]:
+    """(at deterministic values, over `samples` draws: the same Answer without samples), which
+    `timeline_of` and `curves_of` share (a report needs both)."""
     det = Answer.of(model, scenario, Sampler(), threshold=threshold, horizon=horizon, setting=setting)
+    mc = det if not samples else Answer.of(model, scenario, Sampler(samples, seed), threshold=threshold,
+                                           horizon=horizon, setting=setting)
+    return det, mc
+
+
+def timeline_of(scenario: str, det: Answer, mc: Answer | None = None, *, samples: int | None = None,
+                seed: int = 0) -> Timeline:
+    """The Timeline from answers at deterministic values (`det`) and, with samples, over draws (`mc`)."""
+    horizon = det.horizon
     days = {k: float(v[0]) for k, v in det.days().items()}
     report = np.array(REPORT_DAYS, float)[None, :]
     expected = expected_capability(det.with_, report)[0]
     stats: dict[str, float] = {}
-    if samples:
-        mc = Answer.of(model, scenario, Sampler(samples, seed), threshold=threshold, horizon=horizon, setting=setting)
+    if mc is not None:
         for name, values in mc.days().items():
             stats.update(percentiles(name, values, horizon))
     return Timeline(scenario=scenario, threshold=det.with_.threshold, horizon_days=int(horizon),
@@ -358,9 +378,12 @@ def curves(inp: Inputs, det: Inputs | None = None, *, label: str = "", horizon: 
     for lo in range(0, inp.width, CHUNK):
         part = _columns(inp, slice(lo, lo + CHUNK))
         grid = days[None, :]
-        e_rows.append(expected_capability(part, grid))
-        d_sum += durable(part, grid).sum(axis=0)
-        u_sum += usable(part, grid).sum(axis=0)
+        block = curves_block(part, grid)          # the same numbers, computed once for the three
+        if block is None:
+            block = expected_capability(part, grid), durable(part, grid), usable(part, grid)
+        e_rows.append(block[0])
+        d_sum += block[1].sum(axis=0)
+        u_sum += block[2].sum(axis=0)
     e = np.concatenate(e_rows)
     low, high = np.percentile(e, [5, 95], axis=0)
     det = det if det is not None else _columns(inp, slice(0, 1))
@@ -380,11 +403,16 @@ def scenario_curves(model: ThreatModel, scenario: str, *, samples: int | None = 
                     threshold: float | None = None, horizon: int = DEFAULT_HORIZON_DAYS,
                     setting: Setting | None = None) -> tuple[Curves, Curves]:
     """(without the scenario's controls, with them): curves for the report and the explorer."""
-    det = Answer.of(model, scenario, Sampler(), threshold=threshold, horizon=horizon, setting=setting)
-    mc = det if not samples else Answer.of(model, scenario, Sampler(samples, seed), threshold=threshold,
-                                           horizon=horizon, setting=setting)
-    return (curves(mc.without, det.without, label="without controls", horizon=horizon),
-            curves(mc.with_, det.with_, label="with controls", horizon=horizon))
+    return curves_of(*answers(model, scenario, samples=samples, seed=seed, threshold=threshold, horizon=horizon,
+                              setting=setting))
+
+
+def curves_of(det: Answer, mc: Answer) -> tuple[Curves, Curves]:
+    """(without the controls, with them) from `answers`."""
+    with_ = curves(mc.with_, det.with_, label="with controls", horizon=det.horizon)
+    if mc.without is mc.with_ and det.without is det.with_:        # no controls: one side is the other
+        return with_.relabel("without controls"), with_
+    return curves(mc.without, det.without, label="without controls", horizon=det.horizon), with_
 
 
 # ---- policies ---------------------------------------------------------------------------

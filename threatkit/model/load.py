@@ -16,7 +16,7 @@ from typing import Any, Iterable
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from threatkit.model import errors
+from threatkit.model import cache, errors, text as model_text
 from threatkit.model.values import (
     KINDS,
     Actor,
@@ -29,7 +29,7 @@ from threatkit.model.values import (
     ThreatModel,
     Tier,
 )
-from threatkit.model.yamlsafe import Located, Problem, YamlError, read_yaml
+from threatkit.model.yamlsafe import Located, Problem, YamlError, gc_paused, read_yaml
 from threatkit.resources import data_path, resource_dir
 
 ENTRY_TYPES: dict[str, type[BaseModel]] = {
@@ -65,6 +65,7 @@ class _Merged:
     invalid_ids: dict[str, set[str]] = field(default_factory=lambda: {k: set() for k in KINDS})
     invalid_steps: set[str] = field(default_factory=set)   # step ids of pathways that failed to validate
     name: str | None = None
+    files: dict[str, str] = field(default_factory=dict)    # included file -> sha256 of its bytes (for the cache)
 
     def update(self, other: _Merged) -> None:
         self.scales = other.scales.merged_over(self.scales)
@@ -75,45 +76,65 @@ class _Merged:
         self.invalid_steps |= other.invalid_steps
         self.origins.update(other.origins)
         self.name = other.name or self.name
+        self.files.update(other.files)
 
 
 def load_model(path: str | Path) -> ThreatModel:
     """Load a model file (and its includes) into a validated ThreatModel.
 
-    Raises ModelError listing every problem, each as FILE:LINE: message.
+    Raises ModelError listing every problem, each as FILE:LINE: message. A model loaded
+    before from the same files comes from the per-user cache (threatkit.model.cache).
     """
     path = Path(path)
     try:
         text = path.read_bytes()
     except OSError as exc:
         raise ModelError([Problem(str(path), None, f"cannot read file: {exc.strerror or exc}")]) from None
-    return _finish(_load_file(text, str(path), path.resolve().parent, stack=(path.resolve(),)))
+    model = cache.get(path, text)
+    if model is not None:
+        return model
+    with gc_paused():
+        merged, problems = _load_file(text, str(path), path.resolve().parent, stack=(path.resolve(),))
+        model = _finish((merged, problems), str(path))
+        cache.put(path, text, {**merged.files, **_builtin_files()}, model)
+    return model
 
 
 def load_text(text: str, name: str = "<model>", base_dir: str | Path = ".") -> ThreatModel:
     """Load a model from YAML text (a notebook cell, a test); includes resolve from `base_dir`."""
-    return _finish(_load_file(text, name, Path(base_dir).resolve(), stack=()))
+    return _finish(_load_file(text, name, Path(base_dir).resolve(), stack=()), name)
 
 
 def load_data(data: dict, name: str = "<model>", base_dir: str | Path = ".") -> ThreatModel:
     """Load a model from Python data shaped like a model file (built in code);
     the same checks as for a file, with problems located by field path."""
-    return _finish(_load_located(Located(name, data), Path(base_dir).resolve(), stack=()))
+    return _finish(_load_located(Located(name, data), Path(base_dir).resolve(), stack=()), name)
 
 
-def _finish(state: tuple[_Merged, list[Problem]]) -> ThreatModel:
+def _finish(state: tuple[_Merged, list[Problem]], top: str) -> ThreatModel:
+    """Check references across the merged files (`top` is the file being loaded) and build the model."""
     merged, problems = state
     merged.scales = merged.scales.merged_over(_builtin()[0].scales)
+    warnings = _drop_inherited_counters(merged, top)
     problems += _check_references(merged)
     if problems:
         raise ModelError(_sorted(problems))
-    return ThreatModel(name=merged.name, scales=merged.scales,
-                       **{kind: tuple(merged.entries[kind].values()) for kind in KINDS})
+    model = ThreatModel(name=merged.name, scales=merged.scales,
+                        **{kind: tuple(merged.entries[kind].values()) for kind in KINDS})
+    model._warnings = tuple(_sorted(warnings))
+    return model
 
 
 def _sorted(problems: list[Problem]) -> list[Problem]:
     unique = {(p.file, p.line or 0, p.message): p for p in problems}
     return [unique[k] for k in sorted(unique, key=lambda k: (k[0], k[1]))]
+
+
+@lru_cache(maxsize=1)
+def _builtin_files() -> dict[str, str]:
+    """The built-in catalog and the ATLAS list: every model depends on them (scales, ATLAS ids)."""
+    paths = [data_path(name) for name in BUILTIN_FILES] + [data_path("atlas/atlas.yaml")]
+    return {str(p): cache.digest(p.read_bytes()) for p in paths}
 
 
 @lru_cache(maxsize=1)
@@ -144,7 +165,7 @@ def _load_located(src: Located, base_dir: Path, stack: tuple[Path, ...],
         found = "an empty file" if src.data is None else f"a {type(src.data).__name__}"
         return _Merged(), [Problem(name, src.line(()), f"expected a mapping with 'threatkit: 1' and lists of entries, found {found}")]
 
-    problems: list[Problem] = []
+    problems: list[Problem] = model_text.control_problems(src)
     head = {k: v for k, v in src.data.items() if k not in KINDS}
     header: ModelFile | None = None
     try:
@@ -175,6 +196,7 @@ def _load_located(src: Located, base_dir: Path, stack: tuple[Path, ...],
             continue
         shown = os.path.normpath(os.path.join(os.path.dirname(name), inc))   # as the user would write it
         part, found = _load_file(inc_text, shown, target.parent, stack + (target,))
+        part.files[str(target)] = cache.digest(inc_text)
         merged.update(part)
         problems += found
 
@@ -245,10 +267,37 @@ def _adapter(kind: str) -> TypeAdapter:
 
 # ---- references ---------------------------------------------------------------------------
 
+def _counter_targets(m: _Merged) -> set[str]:
+    """What a control may counter: any step id, the id of a pathway that failed to validate, a pathway id."""
+    node_ids = {n.id for p in m.entries["pathways"].values() for n in p.tree.walk()}
+    return node_ids | m.invalid_steps | set(m.entries["pathways"]) | m.invalid_ids["pathways"]
+
+
+def _drop_inherited_counters(m: _Merged, top: str) -> list[Problem]:
+    """A control from an included file (the built-in catalog too) may counter a step that a
+    later file removed, e.g. by overriding the step's pathway: that counter is dropped with a
+    warning, and counters nothing. The same mistake in the file being loaded stays an error."""
+    targets = _counter_targets(m)
+    warnings = []
+    for c in list(m.entries["controls"].values()):
+        origin = m.origins[("controls", c.id)]
+        stale = [(i, ref) for i, ref in enumerate(c.counters) if ref not in targets]
+        if origin.source.file == top or not stale:
+            continue
+        for i, ref in stale:
+            path = origin.path + ("counters", i)
+            warnings.append(Problem(origin.source.file, origin.source.line(path),
+                                    f"warning: {errors.field_path(path, origin.source)}: {ref!r} is no step or "
+                                    "pathway of the merged model (a file loaded later replaced or removed it); "
+                                    "this inherited counter counters nothing"))
+        kept = tuple(ref for ref in c.counters if ref in targets)
+        m.entries["controls"][c.id] = c.model_copy(update={"counters": kept})
+    return warnings
+
+
 def _check_references(m: _Merged) -> list[Problem]:
     problems: list[Problem] = []
     atlas = atlas_ids()
-    node_ids = {n.id for p in m.entries["pathways"].values() for n in p.tree.walk()}
     known = {kind: set(m.entries[kind]) | m.invalid_ids[kind] for kind in KINDS}
 
     def at(kind: str, entry_id: str, *rest) -> tuple[str, int | None, str]:
@@ -271,7 +320,7 @@ def _check_references(m: _Merged) -> list[Problem]:
             if c not in known["controls"]:
                 unknown(at("scenarios", s.id, "controls", i), "control", c, known["controls"], "the id of one of the model's controls")
 
-    targets = node_ids | m.invalid_steps | known["pathways"]
+    targets = _counter_targets(m)
     for c in m.entries["controls"].values():
         for i, ref in enumerate(c.counters):
             if ref not in targets:

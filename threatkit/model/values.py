@@ -20,6 +20,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PrivateAttr,
     WithJsonSchema,
     model_serializer,
     model_validator,
@@ -523,6 +524,13 @@ class ThreatModel(BaseModel):
     pathways: tuple[Pathway, ...] = ()
     controls: tuple[Control, ...] = ()
     scenarios: tuple[Scenario, ...] = ()
+    _warnings: tuple = PrivateAttr(())     # set by the loader; not a key of the model file
+
+    @property
+    def warnings(self) -> tuple:
+        """Problems that did not stop the model loading (each with file, line and message),
+        e.g. an inherited control that counters a step an override removed."""
+        return self._warnings
 
     def __repr__(self) -> str:
         counts = ", ".join(f"{len(getattr(self, k))} {k}" for k in KINDS)

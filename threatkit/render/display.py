@@ -92,7 +92,7 @@ def assessment_table(assessment) -> Table:
     """The pathways of an assessment as a table with a fixed uuid (stable HTML)."""
     styler = (assessment_frame(assessment).style.set_uuid(f"threatkit-assessment-{assessment.scenario}")
               .format({"probability": "{:.3f}", "cost_usd": _money, "time_days": _days, "skill": _plain,
-                       "fidelity": "{:.2f}"}, escape="html"))
+                       "fidelity": "{:.2f}"}, escape="html").format_index(escape="html"))
     return Table(styler)
 
 

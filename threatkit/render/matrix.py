@@ -84,6 +84,7 @@ class RiskMatrix:
         return (frame.style.set_uuid(self.uuid)
                 .apply(lambda _: css, axis=None)
                 .format(escape="html")
+                .format_index(escape="html", axis=0).format_index(escape="html", axis=1)
                 .set_table_styles([{"selector": "td, th", "props": "border: 1px solid #999; padding: 4px 8px; "
                                                               "vertical-align: top; text-align: left; min-width: 7em"}])
                 .set_caption("Risk matrix: likelihood (rows) x impact (columns); members per cell"))

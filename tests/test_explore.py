@@ -1,0 +1,63 @@
+"""analysis.explore keeps the explorer's numbers per setting: they must be exactly those of
+scenario_curves and timeline, and a change of controls must reuse the side without controls."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import threatkit
+from threatkit.analysis.assess import Setting
+from threatkit.analysis.explore import SettingAnswers
+from threatkit.analysis.timeline import scenario_curves, timeline
+from threatkit.model.values import Control, Quantity
+from threatkit.report import example_path
+
+FIELDS = ("days", "expected", "expected_low", "expected_high", "durable", "usable")
+
+
+@pytest.fixture(scope="module")
+def model():
+    return threatkit.load_model(example_path())
+
+
+def settings(model):
+    base = Setting.of(model, "status-quo")
+    cap = Control(id="explorer-query-cap", name="cap", caps_queries_per_day=Quantity.scalar(1000.0))
+    yield base
+    yield base.with_controls(base.controls[1:])
+    yield base.with_controls(base.controls + (cap,))
+    yield Setting(id="explorer", asset=base.asset, actor=model.actor("individual"), tier=model.tier("public-api"),
+                  controls=base.controls[:2], scales=model.scales)
+
+
+def same_curves(a, b) -> bool:
+    return all(getattr(a, f).tobytes() == getattr(b, f).tobytes() for f in FIELDS) and \
+        (a.label, a.threshold, a.days_to_durable, a.days_to_usable) == \
+        (b.label, b.threshold, b.days_to_durable, b.days_to_usable) and \
+        (a.days_independent == b.days_independent or np.isnan(a.days_independent) and np.isnan(b.days_independent))
+
+
+def test_the_numbers_of_scenario_curves_and_timeline(model):
+    answers = SettingAnswers(model, "status-quo", samples=120, seed=4)
+    for _ in range(2):                       # computed, then kept
+        for setting in settings(model):
+            without, with_, t = answers.answer(setting)
+            want_without, want_with = scenario_curves(model, "status-quo", samples=120, seed=4, setting=setting)
+            assert same_curves(without, want_without) and same_curves(with_, want_with)
+            assert repr(t) == repr(timeline(model, "status-quo", setting=setting))
+
+
+def test_controls_change_only_one_side(model):
+    answers = SettingAnswers(model, "status-quo", samples=50, seed=1)
+    base = Setting.of(model, "status-quo")
+    without, with_, _ = answers.answer(base)
+    fewer = answers.answer(base.with_controls(base.controls[1:]))
+    assert fewer[0] is without and fewer[1] is not with_
+    assert answers.answer(base)[1] is with_
+
+
+def test_only_the_most_recent_parts_are_kept(model):
+    answers = SettingAnswers(model, "status-quo", samples=20, seed=1, size=8)
+    for setting in settings(model):
+        answers.answer(setting)
+    assert len(answers._kept) == 8

@@ -1,0 +1,361 @@
+"""A hostile model through every output: nothing it holds may become live.
+
+Every text of the model (tests/hostile_model.py) carries markup, script, event handlers,
+javascript: and Markdown links and images, braces, quotes, newlines or a very long label.
+Each output is parsed (HTML and SVG with the standard library's parser, SVG also as XML)
+and checked: no script, link, image or frame that the model brought in, no on* attribute,
+no javascript: URL, no style that reaches out; and the hostile text is shown as text.
+Terminal output holds no control character and no model text spans two lines.
+"""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from hostile_model import HOSTILE, LONG, hostile_model, write_hostile_model  # noqa: E402
+
+from threatkit.analysis.assess import Setting, assess, evaluate  # noqa: E402
+from threatkit.model.load import load_model  # noqa: E402
+
+MARKS = ("alert(", "evil")                        # every hostile text holds one of these
+URL_ATTRIBUTES = {"href", "src", "xlink:href", "action", "formaction", "data", "poster", "background", "srcdoc"}
+NEVER = {"img", "iframe", "frame", "frameset", "object", "embed", "base", "form", "input", "image",
+         "foreignobject", "animate", "set", "audio", "video", "source", "link"}
+# The scripts that threatkit's nbconvert template itself puts in a report (MathJax, in safe mode).
+TEMPLATE_SCRIPT_SOURCES = ("https://cdnjs.cloudflare.com/ajax/libs/mathjax/",)
+ONE_LINE = [t for t in HOSTILE if "\n" not in t]
+
+
+@dataclass
+class Parsed(HTMLParser):
+    tags: list = field(default_factory=list)       # (tag, {attr: value})
+    scripts: list = field(default_factory=list)    # (attrs, content)
+    styles: list = field(default_factory=list)
+    texts: list = field(default_factory=list)
+    _open: list = field(default_factory=list)
+
+    def __post_init__(self):
+        super().__init__(convert_charrefs=True)
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+        self._open.append((tag, dict(attrs)))
+
+    def handle_startendtag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_endtag(self, tag):
+        while self._open:
+            if self._open.pop()[0] == tag:
+                break
+
+    def handle_data(self, data):
+        tag, attrs = self._open[-1] if self._open else (None, {})
+        if tag == "script":
+            self.scripts.append((attrs, data))
+        elif tag == "style":
+            self.styles.append(data)
+        else:
+            self.texts.append(data)
+
+    @property
+    def text(self) -> str:
+        return "".join(self.texts)
+
+
+def assert_inert(markup: str, *, page_links: tuple[str, ...] = (), page_scripts: tuple[str, ...] = ()) -> Parsed:
+    """Nothing in `markup` runs, loads or links anything the model brought in.
+    `page_links`: relative links the page itself makes (e.g. a batch index to its reports);
+    `page_scripts`: the script sources the page itself loads (e.g. a snapshot's widget renderer)."""
+    parsed = Parsed()
+    parsed.feed(markup)
+    parsed.close()
+    for tag, attrs in parsed.tags:
+        assert tag not in NEVER, (tag, attrs)
+        for name, value in attrs.items():
+            assert not name.startswith("on"), (tag, name, value)
+            if name in URL_ATTRIBUTES and value is not None and not (tag == "script" and value in page_scripts):
+                url = re.sub(r"\s", "", value).lower()
+                assert not url.startswith(("javascript:", "vbscript:", "data:")), (tag, name, value)
+                assert not any(m in url for m in MARKS), (tag, name, value)
+        if tag == "a":
+            href = attrs.get("href") or attrs.get("xlink:href")
+            assert href is None or href.startswith("#") or href in page_links, (tag, attrs)
+        if tag == "script":
+            src = attrs.get("src")
+            assert src is None or src.startswith(TEMPLATE_SCRIPT_SOURCES) or src in page_scripts, attrs
+    for attrs, content in parsed.scripts:
+        if attrs.get("type", "").endswith("+json"):      # data, not code: it must not be able to end early
+            assert "<" not in content and ">" not in content, content[:300]
+        else:
+            assert not any(m in content for m in MARKS), content[:300]
+    for content in parsed.styles:
+        assert not any(m in content for m in MARKS), content[:300]
+    return parsed
+
+
+def assert_svg(svg: str) -> Parsed:
+    ET.fromstring(svg.encode("utf-8"))       # well-formed XML: every text escaped
+    return assert_inert(svg)
+
+
+def shows(parsed: Parsed, *texts: str) -> None:
+    """Each hostile text appears as literal text (escaped, not dropped)."""
+    for t in texts:
+        assert t in parsed.text, t
+
+
+def one_line_of(text: str) -> str:
+    return " ".join(text.split())
+
+
+def cut(text: str, limit: int) -> str:
+    """`text` on one line, as a table cell of at most `limit` characters shows it."""
+    flat = one_line_of(text)
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+
+
+def a_leaf_label(model) -> str:
+    return next(n.label for n in model.pathway("distill").tree.walk() if n.is_leaf and "\n" not in n.label)
+
+
+@pytest.fixture(scope="module")
+def model_file(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("hostile") / "hostile.yaml"
+    write_hostile_model(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def model(model_file):
+    return load_model(model_file)
+
+
+def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    proc = subprocess.run([sys.executable, "-m", "threatkit.cli", *args], capture_output=True, timeout=600,
+                          cwd=cwd, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    assert proc.returncode == 0, proc.stderr.decode()
+    return proc
+
+
+def test_the_model_is_hostile_everywhere(model):
+    """The model loads with its text intact: the tests below see the real hostile strings."""
+    assert model.name == HOSTILE[0] + " model"
+    assert {model.pathway("distill").tree.children[0].label, model.tier("weights").name} == {LONG}
+    assert model.pathway("distill").name in HOSTILE and model.scales.risk[0][0].startswith(HOSTILE[0])
+
+
+# ---- the report, end to end --------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def report(model_file, tmp_path_factory):
+    out = tmp_path_factory.mktemp("report")
+    cli("report", str(model_file), "--scenario", "hostile", "-o", str(out / "r.html"),
+        "--notebook", str(out / "r.ipynb"), "--samples", "50")
+    return out / "r.html", out / "r.ipynb"
+
+
+def test_report_html_is_inert_and_shows_the_text(report, model):
+    parsed = assert_inert(report[0].read_text(encoding="utf-8"))
+    shows(parsed, *ONE_LINE[:8])
+    pathway = model.pathway("distill")
+    headings = [t for t, a in parsed.tags if t == "h4"]
+    assert len(headings) == len(model.pathways)
+    assert pathway.name in parsed.text and model.scenario("hostile").name in parsed.text
+
+
+def test_report_markdown_outputs_render_as_text(report, model):
+    """The Markdown a report displays, rendered by nbconvert: no link, image or raw HTML at all."""
+    import nbformat
+    from nbconvert.filters.markdown_mistune import markdown2html_mistune
+
+    nb = nbformat.read(str(report[1]), as_version=4)
+    markdown = [o["data"]["text/markdown"] for c in nb.cells for o in c.get("outputs", [])
+                if "text/markdown" in o.get("data", {})]
+    assert markdown
+    rendered = "".join(markdown2html_mistune(m) for m in markdown)
+    parsed = assert_inert(rendered)
+    assert {t for t, _ in parsed.tags} <= {"p", "strong", "br"}
+    s = Setting.of(model, "hostile")
+    shows(parsed, one_line_of(model.name), one_line_of(s.actor.title), one_line_of(s.tier.title),
+          *(one_line_of(c.title) for c in s.controls))
+
+
+# ---- report sections and rich display, in process ----------------------------------------
+
+def _rendered(obj) -> str:
+    if isinstance(obj, dict):
+        return obj.get("image/svg+xml") or obj.get("text/html") or ""
+    for attr in ("_repr_html_", "_repr_markdown_"):
+        if hasattr(obj, attr):
+            out = getattr(obj, attr)()
+            if attr == "_repr_markdown_":
+                from nbconvert.filters.markdown_mistune import markdown2html_mistune
+
+                return markdown2html_mistune(out)
+            return out
+    return getattr(obj, "data", "")
+
+
+@pytest.mark.parametrize("scenario", ["hostile", "bare"])
+def test_report_sections_are_inert(model_file, model, monkeypatch, scenario):
+    from threatkit import report as report_module
+
+    shown: list = []
+    monkeypatch.setattr(report_module, "_display", lambda *objs, **kw: shown.extend(objs))
+    r = report_module.ScenarioReport.build(model_file, scenario, samples=50)
+    for section in (r.summary, r.trees, r.matrix, r.capability):
+        section()
+    tables = [r.recommendations(), r.sources(),
+              report_module.policy_comparison(model, "bare", "hostile", samples=50)]
+    outputs = [_rendered(o) for o in shown] + [t._repr_html_() for t in tables]
+    texts = "".join(assert_inert(o).text for o in outputs)
+    for p in model.pathways:
+        for n in p.tree.walk():
+            assert one_line_of(n.title) in one_line_of(texts) or n.title == LONG
+        assert p.source in texts          # the sources table shows each source as text
+
+
+def test_rich_display_is_inert(model):
+    from threatkit.render.display import assessment_html, model_html
+    from threatkit.render.matrix import RiskMatrix
+
+    a = assess(model, "hostile")
+    shows(assert_inert(assessment_html(a)), model.actor("actor").title, model.scales.risk[0][0])
+    shows(assert_inert(model_html(model)), model.name)
+    shows(assert_inert(RiskMatrix.of(a).to_html()), model.scales.likelihood[0].name)
+
+
+# ---- SVG ---------------------------------------------------------------------------------
+
+def test_svgs_are_inert(model, model_file):
+    from threatkit.analysis.timeline import scenario_curves
+    from threatkit.render.curves import CapabilityPlot
+    from threatkit.render.matrix import RiskMatrix
+    from threatkit.render.trees import tree_svg
+
+    assessments = [assess(model, s) for s in model.scenarios]
+    for s in model.scenarios:
+        setting = Setting.of(model, s)
+        for p in model.pathways:
+            parsed = assert_svg(tree_svg(evaluate(p, setting)))
+            shows(parsed, *(one_line_of(n.title) for n in p.tree.walk() if "\n" not in n.title and n.title != LONG))
+        assert_svg(CapabilityPlot(scenario_curves(model, s.id, samples=50, seed=1)).to_svg())
+    shows(assert_svg(RiskMatrix.of(assessments).to_svg()), *(lv.name for lv in model.scales.likelihood))
+    out = cli("tree", str(model_file), "--pathway", "distill", "--scenario", "hostile").stdout.decode()
+    shows(assert_svg(out), a_leaf_label(model))
+
+
+# ---- batch -------------------------------------------------------------------------------
+
+def test_batch_index_and_reports_are_inert(model_file, model, tmp_path):
+    out = tmp_path / "batch"
+    cli("batch", str(model_file), "-o", str(out), "--samples", "50", "--jobs", "2")
+    links = ("index.html",) + tuple(f"{s.id}.html" for s in model.scenarios)
+    shows(assert_inert((out / "index.html").read_text(encoding="utf-8"), page_links=links), model.name)
+    for s in model.scenarios:
+        assert_inert((out / f"{s.id}.html").read_text(encoding="utf-8"))
+
+
+def test_batch_failure_page_and_failures_list_are_inert(model, tmp_path):
+    from threatkit.batch.jobs import Outcome
+    from threatkit.batch.outputs import write_failure_page, write_index
+
+    error = "\n".join(HOSTILE)             # an error message may quote model text
+    failed = Outcome("hostile", "failed", error=error)
+    title = f"threatkit batch: {model.name}"
+    page = write_failure_page(tmp_path, failed, title).read_text(encoding="utf-8")
+    shows(assert_inert(page, page_links=("index.html",)), error, model.name)
+    ok = Outcome("bare", "ok", results={"overall_risk": model.scales.risk[2][2],
+                                        "rows": assess(model, "bare").rows()})
+    index = write_index(tmp_path, [failed, ok], title, {}).read_text(encoding="utf-8")
+    shows(assert_inert(index, page_links=("hostile.html", "bare.html")), error, model.scales.risk[2][2])
+
+
+# ---- the explorer ------------------------------------------------------------------------
+
+def _widgets(root):
+    yield root
+    for child in getattr(root, "children", ()):
+        yield from _widgets(child)
+
+
+def test_explorer_is_inert(model):
+    import ipywidgets as w
+
+    from threatkit.widgets import LABEL_LIMIT, Explorer
+
+    ex = Explorer(model, scenario="hostile", samples=50)
+    for actor in ("actor", "long"):
+        ex.actor.value = actor
+        for view in (ex.status, ex.tree_view, ex.matrix_view, ex.curve_view):
+            assert_inert(view.value)
+        shows(assert_inert(ex.tree_view.value), a_leaf_label(model))
+    widgets = list(_widgets(ex.widget))
+    labels = [label for d in (ex.actor, ex.tier, ex.pathway) for label, _ in d.options]
+    labels += [box.description for box in ex.controls.values()]
+    assert all(not box.description_allow_html for box in ex.controls.values())
+    for label in labels:
+        assert "\n" not in label and len(label) <= LABEL_LIMIT and not re.search(r"[\x00-\x1f\x7f-\x9f]", label)
+    assert labels[0] == one_line_of(model.actor("actor").name)       # the text itself, on one line
+    assert any(label.endswith("…") for label in labels)               # the long label, cut
+    (tab,) = [x for x in widgets if isinstance(x, w.Tab)]
+    assert tab.titles == ("Attack tree", "Risk matrix", "Capability over time", "Numbers")   # fixed, not model text
+    for x in widgets:
+        if isinstance(x, w.HTML):
+            assert_inert(x.value)
+    for output in ex.details.outputs:
+        assert_inert(output.get("data", {}).get("text/html", ""))
+
+
+# ---- terminal ----------------------------------------------------------------------------
+
+CONTROL = re.compile(rb"[\x00-\x09\x0b-\x1f\x7f]|\xc2[\x80-\x9f]")
+
+
+@pytest.mark.parametrize("kind", ["assets", "tiers", "actors", "pathways", "controls", "scenarios"])
+def test_catalog_tables_keep_model_text_on_one_line(model_file, kind):
+    out = cli("catalog", kind, "--model", str(model_file)).stdout
+    assert not CONTROL.search(out)
+    lines = out.decode().splitlines()
+    assert len(lines) == 1 + len(hostile_model()[kind])           # the header and one line per entry
+    assert LONG.strip() not in out.decode()
+    for entry in hostile_model()[kind]:
+        name = entry.get("name")
+        if name:
+            assert any(cut(name, 80) in line for line in lines), name
+
+
+def test_assess_table_keeps_model_text_on_one_line(model_file, model):
+    out = cli("assess", str(model_file)).stdout
+    assert not CONTROL.search(out)
+    lines = out.decode().splitlines()
+    assert len(lines) == 1 + len(model.scenarios) * len(model.pathways)
+    assert any(model.scales.risk[0][0] in line for line in lines)
+
+
+def test_explorer_snapshot_is_inert(model_file, model, tmp_path):
+    """`threatkit snapshot`: the explorer as a static page, its widget state embedded as JSON."""
+    import json
+
+    from threatkit.snapshot import renderer_url
+
+    out = tmp_path / "snapshot.html"
+    cli("snapshot", str(model_file), "--scenario", "hostile", "-o", str(out), "--samples", "20")
+    parsed = assert_inert(out.read_text(encoding="utf-8"), page_scripts=(renderer_url(),))
+    (state,) = [json.loads(content) for attrs, content in parsed.scripts
+                if attrs.get("type") == "application/vnd.jupyter.widget-state+json"]
+    values = [m["state"] for m in state["state"].values()]
+    for html_value in (v["value"] for v in values if v.get("_model_name") == "HTMLModel"):
+        assert_inert(html_value)
+    labels = [label for v in values for label in v.get("_options_labels", ())]
+    assert one_line_of(model.actor("actor").name) in labels      # the text, as a plain label
