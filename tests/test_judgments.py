@@ -257,3 +257,13 @@ def test_why_tab_shows_judgments_and_top_inputs_escaped():
     assert "<img" not in page and "&lt;img src=x" in page
     assert all(f'data-input="{r.input.ref}"' in page for r in rows)
     assert all(f'data-judgment="{j.id}"' in page for j in brief.judgments)
+
+
+def test_model_text_with_braces_is_not_a_format_string():
+    data = yaml.safe_load(EXAMPLE.read_text())
+    data["pathways"][2]["name"] = "{evil} {chance} %(x)s ${y}"
+    data["actors"][0]["name"] = "Group {0}"
+    b = key_judgments(load_text(yaml.safe_dump(data)), "plain")
+    text = b.text()
+    assert "{evil} {chance} %(x)s ${y}" in text and "group {0}" in text
+    assert "\x00" not in text and all(j.word in j.statement for j in b.judgments if j.word)

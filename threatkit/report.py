@@ -133,7 +133,6 @@ class ScenarioReport:
 
     def sensitivity(self, top: int = 10) -> None:
         """A tornado of the days to durable capability: the `top` inputs by swing."""
-        from threatkit.render.brief import md_escape
         from threatkit.render.tornado import output_title, tornado_svg
 
         t = self.sweep.tornado("days_to_durable")
@@ -154,8 +153,8 @@ class ScenarioReport:
             lines.append(f"Inputs at the {low}th and {high}th percentiles of their own distributions (PERT for a "
                          f"range, uniform over an estimative word's band), one at a time, every other input at its "
                          f"mode. {len(moving)} of {len(t.rows)} uncertain inputs move it; the largest is "
-                         f"**{md_escape(lead.input.label)}** (`{lead.input.ref}`). "
-                         "`threatkit sensitivity` lists them all, and `--method sobol` adds interactions.")
+                         f"**{md_text(lead.input.label)}** ({md_text(lead.input.ref)}). "
+                         "threatkit sensitivity lists them all, and its method sobol adds interactions.")
         else:
             lines.append(f"No single input, moved from its {low}th to its {high}th percentile, changes it.")
         _markdown("\n\n".join(lines))

@@ -65,6 +65,7 @@ JUDGED_OUTPUTS = tuple(f"{k}:{d}" for d in JUDGED_DAYS for k in ("durable", "dur
 MAX_INPUTS = 5
 DRIVER_SHARE = 0.1          # an input drives a judgment when its swing is within a tenth of the largest
 
+CHANCE, CHANCE_CAP = "\x00chance\x00", "\x00Chance\x00"     # where the estimative clause goes in a statement
 DURABLE = ("To hold capability durably is to hold it in a form that outlives the access: a trained student "
            "model or stolen weights.")
 DEFAULT_BANDS = tuple(Band(word=w, low=lo, high=hi) for w, (lo, hi) in ESTIMATIVE_WORDS.items())
@@ -267,7 +268,8 @@ def key_judgments(model: ThreatModel, scenario: str, *, samples: int | None = No
         word, band = estimative(p, scales) if p is not None else (None, None)
         if p is not None:
             clause = ph.chance(word, ph.band_text(band) + _about(p, band), verb)
-            statement = statement.format(chance=clause, Chance=clause[:1].upper() + clause[1:])
+            # model text is never a format string: the clause goes in by replacing sentinels
+            statement = statement.replace(CHANCE, clause).replace(CHANCE_CAP, clause[:1].upper() + clause[1:])
         claims = tuple(dict.fromkeys(sp.ref for sp in supports if sp.claim))
         return Judgment(jid, ph.sentence(statement), p, word, band, level, why,
                         tuple(i.ref for i in inputs), claims, values or {})
@@ -282,23 +284,23 @@ def key_judgments(model: ThreatModel, scenario: str, *, samples: int | None = No
         n = MONTHS[d]
         p, p0 = float(with_p[k]), float(without_p[k])
         out.append(make(f"durable-{n}m",
-                        f"{{chance}} that {actor} {holds} within {n} months"
+                        f"{CHANCE} that {actor} {holds} within {n} months"
                         + (" with the scenario's controls in place" if has_controls else "") ,
                         p, f"durable:{d}"))
         verb = "would be"
         if not has_controls:
-            text = f"The scenario has no controls to remove: without controls too, {{chance}} that {actor} {holds} within {n} months"
+            text = f"The scenario has no controls to remove: without controls too, {CHANCE} that {actor} {holds} within {n} months"
             verb = "is"
         elif abs(p - p0) < 0.005 and p0 < 0.005:
-            text = (f"Without the scenario's controls {{chance}} that {actor} {holds} within {n} months: no route "
+            text = (f"Without the scenario's controls {CHANCE} that {actor} {holds} within {n} months: no route "
                     "in the model gets it there that fast")
             verb = "would still be"
         elif abs(p - p0) < 0.005:
-            text = (f"Without the scenario's controls {{chance}} that {actor} {holds} within {n} months: over "
+            text = (f"Without the scenario's controls {CHANCE} that {actor} {holds} within {n} months: over "
                     "that span the controls make no difference")
             verb = "would still be"
         else:
-            text = f"Without the scenario's controls {{chance}} that {actor} {holds} within {n} months"
+            text = f"Without the scenario's controls {CHANCE} that {actor} {holds} within {n} months"
         out.append(make(f"durable-{n}m-without-controls", text, p0, f"durable_without_controls:{d}", verb=verb))
 
     out.append(_lead_judgment(make, mc, samples, has_controls, actor))
@@ -362,10 +364,10 @@ def _lead_judgment(make, mc: Answer, samples, has_controls: bool, actor: str) ->
     p = float(np.mean(leads > 0))
     spread = f"{_span(q['lead_p5'])} to {_span(q['lead_p95'])}"
     if q["lead_p50"] > 0:
-        text = (f"{{chance}} that the scenario's controls delay durable capability; they buy about "
+        text = (f"{CHANCE} that the scenario's controls delay durable capability; they buy about "
                 f"{_span(q['lead_p50'])} (90% band: {spread})")
     else:
-        text = (f"{{chance}} that the scenario's controls delay durable capability at all; in the median "
+        text = (f"{CHANCE} that the scenario's controls delay durable capability at all; in the median "
                 f"case they buy no time (90% band: {spread})")
     return make("lead", text, p, "lead_days", values)
 
@@ -397,11 +399,11 @@ def _acceleration_judgment(make, mc: Answer, samples, actor: str, setting: Setti
         return make("acceleration", text, None, "acceleration_days", {"acceleration_days": x})
     p = float(np.mean(np.nan_to_num(acc, nan=0.0) > 0))
     if q["acceleration_p50"] > 0:
-        text = (f"{{chance}} that access gets {actor} to durable capability sooner than its own development "
+        text = (f"{CHANCE} that access gets {actor} to durable capability sooner than its own development "
                 f"would, which takes about {own}; the median gain is {ph.duration(q['acceleration_p50'])} (90% band: "
                 f"{_acc_span(q['acceleration_p5'])} to {_acc_span(q['acceleration_p95'])})")
     else:
-        text = (f"{{chance}} that access gets {actor} to durable capability sooner than its own development "
+        text = (f"{CHANCE} that access gets {actor} to durable capability sooner than its own development "
                 f"would, which takes about {own}")
     return make("acceleration", text, p, "acceleration_days", values)
 
@@ -424,14 +426,14 @@ def _pathway_judgments(make, model: ThreatModel, setting: Setting, mc: Answer, s
     tier = ph.the(setting.tier.title)
     actor = ph.the(setting.actor.title)
     if not (probs > 0).any():
-        return [make("most-likely-pathway", f"No pathway is feasible for {actor} through {tier}: {{chance}} "
+        return [make("most-likely-pathway", f"No pathway is feasible for {actor} through {tier}: {CHANCE} "
                                            "that any attempt succeeds", 0.0, None)]
     best = int(np.argmax(probs))
     pw = pathways[best]
     lasting = ("what it yields outlives the access" if pw.persistent
                else "what it yields lasts only as long as the access")
     out = [make("most-likely-pathway",
-                f"The most likely route is {ph.common(pw.title)}: {{chance}} that an attempt succeeds. An attempt "
+                f"The most likely route is {ph.common(pw.title)}: {CHANCE} that an attempt succeeds. An attempt "
                 f"takes about {ph.duration(times[best])} and costs about {ph.money(costs[best])}, and {lasting}", float(probs[best]), f"probability:{pw.id}",
                 {"pathway": pw.id, "cost_usd": costs[best], "time_days": times[best]},
                 [_support(f"pathway:{pw.id}", _figures(pw.title), pw)])]
@@ -441,7 +443,7 @@ def _pathway_judgments(make, model: ThreatModel, setting: Setting, mc: Answer, s
     steps = [ph.common(pw.nodes[i].title) for i in tree.cheapest]
     out.append(make("cheapest-attack",
                     f"The cheapest feasible attack is {ph.common(pw.title)}, for about {ph.money(costs[cheap])}: "
-                    f"{', then '.join(steps)}. {{Chance}} that an attempt succeeds",
+                    f"{', then '.join(steps)}. {CHANCE_CAP} that an attempt succeeds",
                     float(probs[cheap]), f"probability:{pw.id}",
                     {"pathway": pw.id, "cost_usd": costs[cheap], "steps": list(tree.cheapest)},
                     [_support(f"pathway:{pw.id}", _figures(pw.title), pw)]))

@@ -2,32 +2,27 @@
 from __future__ import annotations
 
 import html
-import re
 
 from threatkit.analysis.judgments import DURABLE, Brief
-
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~>-])")
-
-
-def md_escape(text: str) -> str:
-    """Model text as literal Markdown: HTML escaped, Markdown punctuation backslashed."""
-    return _MD_SPECIAL.sub(r"\\\1", html.escape(text, quote=False))
+from threatkit.render.safe import md_text
 
 
 def brief_markdown(brief: Brief) -> str:
-    lines = []
+    """Paragraphs of plain text with bold numbers only (no lists, links, code or raw HTML), so that
+    whatever the model's names hold renders as text (tests/test_hostile.py)."""
+    paragraphs = []
     if brief.premise:
-        lines += [f"**{md_escape(brief.premise)}**", ""]
-    lines += [f"*{md_escape(DURABLE)}*", ""]
+        paragraphs.append(f"**{md_text(brief.premise)}**")
+    paragraphs.append(md_text(DURABLE))
     shared = brief.shared_confidence()
     if shared:
-        lines += [f"*Confidence in every judgment below: {md_escape(shared[0])}, because {md_escape(shared[1])}.*", ""]
+        paragraphs.append(f"**Confidence in every judgment below: {md_text(shared[0])}**, because "
+                          f"{md_text(shared[1])}.")
     for k, j in enumerate(brief.judgments, 1):
-        said = "" if shared else (f" *Confidence: {md_escape(j.confidence)}, because "
-                                  f"{md_escape(j.confidence_reason)}.*")
-        lines.append(f"{k}. {md_escape(j.statement)}{said}")
-    lines += ["", f"<small>{md_escape(brief.basis())}</small>"]
-    return "\n".join(lines)
+        said = "" if shared else f" Confidence: **{md_text(j.confidence)}**, because {md_text(j.confidence_reason)}."
+        paragraphs.append(f"**{k}.** {md_text(j.statement)}{said}")
+    paragraphs.append(md_text(brief.basis()))
+    return "\n\n".join(paragraphs)
 
 
 def brief_html(brief: Brief) -> str:
