@@ -297,7 +297,7 @@ def test_explorer_is_inert(model):
     ex = Explorer(model, scenario="hostile", samples=50)
     for actor in ("actor", "long"):
         ex.actor.value = actor
-        for view in (ex.status, ex.tree_view, ex.matrix_view, ex.curve_view):
+        for view in (ex.status, ex.tree_view, ex.matrix_view, ex.curve_view, ex.why_view):
             assert_inert(view.value)
         shows(assert_inert(ex.tree_view.value), a_leaf_label(model))
     widgets = list(_widgets(ex.widget))
@@ -309,7 +309,7 @@ def test_explorer_is_inert(model):
     assert labels[0] == one_line_of(model.actor("actor").name)       # the text itself, on one line
     assert any(label.endswith("…") for label in labels)               # the long label, cut
     (tab,) = [x for x in widgets if isinstance(x, w.Tab)]
-    assert tab.titles == ("Attack tree", "Risk matrix", "Capability over time", "Numbers")   # fixed, not model text
+    assert tab.titles == ("Attack tree", "Risk matrix", "Capability over time", "Numbers", "Why")   # fixed, not model text
     for x in widgets:
         if isinstance(x, w.HTML):
             assert_inert(x.value)
