@@ -28,7 +28,8 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "artifacts" / "browser"
 APP_START_TIMEOUT = 60     # s, until Voila says it is running
-RENDER_TIMEOUT = 60_000    # ms, until the explorer is on the page (Voila runs the notebook first)
+RENDER_TIMEOUT = 180_000   # ms, until the explorer is on the page (Voila runs the whole notebook first,
+                           # in a kernel that a loaded 2-core machine can take a minute to start)
 STEP_TIMEOUT = 20          # s, for the page to follow a widget
 
 
