@@ -487,3 +487,8 @@ def test_a_cap_that_shrinks_the_harvest_has_value_through_the_share():
                   actor={"accounts": 2}, controls=[cap])
     (value,) = control_values(model, "s")
     assert value.risk_reduction == pytest.approx(0.3 * (math.log10(60) - math.log10(3)) / 2)
+
+
+def test_timeline_takes_a_shipped_example_by_name(capsys):
+    assert main(["timeline", "example:mythos", "--scenario", "status-quo", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["scenario"] == "status-quo"

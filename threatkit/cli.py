@@ -103,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "development, and the expected durable share on days 30, 90, 180 and 365. With "
                                    "--samples, per-draw days add their 5th, 50th and 95th percentiles "
                                    "(days_to_durable_p5 ...; paired draws for the lead).")
-    p.add_argument("file", metavar="FILE", help="model file (YAML)")
+    p.add_argument("file", metavar="FILE", type=model_file, help=FILE_HELP)
     p.add_argument("--scenario", metavar="ID", help="only this scenario (default: all)")
     p.add_argument("--threshold", type=_share, metavar="X",
                    help="share of the capability that counts as holding it, 0..1 (default: each scenario's "
@@ -478,7 +478,7 @@ def _add_interchange_parsers(sub) -> None:
     p = sub.add_parser("export", help="write scenarios as an ATLAS Navigator layer, STIX 2.1, an Excel register or ADTool XML",
                        description="Export to another tool's format: navigator (ATLAS Navigator layer, JSON), stix "
                                    "(STIX 2.1 bundle), xlsx (risk register workbook), adtool (one pathway as ADTool2 XML).")
-    p.add_argument("file", metavar="FILE", help="model file (YAML)")
+    p.add_argument("file", metavar="FILE", type=model_file, help=FILE_HELP)
     p.add_argument("--format", required=True, choices=list(EXPORTERS), help="the format to write")
     p.add_argument("--scenario", action="append", default=[], metavar="ID",
                    help="a scenario to export; repeat for several (default: all; adtool: the one whose controls "
