@@ -54,7 +54,7 @@ def serial_papermill(model: Path, scenarios: list[str], out: Path, samples: int)
     import papermill
     from nbconvert import HTMLExporter
 
-    from threatkit.execute import resolve_template
+    from threatkit.run.execute import resolve_template
 
     template = resolve_template()
     out.mkdir(parents=True, exist_ok=True)
@@ -101,7 +101,7 @@ def cells_floor(model: Path, scenarios: list[str], samples: int) -> float:
 
     from IPython.core.interactiveshell import InteractiveShell
 
-    from threatkit.engine import warm_up
+    from threatkit.run.engine import warm_up
     from threatkit.report import ScenarioReport
 
     warm_up()

@@ -40,7 +40,7 @@ import pytest
 import threatkit
 from threatkit.analysis.assess import Setting, assess_setting
 from threatkit.analysis.timeline import scenario_curves, timeline
-from threatkit.launch import lab_command
+from threatkit.run.launch import lab_command
 from threatkit.model.values import Control, Quantity
 from threatkit.render.trees import fmt_p
 from threatkit.report import example_path

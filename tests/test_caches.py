@@ -67,7 +67,7 @@ def test_report_templates_compiled_once_with_the_same_html(cache):
     """The nbconvert templates' compiled code is kept in the same private cache (threatkit.cachedir)."""
     import nbformat
 
-    from threatkit.execute import _exporter, to_html
+    from threatkit.run.html import _exporter, to_html
 
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# a *report*")])
     _exporter.cache_clear()

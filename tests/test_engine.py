@@ -26,7 +26,7 @@ from papermill.exceptions import PapermillExecutionError
 
 import threatkit
 from threatkit.cli import main
-from threatkit.execute import to_html
+from threatkit.run.html import to_html
 from threatkit.report import RESULTS_MIME, read_results
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -74,7 +74,7 @@ def code_cells(nb, counts: bool = True) -> list[dict]:
 def test_engine_is_registered_with_papermill():
     from papermill.engines import papermill_engines
 
-    from threatkit.papermill_engine import ThreatkitEngine
+    from threatkit.run.papermill_engine import ThreatkitEngine
 
     [ep] = [ep for ep in entry_points(group="papermill.engine") if ep.name == "threatkit"]
     assert ep.load() is ThreatkitEngine
@@ -326,7 +326,7 @@ def test_execution_timeout_stops_the_notebook(tmp_path):
 
 @pytest.mark.slow
 def test_a_dying_notebook_process_is_reported(tmp_path):
-    from threatkit.engine import DeadNotebookProcess
+    from threatkit.run.engine import DeadNotebookProcess
 
     template = notebook(tmp_path / "die.ipynb", "x = 1", "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)",
                         'print("never")')

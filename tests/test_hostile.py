@@ -347,7 +347,7 @@ def test_explorer_snapshot_is_inert(model_file, model, tmp_path):
     """`threatkit snapshot`: the explorer as a static page, its widget state embedded as JSON."""
     import json
 
-    from threatkit.snapshot import renderer_url
+    from threatkit.run.snapshot import renderer_url
 
     out = tmp_path / "snapshot.html"
     cli("snapshot", str(model_file), "--scenario", "hostile", "-o", str(out), "--samples", "20")

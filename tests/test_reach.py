@@ -13,7 +13,7 @@ import pytest
 import threatkit
 from threatkit.cli import main
 from threatkit.examples import examples, resolve
-from threatkit.launch import MODEL_ENV, NO_APP_TAG, app_notebook, lab_command, notebooks_folder
+from threatkit.run.launch import MODEL_ENV, NO_APP_TAG, app_notebook, lab_command, notebooks_folder
 from threatkit.report import example_path
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -18,7 +18,7 @@ import pytest
 
 import threatkit
 from threatkit.analysis.assess import Setting
-from threatkit.launch import MODEL_ENV, app_command, app_notebook
+from threatkit.run.launch import MODEL_ENV, app_command, app_notebook
 from threatkit.report import example_path
 
 from test_browser import (CHROMIUM, CHROMIUM_ARGS, NOTEBOOK, PAGE_FEATURES_JS, PATHWAY, SCENARIO, _browser_or_skip,

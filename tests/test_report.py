@@ -9,7 +9,7 @@ import nbformat
 import pytest
 
 from threatkit.cli import main
-from threatkit.execute import ReportError, execute, resolve_template
+from threatkit.run.execute import ReportError, execute, resolve_template
 from threatkit.report import RESULTS_MIME, read_results
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -48,7 +48,7 @@ def command(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Nam
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from threatkit.engine import skip_slow_format_checkers
+    from threatkit.run.engine import skip_slow_format_checkers
 
     skip_slow_format_checkers()          # saves a second of start-up wherever nbformat is imported
     parser = build_parser()
@@ -335,7 +335,7 @@ def _write(output: str | bytes, path: str | None) -> None:
 
 @command
 def cmd_report(args: argparse.Namespace) -> int:
-    from threatkit.execute import ReportError, make_report
+    from threatkit.run.execute import ReportError, make_report
 
     try:
         report = make_report(args.file, args.scenario, args.output, template=args.template,
@@ -353,7 +353,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_batch(args: argparse.Namespace) -> int:
     from threatkit.analysis.assess import risk_order
     from threatkit.batch import make_runner, plan, run_batch
-    from threatkit.execute import ReportError
+    from threatkit.run.execute import ReportError
 
     try:                                   # every usage or model error before any notebook runs: exit 2
         jobs = plan(args.file, args.output, args.scenario, args.template, args.samples, args.seed, args.timeout,
@@ -587,7 +587,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 @command
 def cmd_lab(args: argparse.Namespace) -> int:
-    from threatkit.launch import LaunchError, run_lab
+    from threatkit.run.launch import LaunchError, run_lab
 
     try:
         return run_lab(args.file, port=args.port, ip=args.ip, open_browser=not args.no_browser, folder=args.dir)
@@ -597,7 +597,7 @@ def cmd_lab(args: argparse.Namespace) -> int:
 
 @command
 def cmd_app(args: argparse.Namespace) -> int:
-    from threatkit.launch import LaunchError, run_app
+    from threatkit.run.launch import LaunchError, run_app
 
     try:
         return run_app(args.file, port=args.port, ip=args.ip, open_browser=not args.no_browser)
@@ -607,7 +607,7 @@ def cmd_app(args: argparse.Namespace) -> int:
 
 @command
 def cmd_snapshot(args: argparse.Namespace) -> int:
-    from threatkit.snapshot import snapshot_html
+    from threatkit.run.snapshot import snapshot_html
 
     model = load_model(args.file)
     if args.scenario:

@@ -261,7 +261,7 @@ def percentiles(name: str, values: np.ndarray, horizon: int) -> dict[str, float]
     big = 1e15                                     # stands for +-inf so that interpolation stays finite
     q = np.percentile(np.clip(v, -big, big), [5, 50, 95])
     q = np.where(q > horizon, np.inf, np.where(q < -horizon, -np.inf, q))
-    return {f"{name}_{k}": float(x) for k, x in zip(("p5", "p50", "p95"), q)}
+    return {f"{name}_{k}": round(float(x), 4) for k, x in zip(("p5", "p50", "p95"), q)}   # interpolated: no false digits
 
 
 @dataclass(frozen=True, eq=False)

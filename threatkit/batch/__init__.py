@@ -39,8 +39,8 @@ def plan(model_path: str | Path, out_dir: str | Path, scenarios: Iterable[str] =
          kernel_name: str = "python3") -> list[Job]:
     """The jobs of a batch. Loads the model (ModelError) and checks every scenario (KeyError)
     and the template (ReportError) before anything runs."""
-    from threatkit.engine import engine_name
-    from threatkit.execute import ReportError, resolve_template
+    from threatkit.run.engine import engine_name
+    from threatkit.run.execute import ReportError, resolve_template
     from threatkit.model.load import load_model
 
     try:

@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from threatkit import __version__, processes
-from threatkit.engine import KERNEL_ARGUMENTS, engine_name
+from threatkit.run.engine import KERNEL_ARGUMENTS, engine_name
 from threatkit.files import atomic_write
 
 KERNEL_START_TRIES = 3
@@ -100,7 +100,7 @@ def completed(job: Job) -> dict | None:
 def run_job(job: Job) -> Outcome:
     """Run one report in a forked child with its own process group; kill the group at the deadline."""
     if job.engine == "threatkit":          # a Dask worker warms up on its first job; locally a no-op
-        from threatkit.engine import warm_up
+        from threatkit.run.engine import warm_up
 
         warm_up()
     start = time.monotonic()
@@ -168,7 +168,7 @@ def _execute(job: Job) -> Outcome:
     """In the child: run the template, write the notebook and HTML, collect the results."""
     import nbformat
 
-    from threatkit.execute import stable_ids, to_html
+    from threatkit.run.html import stable_ids, to_html
     from threatkit.report import read_results
 
     nb, error = _run_notebook(job)

@@ -11,7 +11,7 @@ import signal
 from collections.abc import Iterator
 from typing import Protocol
 
-from threatkit import processes
+from threatkit.run import processes
 from threatkit.batch.jobs import Job, Outcome, run_job, stop_running_child
 
 
@@ -36,7 +36,7 @@ class LocalRunner:
 
     def run(self, jobs: list[Job]) -> Iterator[Outcome | None]:
         if any(j.engine == "threatkit" for j in jobs):
-            from threatkit.engine import warm_up
+            from threatkit.run.engine import warm_up
 
             warm_up()                      # once here; every forked child starts warm
         else:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from nbconvert import HTMLExporter
 from traitlets import default
 
-from threatkit.snapshot import renderer_url
+from threatkit.run.snapshot import renderer_url
 
 NO_SCRIPT = "data:text/javascript,"   # the stock template's require.js tag, kept off the network
 

@@ -1,13 +1,13 @@
 """papermill's view of threatkit's engine (entry point `papermill.engine`: threatkit).
 
 papermill imports this module while it registers its engines, so only papermill
-should import it; the work is in threatkit.engine.
+should import it; the work is in threatkit.run.engine.
 """
 from __future__ import annotations
 
 from papermill.engines import Engine
 
-from threatkit.engine import execute_cells
+from threatkit.run.engine import execute_cells
 
 
 class ThreatkitEngine(Engine):

@@ -17,7 +17,7 @@ import json
 from functools import lru_cache
 from pathlib import Path
 
-RENDERER = Path(__file__).resolve().parent / "static" / "html-manager" / "embed.js"
+RENDERER = Path(__file__).resolve().parent.parent / "static" / "html-manager" / "embed.js"
 
 
 @lru_cache(maxsize=1)

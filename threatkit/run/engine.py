@@ -11,7 +11,7 @@ with its error cell as usual). The child's state dies with it: nothing leaks
 from one notebook to the next.
 
 Registered as papermill engine "threatkit" (entry point `papermill.engine`, class in
-threatkit.papermill_engine, which only papermill should import):
+threatkit.run.papermill_engine, which only papermill should import):
     papermill.execute_notebook(..., engine_name="threatkit")
     papermill in.ipynb out.ipynb --engine threatkit
 
@@ -84,7 +84,7 @@ def _exercise() -> None:
     then warm in every forked child, instead of being built again in each."""
     import nbformat
 
-    from threatkit.execute import to_html
+    from threatkit.run.html import to_html
     from threatkit.render.curves import CapabilityPlot
     from threatkit.render.display import assessment_table
     from threatkit.render.matrix import RiskMatrix
@@ -111,7 +111,7 @@ class DeadNotebookProcess(RuntimeError):
 
 def execute_cells(nb, execution_timeout: float | None = None) -> list[dict]:
     """Run the notebook's cells in a forked child; per cell: outputs, execution_count, error."""
-    from threatkit.processes import fork
+    from threatkit.run.processes import fork
 
     read_fd, write_fd = os.pipe()
     pid = fork()
