@@ -267,3 +267,10 @@ def test_model_text_with_braces_is_not_a_format_string():
     text = b.text()
     assert "{evil} {chance} %(x)s ${y}" in text and "group {0}" in text
     assert "\x00" not in text and all(j.word in j.statement for j in b.judgments if j.word)
+
+
+def test_the_claim_keeps_a_citation_whose_parentheses_hold_a_semicolon():
+    from threatkit.analysis.judgments import _claim_part
+    assert _claim_part("Semafor (restriction reported as fact; its terms not public); threatkit judgement") == \
+        "Semafor (restriction reported as fact; its terms not public)"
+    assert _claim_part("our judgement; Reuters (reported, unconfirmed)") == "Reuters (reported, unconfirmed)"

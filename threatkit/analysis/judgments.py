@@ -466,5 +466,11 @@ def _premise_text(model: ThreatModel, scenario, setting: Setting) -> str | None:
 
 def _claim_part(source: str) -> str:
     """The part of a source that carries the claim (sources list several citations with ';')."""
-    parts = [p.strip() for p in source.split(";")]
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(source):       # a ';' inside parentheses belongs to its citation
+        depth += (ch == "(") - (ch == ")")
+        if ch == ";" and depth <= 0:
+            parts.append(source[start:i].strip())
+            start = i + 1
+    parts.append(source[start:].strip())
     return next((p for p in parts if any(m in p.lower() for m in CLAIM_MARKS)), parts[0])

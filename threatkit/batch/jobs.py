@@ -19,7 +19,8 @@ import traceback
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from threatkit import __version__, processes
+from threatkit import __version__
+from threatkit.run import processes
 from threatkit.run.engine import KERNEL_ARGUMENTS, engine_name
 from threatkit.files import atomic_write
 
