@@ -6,8 +6,9 @@ import tempfile
 from pathlib import Path
 
 
-def atomic_write(path: str | Path, data: str | bytes) -> Path:
-    """Write `data` to a temporary file beside `path`, then rename it into place."""
+def atomic_write(path: str | Path, data: str | bytes, mode: int = 0o644) -> Path:
+    """Write `data` to a temporary file beside `path`, then rename it into place.
+    `mode` 0o600 keeps a private cache entry private (the temporary file starts that way)."""
     path = Path(path)
     raw = data.encode("utf-8") if isinstance(data, str) else data
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
@@ -16,7 +17,7 @@ def atomic_write(path: str | Path, data: str | bytes) -> Path:
             f.write(raw)
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -23,11 +23,11 @@ import hashlib
 import os
 import pickle
 import sys
-import tempfile
 from functools import lru_cache
 from pathlib import Path
 
 from threatkit.cachedir import cache_dir as private_cache_dir
+from threatkit.files import atomic_write
 from threatkit.model.yamlsafe import gc_paused
 
 MAX_ENTRIES = 32
@@ -107,14 +107,7 @@ def put(path: Path, text: bytes, files: dict[str, str], model) -> None:
     entry = _entry(folder, path, text)
     try:
         data = pickle.dumps({"files": files, "model": model}, protocol=pickle.HIGHEST_PROTOCOL)
-        fd, tmp = tempfile.mkstemp(prefix=".entry-", suffix=".tmp", dir=folder)    # mode 0600
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-            os.replace(tmp, entry)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_write(entry, data, mode=0o600)
         _prune(folder)
     except (OSError, pickle.PicklingError):
         pass                               # a cache that cannot be written only costs time

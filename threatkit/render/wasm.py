@@ -18,13 +18,12 @@ from __future__ import annotations
 
 import atexit
 import hashlib
-import os
 import platform
-import tempfile
 from functools import lru_cache
 from pathlib import Path
 
 from threatkit.cachedir import cache_dir
+from threatkit.files import atomic_write
 
 
 def render(source: str, fmt: str = "svg") -> bytes:
@@ -82,14 +81,7 @@ def _module(wasmtime, engine, wasm: Path):
 
 
 def _store(entry: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=entry.parent, prefix=".graphviz-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-        os.replace(tmp, entry)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(entry, data, mode=0o600)
 
 
 def _version(wasmtime) -> str:
