@@ -295,8 +295,10 @@ def test_explorer_is_inert(model):
     from threatkit.widgets import LABEL_LIMIT, Explorer
 
     ex = Explorer(model, scenario="hostile", samples=50)
+    ex.views.selected_index = 4               # the Why tab, so that it follows every change
     for actor in ("actor", "long"):
         ex.actor.value = actor
+        assert "Key judgments" in ex.why_view.value
         for view in (ex.status, ex.tree_view, ex.matrix_view, ex.curve_view, ex.why_view):
             assert_inert(view.value)
         shows(assert_inert(ex.tree_view.value), a_leaf_label(model))

@@ -274,3 +274,20 @@ def test_the_claim_keeps_a_citation_whose_parentheses_hold_a_semicolon():
     assert _claim_part("Semafor (restriction reported as fact; its terms not public); threatkit judgement") == \
         "Semafor (restriction reported as fact; its terms not public)"
     assert _claim_part("our judgement; Reuters (reported, unconfirmed)") == "Reuters (reported, unconfirmed)"
+
+
+def test_why_tab_follows_changes_only_while_shown():
+    # hidden: a change leaves it waiting (no sweep on every click); shown: it computes at once
+    import threatkit
+    from threatkit.report import example_path
+    from threatkit.widgets import TABS, WHY_PENDING, Explorer
+
+    ex = Explorer(threatkit.load_model(example_path()), scenario="status-quo", samples=100, seed=1)
+    assert "Key judgments" in ex.why_view.value                      # computed once at the start
+    ex.actor.value = "individual"
+    assert ex.why_view.value == WHY_PENDING
+    ex.views.selected_index = TABS.index("Why")
+    assert "Key judgments" in ex.why_view.value and ex.why_view.value != WHY_PENDING
+    shown = ex.why_view.value
+    ex.actor.value = "state-linked"
+    assert "Key judgments" in ex.why_view.value and ex.why_view.value != shown

@@ -21,6 +21,8 @@ from threatkit.model.values import Control, Quantity, ThreatModel
 from threatkit.render.safe import one_line
 
 CAP_CONTROL_ID = "explorer-query-cap"
+TABS = ("Attack tree", "Risk matrix", "Capability over time", "Numbers", "Why")
+WHY_PENDING = "<p><i>The key judgments for this setting are computed when this tab is shown.</i></p>"
 CAP_MAX_EXPONENT = 7      # the slider's top position (10 million a day) means "no cap"
 LABEL_LIMIT = 60          # characters of a name shown in a dropdown or beside a checkbox
 
@@ -89,15 +91,18 @@ class Explorer:
                        w.HTML("<small>query cap per account per day; far right: no cap</small>"),
                        w.HTML("<b>Controls</b>"), w.VBox(list(self.controls.values()))],
                       layout=w.Layout(width="440px", flex="0 0 440px"))
-        views = w.Tab(children=[w.VBox([self.tree_full, self.tree_view]), self.matrix_view, self.curve_view,
-                                self.details, self.why_view])
-        for i, title in enumerate(("Attack tree", "Risk matrix", "Capability over time", "Numbers", "Why")):
+        self.views = views = w.Tab(children=[w.VBox([self.tree_full, self.tree_view]), self.matrix_view,
+                                             self.curve_view, self.details, self.why_view])
+        for i, title in enumerate(TABS):
             views.set_title(i, title)
+        # The "Why" tab reruns a sensitivity sweep (a fifth of a second): only while it is shown.
+        views.observe(self._tab_changed, names="selected_index")
         right = w.VBox([self.status, views], layout=w.Layout(flex="1 1 auto", min_width="0"))
         self.widget = w.VBox([w.HBox([left, right])])
         self.widget.add_class("tk-explorer")
         self.state: dict = {}
         self.refresh()
+        self.explain()            # once at the start, so a saved or exported page shows it too
 
     # ---- state ------------------------------------------------------------------------------
 
@@ -115,9 +120,7 @@ class Explorer:
         setting = self.setting()
         result = assess_setting(setting, (self.model.pathway(self.pathway.value),)).pathways[0]
         without, with_, t = self._answers.answer(setting)
-        brief, why = why_of(self.model, self.base.id, setting, self.samples, self.seed)
-        return {"brief": brief, "why": why,
-                "tree": result.tree, "curves": (with_.relabel("this setting"), without), "pathway": result.pathway,
+        return {"tree": result.tree, "curves": (with_.relabel("this setting"), without), "pathway": result.pathway,
                 "probability": result.probability, "cost_usd": result.cost_usd, "time_days": result.time_days,
                 "likelihood": result.likelihood, "impact": result.impact, "risk": result.risk,
                 "cheapest_attack": result.cheapest_attack, "controls": tuple(c.id for c in setting.controls),
@@ -153,15 +156,28 @@ class Explorer:
         self.tree_view.value = views["tree"]
         self.matrix_view.value = views["matrix"]
         self.curve_view.value = views["curve"]
-        self.why_view.value = render_why(state)
+        if self.views.selected_index == TABS.index("Why"):
+            self.explain()
+        else:
+            self.why_view.value = WHY_PENDING
         from IPython.display import clear_output, display
 
         with self.details:
             clear_output(wait=True)
             display(self.summary())
 
+    def explain(self) -> None:
+        """Fill the "Why" tab for the current setting: key judgments and the inputs that move them."""
+        brief, why = why_of(self.model, self.base.id, self.setting(), self.samples, self.seed)
+        self.state.update(brief=brief, why=why)
+        self.why_view.value = render_why(self.state)
+
     def _changed(self, _change) -> None:
         self.refresh()
+
+    def _tab_changed(self, change) -> None:
+        if change["new"] == TABS.index("Why") and self.why_view.value == WHY_PENDING:
+            self.explain()
 
     def _tree_size(self, _change) -> None:
         self.tree_view.value = tree_html(self.state, full=self.tree_full.value)
