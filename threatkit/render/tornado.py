@@ -70,9 +70,7 @@ def tornado_figure(t: Tornado, top: int = 10):
     if not rows:
         ax.text(0.5, 0.5, "no input moves this output", transform=ax.transAxes, ha="center", fontsize=9)
     ax.grid(axis="x", alpha=0.3)
-    if t.output != "days_to_durable" or not finite:
-        pass
-    elif hi > 90:
+    if t.output == "days_to_durable" and finite and hi > 90:
         secondary = ax.secondary_xaxis("top", functions=(lambda d: d / DAYS_PER_MONTH, lambda m: m * DAYS_PER_MONTH))
         secondary.set_xlabel("months", fontsize=8)
     fig.tight_layout()
