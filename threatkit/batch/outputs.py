@@ -106,15 +106,16 @@ def write_index(out_dir: Path, outcomes: list[Outcome], title: str, risk_rank: d
             risk = r.get("overall_risk", "")
             t = timeline_summary(r)
 
-            def cell(value, digits: str) -> str:    # never (None) sorts last
+            def cell(value, digits: str, absent: str) -> str:    # no number (None) sorts last
                 return (f'<td data-sort="{1e12 if value is None else value}">'
-                        f'{"never" if value is None else format(value, digits)}</td>')
+                        f'{absent if value is None else format(value, digits)}</td>')
             rows.append(
                 f'<tr><td>{link(o.scenario)}</td><td>{e(str(worst.get("actor", "")))}</td><td>{e(str(worst.get("tier", "")))}</td>'
                 f'<td data-sort="{risk_rank.get(risk, -1)}">{e(risk)}</td>'
                 f'<td>{e(str(worst.get("pathway", "")))}</td><td>{(worst.get("probability") or 0):.3f}</td>'
-                + cell(t["days_to_durable"], ",.0f") + cell(t["lead_months"], ".1f")
-                + cell(t["acceleration_months"], ".1f")
+                + cell(t["days_to_durable"], ",.0f", "never")
+                + cell(t["lead_months"], ".1f", "unbounded")           # only one side reaches it
+                + cell(t["acceleration_months"], ".1f", "n/a")         # no own-development estimate, or never
                 + f'<td class="judgment">{e(str(r.get("headline") or ""))}</td><td>ok</td></tr>')
         else:
             rows.append(f'<tr class="failed"><td>{link(o.scenario)}</td><td></td><td></td><td data-sort="-1"></td><td></td>'
