@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+import timeit
 
 from threatkit.analysis.judgments import key_judgments
 from threatkit.analysis.sensitivity import tornado
@@ -30,12 +31,7 @@ SCENARIOS = ("status-quo", "restricted-export-sl4")
 
 
 def best_of(repeats: int, fn) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
+    return min(timeit.repeat(fn, number=1, repeat=repeats))
 
 
 def baseline(rows, scenario: str) -> tuple[float, bool]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
+import timeit
 from dataclasses import replace
 
 import numpy as np
@@ -27,12 +27,7 @@ EXAMPLE = data_path("examples/mythos.yaml")
 
 
 def best_of(repeats: int, fn) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
+    return min(timeit.repeat(fn, number=1, repeat=repeats))
 
 
 def scan_days_to_durable(inp, horizon: int) -> np.ndarray:

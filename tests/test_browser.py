@@ -284,7 +284,7 @@ def lab(tmp_path_factory):
         with log_path.open("w") as log:
             # The command `make lab` (threatkit lab) runs, without a token for the test's browser.
             proc = subprocess.Popen(
-                lab_command(root, port=port, open_browser=False, extra=("--allow-root", "--ServerApp.token=")),
+                lab_command(root, port=port, open_browser=False, extra=("--ServerApp.token=",)),
                 cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         try:
             if _wait_ready(proc, url, log_path):

@@ -7,7 +7,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import re
 
 from threatkit.cli import (
     FILE_HELP,
@@ -21,14 +20,7 @@ from threatkit.cli import (
     model_file,
 )
 from threatkit.model.load import load_model
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-
-
-def terminal_safe(text: str) -> str:
-    """Model text for a terminal: control characters (escape sequences, bidi overrides) shown as \\x.. escapes."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
-
+from threatkit.render.safe import terminal_safe
 
 def add_parsers(sub) -> None:
     p = sub.add_parser("brief", help="key judgments for a scenario, in ICD 203 estimative language",

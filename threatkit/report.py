@@ -216,16 +216,20 @@ class ScenarioReport:
         if math.isinf(d):
             return (f"With its controls the actor does not reach an even chance of holding {theta} durably "
                     f"within {_months(t.horizon_days)}; without them it would by {_months(d0)}.")
-        band = ""
-        if self.samples and "lead_days_p5" in t.stats:
-            band = (f" (5th to 95th percentile over {self.samples:,} paired draws: {_months(t.stats['lead_days_p5'])}"
-                    f" to {_months(t.stats['lead_days_p95'])})")
+        band = self._band("lead_days", f"over {self.samples:,} paired draws") if self.samples else ""
         if t.lead_days == 0:
             return (f"**Lead:** none. With or without the scenario's controls, the actor first has an even chance "
                     f"of holding {theta} durably after {_months(d)}: the controls do not act on the route that "
                     f"gets it there first{band}.")
         return (f"**Lead:** the scenario's controls move the first day the actor has an even chance of holding "
                 f"{theta} durably from {_months(d0)} to {_months(d)}: they buy **{_months(t.lead_days)}**{band}.")
+
+    def _band(self, key: str, over: str) -> str:
+        """' (5th to 95th percentile OVER: a to b)' for a timeline quantity drawn with samples, else ''."""
+        stats = self.timeline.stats
+        if not self.samples or f"{key}_p5" not in stats:
+            return ""
+        return f" (5th to 95th percentile {over}: {_months(stats[f'{key}_p5'])} to {_months(stats[f'{key}_p95'])})"
 
     def acceleration_text(self) -> str:
         t = self.timeline
@@ -238,10 +242,7 @@ class ScenarioReport:
         if t.acceleration_days <= 0:
             return (f"**Acceleration:** none. The actor's own development (parity in "
                     f"{_months(t.days_independent)}) gets it there no later than access does.")
-        band = ""
-        if self.samples and "acceleration_days_p5" in t.stats:
-            band = (f" (5th to 95th percentile over the draws: {_months(t.stats['acceleration_days_p5'])} to "
-                    f"{_months(t.stats['acceleration_days_p95'])})")
+        band = self._band("acceleration_days", "over the draws")
         return (f"**Acceleration:** access gets the actor there **{_months(t.acceleration_days)} sooner** than "
                 f"its own development would, which reaches parity in {_months(t.days_independent)}{band}.")
 

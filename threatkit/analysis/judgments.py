@@ -238,11 +238,6 @@ class Brief:
         j = self["durable-12m"]
         return f"{j.statement} Confidence: {j.confidence}."
 
-    def _repr_markdown_(self) -> str:
-        from threatkit.render.brief import brief_markdown
-
-        return brief_markdown(self)
-
 
 def key_judgments(model: ThreatModel, scenario: str, *, samples: int | None = None, seed: int = 0,
                   setting: Setting | None = None, threshold: float | None = None,

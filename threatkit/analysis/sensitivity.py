@@ -189,11 +189,6 @@ class Tornado:
     def to_list(self) -> list[dict]:
         return [r.to_dict() for r in self.rows]
 
-    def _repr_svg_(self) -> str:
-        from threatkit.render.tornado import tornado_svg
-
-        return tornado_svg(self)
-
 
 def sweep(model: ThreatModel, scenario: str, *, setting: Setting | None = None, threshold: float | None = None,
           horizon: int = DEFAULT_HORIZON_DAYS, percentiles: tuple[int, int] = PERCENTILES,

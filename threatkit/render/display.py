@@ -16,6 +16,8 @@ FORMATTERS: dict[tuple[str, str], tuple[str, str]] = {
     ("threatkit.analysis.assess", "EvaluatedTree"): ("image/svg+xml", "tree_svg"),
     ("threatkit.analysis.assess", "Assessment"): ("text/html", "assessment_html"),
     ("threatkit.analysis.timeline", "Curves"): ("image/svg+xml", "curves_svg"),
+    ("threatkit.analysis.judgments", "Brief"): ("text/markdown", "brief_markdown"),
+    ("threatkit.analysis.sensitivity", "Tornado"): ("image/svg+xml", "tornado_svg_of"),
     ("threatkit.model.values", "ThreatModel"): ("text/html", "model_html"),
 }
 
@@ -56,6 +58,18 @@ def tree_svg(tree) -> str:
     from threatkit.render.trees import tree_svg as render
 
     return render(tree)
+
+
+def brief_markdown(brief) -> str:
+    from threatkit.render.brief import brief_markdown as render
+
+    return render(brief)
+
+
+def tornado_svg_of(tornado) -> str:
+    from threatkit.render.tornado import tornado_svg
+
+    return tornado_svg(tornado)
 
 
 def curves_svg(c) -> str:

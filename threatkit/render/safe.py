@@ -19,6 +19,15 @@ _ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 _INERT = ",;?%'\""
 _MARKDOWN = {c: _ENTITIES.get(c, "\\" + c) for c in string.punctuation if c not in _INERT}
 _SPACES = re.compile(r"\s+")
+_BIDI = re.compile(r"[\u202a-\u202e\u2066-\u2069]")      # overrides that reorder what a terminal shows
+
+
+def terminal_safe(text: str) -> str:
+    """Multi-line text for a terminal: control characters (escape sequences) and bidi overrides
+    shown as \\x.. escapes, newlines and tabs kept."""
+    def shown(m: re.Match) -> str:
+        return f"\\x{ord(m.group()):02x}"
+    return _BIDI.sub(shown, CONTROL.sub(shown, text))
 
 
 def one_line(text: object, limit: int | None = None) -> str:

@@ -73,7 +73,14 @@ def lab_command(folder: Path, *, port: int, ip: str = "127.0.0.1", open_browser:
     return [sys.executable, "-m", "jupyter", "lab", EXPLORER, f"--ServerApp.root_dir={folder}",
             f"--LabApp.default_url=/lab/tree/{EXPLORER}",
             f"--ServerApp.ip={ip}", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
+            # Jupyter refuses root unless told; containers and CI machines run as root, and the
+            # server binds to this machine only by default
+            *(["--allow-root"] if _is_root() else []),
             *([] if open_browser else ["--no-browser"]), *extra]
+
+
+def _is_root() -> bool:
+    return hasattr(os, "geteuid") and os.geteuid() == 0
 
 
 def app_command(notebook: Path, *, port: int, ip: str = "127.0.0.1", open_browser: bool = True,
