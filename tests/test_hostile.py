@@ -9,6 +9,7 @@ Terminal output holds no control character and no model text spans two lines.
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -361,3 +362,16 @@ def test_explorer_snapshot_is_inert(model_file, model, tmp_path):
         assert_inert(html_value)
     labels = [label for v in values for label in v.get("_options_labels", ())]
     assert one_line_of(model.actor("actor").name) in labels      # the text, as a plain label
+
+
+@pytest.mark.parametrize("args", [("brief", "--samples", "50"), ("brief", "--format", "json", "--samples", "50"),
+                                  ("sensitivity",), ("timeline",)])
+def test_brief_sensitivity_and_timeline_print_model_text_inertly(model_file, model, args):
+    # the terminal gets no escape sequence; JSON parses and carries the names as plain strings
+    command, *rest = args
+    scenario = [] if command == "timeline" else ["--scenario", "hostile"]
+    proc = cli(command, str(model_file), *scenario, *rest)
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert not CONTROL.search(proc.stdout) and b"Traceback" not in proc.stderr
+    if "json" in rest:
+        assert isinstance(json.loads(proc.stdout), list)

@@ -623,4 +623,8 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # run as `python -m threatkit.cli`: this file is __main__, while the commands of other modules
+    # (cli_judgments) register with the module threatkit.cli; use that one
+    from threatkit.cli import main as registered_main
+
+    sys.exit(registered_main())
