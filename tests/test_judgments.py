@@ -291,3 +291,13 @@ def test_why_tab_follows_changes_only_while_shown():
     shown = ex.why_view.value
     ex.actor.value = "state-linked"
     assert "Key judgments" in ex.why_view.value and ex.why_view.value != shown
+
+
+def test_a_report_reuses_its_draws_and_judges_as_key_judgments_does():
+    """The report hands its Monte Carlo answer and sweep to the brief: same judgments as computed afresh."""
+    from threatkit.report import ScenarioReport
+
+    r = ScenarioReport.build(EXAMPLE, "reported", samples=SAMPLES, seed=SEED)
+    fresh = key_judgments(load_model(EXAMPLE), "reported", samples=SAMPLES, seed=SEED)
+    assert [(j.id, j.statement, j.probability, j.confidence) for j in r.brief.judgments] == \
+        [(j.id, j.statement, j.probability, j.confidence) for j in fresh.judgments]

@@ -121,7 +121,8 @@ class ScenarioReport:
     def brief(self):
         from threatkit.analysis.judgments import key_judgments
 
-        return key_judgments(self.model, self.scenario, samples=self.samples, seed=self.seed, swept=self.sweep)
+        return key_judgments(self.model, self.scenario, samples=self.samples, seed=self.seed, swept=self.sweep,
+                             drawn=self.answers[1])
 
     # ---- sections --------------------------------------------------------------------------
 

@@ -241,12 +241,14 @@ class Brief:
 
 def key_judgments(model: ThreatModel, scenario: str, *, samples: int | None = None, seed: int = 0,
                   setting: Setting | None = None, threshold: float | None = None,
-                  horizon: int = DEFAULT_HORIZON_DAYS, swept: Sweep | None = None) -> Brief:
-    """The scenario's key judgments (see the module docstring for every rule)."""
+                  horizon: int = DEFAULT_HORIZON_DAYS, swept: Sweep | None = None,
+                  drawn: Answer | None = None) -> Brief:
+    """The scenario's key judgments (see the module docstring for every rule). `swept` and `drawn`
+    (the Answer over the same samples and seed) are reused when a caller has them already."""
     s = model.scenario(scenario)
     setting = setting or Setting.of(model, s)
-    mc = Answer.of(model, scenario, Sampler(samples, seed) if samples else Sampler(), threshold=threshold,
-                   horizon=horizon, setting=setting)
+    mc = drawn or Answer.of(model, scenario, Sampler(samples, seed) if samples else Sampler(),
+                            threshold=threshold, horizon=horizon, setting=setting)
     swept = swept or sweep(model, scenario, setting=setting, threshold=threshold, horizon=horizon,
                            outputs=JUDGED_OUTPUTS)
     premise_support = _premise(model, scenario, setting)
