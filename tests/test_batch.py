@@ -547,8 +547,9 @@ def nothing_may_run(monkeypatch):
         raise AssertionError("a report was started")
 
     monkeypatch.setattr(os, "fork", refuse)
-    monkeypatch.setattr(threatkit.batch.jobs, "run_job", refuse)
-    monkeypatch.setattr(threatkit.batch.runners, "run_job", refuse)
+    for module in (threatkit.batch.jobs, threatkit.batch.runners):
+        monkeypatch.setattr(module, "run_job", refuse)
+        monkeypatch.setattr(module, "start_job", refuse)
     monkeypatch.setattr("papermill.execute_notebook", refuse)
 
 

@@ -1,10 +1,11 @@
 """One report run: its inputs and their hash, the resume check, and the run
 itself in a forked child that can be killed, kernel and all, at a deadline.
 
-`run_job` is what every backend calls (local processes, Dask workers): it
-forks a child in a session of its own, the child executes the template and
-writes the notebook and HTML atomically, and sends back a small outcome (the
-results the notebook recorded). A raising cell, a dead kernel, a kernel that
+Every backend runs a job the same way: `start_job` forks a child in a session
+of its own, the child executes the template and writes the notebook and HTML
+atomically, and sends back a small outcome (the results the notebook
+recorded); `finish_job` reaps it. `run_job` does both, waiting (Dask workers);
+the local runner waits on several jobs at once. A raising cell, a dead kernel, a kernel that
 would not start (retried) and a deadline passed all come back as a failed
 outcome with the reason; nothing here raises for a notebook's fault.
 """
@@ -25,7 +26,6 @@ from threatkit.run.engine import KERNEL_ARGUMENTS, engine_name
 from threatkit.files import atomic_write
 
 KERNEL_START_TRIES = 3
-_running_child: int | None = None   # the forked child of run_job, for stop_running_child
 RESULTS_KEY = "threatkit"          # notebook metadata key: inputs hash, status, error
 
 
@@ -98,20 +98,46 @@ def completed(job: Job) -> dict | None:
 
 # ---- running -------------------------------------------------------------------------------
 
-def run_job(job: Job) -> Outcome:
-    """Run one report in a forked child with its own process group; kill the group at the deadline."""
+@dataclass(eq=False)
+class Started:
+    """A job running in a forked child: its pid, and the pipe its outcome comes back on."""
+
+    job: Job
+    pid: int
+    fd: int
+    began: float
+    chunks: list[bytes] = field(default_factory=list)
+
+    @property
+    def deadline(self) -> float | None:
+        return None if self.job.timeout is None else self.began + self.job.timeout
+
+    def read(self) -> bool:
+        """Take what the child has written (call when the pipe is readable); True at its end."""
+        chunk = os.read(self.fd, 1 << 16)
+        if chunk:
+            self.chunks.append(chunk)
+        return not chunk
+
+
+def start_job(job: Job) -> Started:
+    """Fork a child, in a session of its own, that runs the job and writes its outcome to a pipe."""
     if job.engine == "threatkit":          # a Dask worker warms up on its first job; locally a no-op
         from threatkit.run.engine import warm_up
 
         warm_up()
-    start = time.monotonic()
+    began = time.monotonic()
     read_fd, write_fd = os.pipe()
     pid = processes.fork()
     if pid == 0:                                   # the child: never returns
         os.close(read_fd)
-        os.setsid()                                # the kernel joins this group: one kill stops both
+        os.setsid()                                # the kernel joins this session: one kill stops both
         code = 0
         try:
+            if job.engine == "threatkit":
+                from threatkit.run.engine import run_cells_here
+
+                run_cells_here()                   # this process is the job's own: no fork per notebook
             outcome = _execute(job)
         except BaseException as exc:               # report any failure, never raise out of a fork
             outcome = Outcome(job.scenario, "failed", f"{type(exc).__name__}: {exc}")
@@ -122,47 +148,47 @@ def run_job(job: Job) -> Outcome:
         finally:
             os._exit(code)
     os.close(write_fd)
-    global _running_child
-    _running_child = pid
-    chunks: list[bytes] = []
-    deadline = None if job.timeout is None else start + job.timeout
-    timed_out = False
-    try:
-        while True:
-            wait = None if deadline is None else max(0.0, deadline - time.monotonic())
-            ready, _, _ = select.select([read_fd], [], [], wait)
-            if not ready:
-                timed_out = True
-                break
-            chunk = os.read(read_fd, 1 << 16)
-            if not chunk:
-                break
-            chunks.append(chunk)
-    finally:
-        os.close(read_fd)
-        if timed_out:
-            processes.kill_tree(pid)               # the child, its group, and its kernel's own session
-        _, status = os.waitpid(pid, 0)
-        processes.kill_tree(pid)                   # anything a dying child left behind in its group
-        _running_child = None
-    seconds = time.monotonic() - start
-    if timed_out:
-        return Outcome(job.scenario, "failed", f"timed out after {job.timeout:g} s; the notebook was stopped",
-                       seconds=seconds)
-    if not chunks:
+    return Started(job, pid, read_fd, began)
+
+
+def finish_job(started: Started, *, stop: bool = False) -> Outcome:
+    """Reap the job's child and read its outcome. `stop`: kill it first, its group and its
+    kernel with it (past its deadline, or the batch is interrupted). Anything the child left
+    behind in its group is killed after."""
+    os.close(started.fd)
+    if stop:
+        processes.kill_tree(started.pid)           # the child, its group, and its kernel's own session
+    _, status = os.waitpid(started.pid, 0)
+    processes.kill_tree(started.pid)
+    job, seconds = started.job, time.monotonic() - started.began
+    if stop:
+        why = (f"timed out after {job.timeout:g} s" if job.timeout is not None and seconds >= job.timeout
+               else "stopped before it finished")
+        return Outcome(job.scenario, "failed", f"{why}; the notebook was stopped", seconds=seconds)
+    if not started.chunks:
         how = (f"killed by signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status)
                else f"exit status {os.WEXITSTATUS(status)}")
         return Outcome(job.scenario, "failed", f"the worker process died ({how})", seconds=seconds)
-    outcome = Outcome(**json.loads(b"".join(chunks)))
+    outcome = Outcome(**json.loads(b"".join(started.chunks)))
     outcome.seconds = seconds
     return outcome
 
 
-def stop_running_child(*_signal) -> None:
-    """Kill the running job's child and its kernel (for a signal handler), then exit."""
-    if _running_child is not None:
-        processes.kill_tree(_running_child)
-    os._exit(1)
+def run_job(job: Job) -> Outcome:
+    """Run one report in a forked child with its own session; kill it at the deadline. (The
+    local runner starts and finishes jobs itself, several at once; Dask workers call this.)"""
+    started = start_job(job)
+    done = False
+    try:
+        while not done:
+            wait = None if started.deadline is None else max(0.0, started.deadline - time.monotonic())
+            ready, _, _ = select.select([started.fd], [], [], wait)
+            if not ready:
+                break                              # past the deadline
+            done = started.read()
+    finally:                                       # past the deadline, or interrupted: the child is killed
+        outcome = finish_job(started, stop=not done)
+    return outcome
 
 
 def _execute(job: Job) -> Outcome:

@@ -30,6 +30,7 @@ import time
 ENGINE_NAME = "threatkit"
 ENGINES = (ENGINE_NAME, "kernel")
 _WARM = False
+_HERE = False          # run cells in this process: it is a batch job's own, and dies after the job
 
 
 # For papermill's own engine: keep the kernel's start-up warning about unencrypted TCP on
@@ -123,10 +124,26 @@ class DeadNotebookProcess(RuntimeError):
     """The child running the notebook died (the in-process engine's 'dead kernel')."""
 
 
+def run_cells_here() -> None:
+    """From now on run notebooks in this process rather than in a fork of it. For a process
+    that exists to run one notebook and then exit (a batch job's child, which already holds
+    the job's deadline): a second fork would only cost time."""
+    global _HERE
+    _HERE = True
+
+
 def execute_cells(nb, execution_timeout: float | None = None) -> list[dict]:
-    """Run the notebook's cells in a forked child; per cell: outputs, execution_count, error."""
+    """Run the notebook's cells in a forked child (or here, after `run_cells_here`, where the
+    caller enforces any deadline); per cell: outputs, execution_count, error."""
     from threatkit.run.processes import fork
 
+    if _HERE:
+        streams = sys.stdout, sys.stderr
+        try:
+            cells = _run_cells(nb)
+        finally:
+            sys.stdout, sys.stderr = streams
+        return json.loads(json.dumps(cells))        # as the pipe from a child would give them
     read_fd, write_fd = os.pipe()
     pid = fork()
     if pid == 0:
