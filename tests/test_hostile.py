@@ -256,6 +256,29 @@ def test_svgs_are_inert(model, model_file):
     shows(assert_svg(out), a_leaf_label(model))
 
 
+def test_tornado_svg_is_inert(model):
+    """The tornado of each scenario (nothing moves in this model), and one drawn by hand from every
+    number of the model, each with an end of its own, finite or not: every label is text."""
+    from dataclasses import replace
+
+    from threatkit.analysis.sensitivity import Row, tornado
+    from threatkit.model.inputs import inputs_of
+    from threatkit.render.tornado import _short, tornado_svg
+
+    for s in model.scenarios:
+        for output in ("days_to_durable", "lead_days", "acceleration_days", "probability:distill"):
+            assert_svg(tornado_svg(tornado(model, s.id, output)))
+    inputs = inputs_of(model, uncertain_only=False)
+    ends = (1.0, float("inf"), float("nan"), -float("inf"))
+    rows = tuple(Row(i, 0.0, 1.0, -k - 1.0, ends[k % len(ends)] * (k + 2)) for k, i in enumerate(inputs))
+    t = replace(tornado(model, "hostile"), base=0.0, rows=rows)
+    parsed = assert_svg(tornado_svg(t, top=len(rows)))
+    labels = [_short(i.label) for i in inputs]
+    assert any("<script>" in label for label in labels) and any('"><svg' in label for label in labels)
+    shows(parsed, *labels)
+    assert parsed.text.count("never") >= 2 and "undefined" in parsed.text
+
+
 # ---- batch -------------------------------------------------------------------------------
 
 def test_batch_index_and_reports_are_inert(model_file, model, tmp_path):

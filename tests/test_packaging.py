@@ -8,13 +8,33 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-HEAVY = ("pandas", "matplotlib", "pydot", "ipywidgets", "papermill")
+HEAVY = ("pandas", "pydot", "ipywidgets", "papermill")
 
 
 def test_import_threatkit_loads_no_heavy_modules():
     code = "import sys, threatkit, threatkit.analysis.assess; print(' '.join(m for m in %r if m in sys.modules))" % (HEAVY,)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_charts_draw_without_matplotlib():
+    """matplotlib is no dependency: the report's charts (curves, matrix, tornado) are hand-written SVG."""
+    code = ("import sys, threatkit\n"
+            "from threatkit.analysis.assess import assess\n"
+            "from threatkit.analysis.sensitivity import tornado\n"
+            "from threatkit.analysis.timeline import scenario_curves\n"
+            "from threatkit.render.curves import CapabilityPlot\n"
+            "from threatkit.render.matrix import RiskMatrix\n"
+            "from threatkit.render.tornado import tornado_svg\n"
+            "m = threatkit.load_model(sys.argv[1])\n"
+            "tornado_svg(tornado(m, 'status-quo', 'durable:183'))\n"
+            "CapabilityPlot(scenario_curves(m, 'status-quo', samples=20, seed=1)).to_svg()\n"
+            "RiskMatrix.of([assess(m, 'status-quo')]).to_svg()\n"
+            "print('matplotlib' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code, str(ROOT / "data" / "examples" / "mythos.yaml")],
+                         capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+    assert "matplotlib" not in (ROOT / "pyproject.toml").read_text()
 
 
 def test_version_and_help():

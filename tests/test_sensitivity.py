@@ -2,6 +2,7 @@
 through the CLI (checked by editing a copy of the model file by hand), and Sobol' indices."""
 import copy
 import json
+import math
 import re
 from pathlib import Path
 
@@ -215,13 +216,117 @@ def test_an_input_of_another_actor_is_not_swept():
     assert not any(r.startswith("actor:insider:") for r in refs)
 
 
-def test_tornado_svg_is_stable_and_drawn():
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def _svg_tree(svg: str):
+    import xml.etree.ElementTree as ET
+
+    return ET.fromstring(svg.encode("utf-8"))
+
+
+def _of_class(root, tag: str, cls: str) -> list:
+    return [e for e in root.iter(SVG + tag) if cls in e.get("class", "").split()]
+
+
+def _hand_made(base: float, ends: list[tuple[float, float]]):
+    """A tornado of the example's first inputs with the given (output_low, output_high), largest swing first."""
+    from dataclasses import replace
+
+    from threatkit.analysis.sensitivity import Row
+
     t = tornado(load_model(EXAMPLE), SCENARIO)
+    rows = [Row(r.input, r.low_value, r.high_value, lo, hi) for r, (lo, hi) in zip(t.rows, ends)]
+    return replace(t, base=base, rows=tuple(sorted(rows, key=lambda r: -r.swing)))
+
+
+def test_tornado_svg_is_stable_and_drawn():
+    from threatkit.render.tornado import _short, tornado_svg
+
+    t = tornado(load_model(EXAMPLE), SCENARIO)
+    first = tornado_svg(t)
+    assert first == tornado_svg(t) and first.startswith("<svg")
+    root = _svg_tree(first)
+    moving = [r for r in t.rows if r.swing > 0]
+    assert len(moving) == 7 and all(np.isfinite([r.output_low, r.output_high]).all() for r in moving)
+    assert len(_of_class(root, "rect", "bar")) == 2 * len(moving)
+    assert len(_of_class(root, "rect", "low")) == len(_of_class(root, "rect", "high")) == len(moving)
+    assert not _of_class(root, "rect", "unreached") and not _of_class(root, "text", "end")
+    assert [e.text for e in _of_class(root, "text", "label")] == [_short(r.input.label) for r in moving]
+    assert len(_of_class(root, "line", "base")) == 1
+    assert root.find(SVG + "title").text.startswith("Tornado chart of the days to durable capability")
+    assert "line: all inputs at their modes" in first and "5th (blue) and 95th (red) percentile" in first
+    assert _of_class(root, "g", "months")                  # days to durable beyond 90 days: a months axis
+    assert len(_svg_tree(tornado_svg(t, top=3)).findall(f"{SVG}rect[@class='bar low']")) == 3
+    assert float(root.get("height")) > float(_svg_tree(tornado_svg(t, top=3)).get("height"))   # grows with the rows
+    lead = _svg_tree(tornado_svg(tornado(load_model(EXAMPLE), SCENARIO, "lead_days")))
+    assert not _of_class(lead, "g", "months")
+
+
+def test_tornado_svg_unreached_ends_and_no_rows():
     from threatkit.render.tornado import tornado_svg
 
-    first = tornado_svg(t)
-    assert first == tornado_svg(t) and first.startswith("<?xml")
-    assert first.count('id="patch_') >= 2 * 3      # bars of the moving inputs
+    inf, nan = float("inf"), float("nan")
+    t = _hand_made(100.0, [(40.0, inf), (nan, 130.0), (-inf, 120.0), (100.0, 100.0)])
+    root = _svg_tree(tornado_svg(t))
+    assert len(_of_class(root, "rect", "bar")) == 2 * 3            # the row that does not move is left out
+    unreached = _of_class(root, "rect", "unreached")
+    assert len(unreached) == 3 and all(e.get("fill-opacity") == "0.4" for e in unreached)
+    assert sorted(e.text for e in _of_class(root, "text", "end")) == ["never", "never", "undefined"]
+    frame = next(e for e in root.iter(SVG + "rect") if e.get("fill") == "none")
+    left, right = float(frame.get("x")), float(frame.get("x")) + float(frame.get("width"))
+    ends = sorted((float(e.get("x")), float(e.get("x")) + float(e.get("width"))) for e in unreached)
+    assert ends[0][0] == left and ends[1][1] == ends[2][1] == right      # -inf to the left edge, inf and nan right
+    empty = _svg_tree(tornado_svg(_hand_made(100.0, [(100.0, 100.0)])))
+    assert not _of_class(empty, "rect", "bar")
+    assert _of_class(empty, "text", "empty")[0].text == "no input moves this output"
+
+
+def test_tornado_svg_bars_where_the_numbers_put_them():
+    """Pixel extents from the layout the module states: the plot runs from the left margin (the longest
+    label's estimated width plus a gap, at least MIN_LEFT) to RIGHT, over the values' range padded 8%."""
+    from threatkit.render import tornado as tr
+
+    t = _hand_made(10.0, [(-10.0, 40.0), (5.0, 25.0), (12.0, 0.0)])
+    root = _svg_tree(tr.tornado_svg(t))
+    labels = [tr._short(r.input.label) for r in t.rows if r.swing > 0]
+    left = max(tr.MIN_LEFT, math.ceil(tr.LABEL_GAP + max(len(s) for s in labels) * tr.CHAR_WIDTH * tr.LABEL_SIZE))
+    lo, hi = -10.0 - 0.08 * 50, 40.0 + 0.08 * 50
+
+    def x(v):
+        return left + (tr.RIGHT - left) * (v - lo) / (hi - lo)
+
+    bars = _of_class(root, "rect", "bar")
+    got = [(e.get("class"), float(e.get("x")), float(e.get("x")) + float(e.get("width")), float(e.get("y")))
+           for e in bars]
+    # rows largest first, top down; in each, the longer bar first
+    expected = [("bar high", x(10), x(40)), ("bar low", x(-10), x(10)),
+                ("bar high", x(10), x(25)), ("bar low", x(5), x(10)),
+                ("bar high", x(0), x(10)), ("bar low", x(10), x(12))]
+    assert [g[0] for g in got] == [e[0] for e in expected]
+    for (_, a, b, _y), (_, ea, eb) in zip(got, expected):
+        assert a == pytest.approx(ea, abs=0.06) and b == pytest.approx(eb, abs=0.06)
+    ys = [g[3] for g in got]
+    assert ys[0] == ys[1] < ys[2] == ys[3] < ys[4] == ys[5] and ys[2] - ys[0] == tr.ROW
+    base = _of_class(root, "line", "base")[0]
+    assert float(base.get("x1")) == pytest.approx(x(10), abs=0.06)
+    fills = {e.get("class"): e.get("fill") for e in bars}
+    assert fills == {"bar low": tr.LOW, "bar high": tr.HIGH} == {"bar low": "#1f4e79", "bar high": "#c0392b"}
+    frame = next(e for e in root.iter(SVG + "rect") if e.get("fill") == "none")
+    assert float(frame.get("x")) == left and float(frame.get("x")) + float(frame.get("width")) == tr.RIGHT
+    assert [e.text for e in root.find(f"{SVG}g[@class='grid']").iter(SVG + "text")] == [
+        "-10", "0", "10", "20", "30", "40"]
+
+
+def test_nice_ticks_from_any_start():
+    from threatkit.render.curves import nice_ticks
+
+    assert nice_ticks(6.0) == [0, 1, 2, 3, 4, 5, 6]
+    assert nice_ticks(44.8, 7, start=-24.8) == [-20, -10, 0, 10, 20, 30, 40]
+    assert nice_ticks(-5.0, start=-40.0) == [-40, -30, -20, -10]
+    assert nice_ticks(-5.0, 7, start=-40.0) == [-40, -35, -30, -25, -20, -15, -10, -5]
+    assert [round(v, 9) for v in nice_ticks(1.03, 7, start=0.64)] == [0.7, 0.8, 0.9, 1.0]
+    assert [round(v, 9) for v in nice_ticks(1.03, 8, start=0.64)] == [0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 1.0]
 
 
 # ---- Sobol' ---------------------------------------------------------------------------------

@@ -1,8 +1,9 @@
 """threatkit: how fast, and by which route, can an actor with a given access
 reproduce the capability of a protected AI model, and what do controls buy?
 
-Importing threatkit is cheap: pandas, matplotlib, pydot, ipywidgets and
-papermill are loaded only by the modules that draw or run notebooks.
+Importing threatkit is cheap: pandas, pydot, ipywidgets and papermill are
+loaded only by the modules that draw or run notebooks (the charts are
+hand-written SVG).
 """
 __version__ = "0.1.0"
 

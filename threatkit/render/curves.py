@@ -37,12 +37,13 @@ def _when(days: float, months: bool) -> str:
     return f"{days / DAYS_PER_MONTH:.1f} months" if months else f"day {days:,.0f}"
 
 
-def nice_ticks(limit: float, target: int = 6) -> list[float]:
-    """0 and round steps (1, 2, 2.5 or 5 x 10^k) up to `limit`."""
-    raw = limit / target
+def nice_ticks(limit: float, target: int = 6, start: float = 0.0) -> list[float]:
+    """The multiples of a round step (1, 2, 2.5 or 5 x 10^k) from `start` (0 unless given; it may be
+    negative) to `limit`: the smallest such step that needs no more than about `target` of them."""
+    raw = (limit - start) / target
     power = 10 ** math.floor(math.log10(raw))
     step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
-    return [i * step for i in range(int(limit / step + 1e-9) + 1)]
+    return [i * step for i in range(math.ceil(start / step - 1e-9), math.floor(limit / step + 1e-9) + 1)]
 
 
 def _num(x: float) -> str:
