@@ -61,7 +61,6 @@ def warm_up() -> None:
     global _WARM
     if _WARM:
         return
-    os.environ.setdefault("MPLBACKEND", "Agg")
     skip_slow_format_checkers()
     import IPython.core.interactiveshell  # noqa: F401
     import nbformat  # noqa: F401
@@ -81,7 +80,7 @@ def warm_up() -> None:
 
 def _exercise() -> None:
     """Draw one small report's sections and export a notebook to HTML, here, once: the
-    template caches of pandas, nbconvert and matplotlib and the WebAssembly Graphviz are
+    template caches of pandas and nbconvert and the WebAssembly Graphviz are
     then warm in every forked child, instead of being built again in each."""
     import nbformat
 
@@ -97,7 +96,6 @@ def _exercise() -> None:
     tree_svg(a.pathways[0].tree)
     RiskMatrix.of(a).to_svg()
     CapabilityPlot(model_report.curves).to_svg()
-    _warm_matplotlib()                     # the report's tornado draws with it: imported and laid out once here
     for table in (assessment_table(a), model_report.recommendations(), model_report.sources()):
         table._repr_html_()
     nb = nbformat.v4.new_notebook(cells=[
@@ -105,19 +103,6 @@ def _exercise() -> None:
         nbformat.v4.new_code_cell("x", outputs=[nbformat.v4.new_output(
             "display_data", data={"text/html": "<b>x</b>", "image/svg+xml": "<svg></svg>", "text/plain": "x"})])])
     to_html(nb, "warm-up")
-
-
-def _warm_matplotlib() -> None:
-    import io
-
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(4, 2))
-    ax = fig.subplots()
-    ax.barh([0, 1], [1, 2])
-    ax.set_yticks([0, 1], ["a", "b"])
-    fig.tight_layout()
-    fig.savefig(io.StringIO(), format="svg")
 
 
 class DeadNotebookProcess(RuntimeError):
