@@ -14,6 +14,7 @@ import numpy as np
 from threatkit.analysis.assess import leaf_table
 from threatkit.analysis.simulate import Quantities, Sampler
 from threatkit.model.inputs import CURVE, Input
+from threatkit.model.values import Quantity
 
 _DRAW_FIELD = {"detection_per_million_queries": "detection"}    # a control's detection is drawn under this key
 
@@ -23,6 +24,7 @@ class ColumnSampler(Sampler):
     """A sampler whose 'draws' are given: key -> {row: values per column}; everything else at its mode."""
 
     columns: dict = field(default_factory=dict)
+    _kept: dict = field(default_factory=dict, init=False, repr=False)     # draw_one's, for this sampler only
 
     # Identity, not the (samples, seed) a Sampler compares by: draws are cached per sampler, and two
     # column samplers of the same width hold different values.
@@ -35,6 +37,17 @@ class ColumnSampler(Sampler):
         for row, values in self.columns.get(tuple(key), {}).items():
             out[row] = values
         return out
+
+    def draw_one(self, q: Quantity | None, *key: str, default: float = np.inf) -> np.ndarray:
+        """As Sampler.draw_one, but kept with this sampler rather than in the cache all samplers
+        share: a column sampler serves one evaluation, and a sweep per report would fill that
+        cache with its draws (and the sampler's columns) for good."""
+        hit = self._kept.get((q, key, default))
+        if hit is None:
+            hit = np.full(self.width, default) if q is None else self.draw([q], *key)[0]
+            hit.flags.writeable = False
+            self._kept[(q, key, default)] = hit
+        return hit
 
 
 def draw_key(inp: Input) -> tuple[tuple[str, ...], int]:
