@@ -4,9 +4,10 @@ Target (issue #12): the deterministic tornado for one scenario of the Mythos exa
 
 Baseline, measured in the same run: what checking a tornado by hand costs, per input end: load
 the model file again (as after editing it), replace the value, recompute the whole timeline.
-threatkit instead reuses the loaded model, evaluates again only the pathway an input belongs
-to, and finds the days of every perturbed model in one vectorised bisection. The two must give
-the same outputs. In --quick mode the baseline runs on a sample of inputs and is extrapolated.
+threatkit instead evaluates every perturbed model as a column of one vectorised computation
+on the loaded model (every input at its mode but one), the days of all found by one bisection.
+The two must give the same outputs. In --quick mode the baseline runs on a sample of inputs
+and is extrapolated.
 
     python benchmarks/sensitivity.py           # every input for the baseline
     python benchmarks/sensitivity.py --quick   # fewer repeats, a sample of inputs (CI)

@@ -4,6 +4,7 @@ import copy
 import json
 import math
 import re
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -11,11 +12,13 @@ import pytest
 import yaml
 
 from threatkit import load_model
-from threatkit.analysis.sensitivity import sweep, swing, tornado
+from threatkit.analysis.assess import Setting
+from threatkit.analysis.judgments import JUDGED_OUTPUTS
+from threatkit.analysis.sensitivity import outputs_of, sweep, swing, tornado
 from threatkit.analysis.simulate import Sampler, quantile
-from threatkit.analysis.timeline import timeline
+from threatkit.analysis.timeline import Answer, timeline
 from threatkit.cli import main
-from threatkit.model.inputs import InputError, find, inputs_of, substitute
+from threatkit.model.inputs import FIELDS, InputError, find, inputs_of, substitute
 from threatkit.model.values import Quantity
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -214,6 +217,62 @@ def test_an_input_of_another_actor_is_not_swept():
     assert any(r.startswith("actor:state-linked:") for r in refs) or not any(
         i.uncertain for i in inputs_of(model, {"actor": (model.actor("state-linked"),)}))
     assert not any(r.startswith("actor:insider:") for r in refs)
+
+
+# ---- the sweep is the substituted model, recomputed, bit for bit -----------------------------------
+
+def every_kind_uncertain(tmp_path: Path) -> Path:
+    """The example with a range on every kind of number the sweep can move (the asset, the actor's
+    budget, the tier's duration, the scenario's own months, a control's detection and account cap,
+    a step's cost and queries, a pathway's fidelity), besides the ones it already has."""
+    data = yaml.safe_load(EXAMPLE.read_text())
+    data["assets"][0]["capability_value"] = {"low": 0.5, "mode": 0.9, "high": 1.0}
+    data["actors"][0]["budget_usd"] = {"low": 200000, "mode": 10000000, "high": 20000000}
+    data["tiers"][0]["duration_days"] = {"low": 30, "mode": 365, "high": 700}
+    rl = data["controls"][0]
+    rl.update(detection_per_million_queries={"low": 0.01, "mode": 0.05, "high": 0.3},
+              caps_accounts={"low": 5, "mode": 20, "high": 100})
+    harvest = data["pathways"][0]["tree"]["children"][1]
+    harvest.update(cost_usd={"low": 20000, "mode": 50000, "high": 400000},
+                   queries={"low": 100000, "mode": 2000000, "high": 9000000})
+    data["pathways"][2]["fidelity"] = {"low": 0.6, "mode": 0.9, "high": 1.0}
+    data["scenarios"][1]["independent_months"] = {"low": 4, "mode": 12, "high": 40}
+    path = tmp_path / "every-kind.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def exactly(outputs: dict) -> dict:
+    """Outputs by their bits: nan equals nan, 0.0 differs from -0.0."""
+    return {k: struct.pack("<d", v) for k, v in outputs.items()}
+
+
+@pytest.mark.parametrize("which,scenario,controls", [
+    ("every-kind", "plain", None), ("every-kind", "reported", None), ("every-kind", "plain", ()),
+    ("mythos", "restricted-export-sl4", None), ("mythos", "status-quo", None)])
+def test_sweep_is_the_substituted_model_recomputed(tmp_path, which, scenario, controls):
+    """Every row of the sweep (evaluated as columns of one computation) against its definition:
+    the model with that input set to that end (`substitute`, as in an edited file), recomputed."""
+    model = load_model(every_kind_uncertain(tmp_path) if which == "every-kind" else MYTHOS)
+    setting = None if controls is None else Setting.of(model, scenario, controls=controls)
+    sw = sweep(model, scenario, setting=setting, outputs=JUDGED_OUTPUTS)
+    extra = tuple(o for o in JUDGED_OUTPUTS if ":" in o)
+
+    def recomputed(m):
+        s = None if controls is None else Setting.of(m, scenario, controls=controls)
+        return exactly(outputs_of(Answer.of(m, scenario, Sampler(), setting=s), extra)[0])
+
+    assert exactly(sw.base) == recomputed(model)
+    kinds = set()
+    for inp, lv, hv, low, high in zip(sw.inputs, sw.low_values, sw.high_values, sw.low, sw.high):
+        assert (lv, hv) == (quantile(inp.quantity, 0.05), quantile(inp.quantity, 0.95))
+        assert exactly(low) == recomputed(substitute(model, inp.ref, lv)), (inp.ref, "low")
+        assert exactly(high) == recomputed(substitute(model, inp.ref, hv)), (inp.ref, "high")
+        kinds.add(inp.ref.split(":")[0] + ":" + re.sub(r"\[\d+\]", "", inp.field))
+    if which == "every-kind" and controls is None:           # every field of every kind was checked
+        expected = {f"{k}:{f}" for k, fields in FIELDS.items() for f in fields} | {"pathway:transfer.curve"}
+        assert kinds == expected - ({"scenario:independent_months"} if scenario == "reported" else set())
+
 
 
 SVG = "{http://www.w3.org/2000/svg}"

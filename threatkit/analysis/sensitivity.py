@@ -3,15 +3,19 @@
 Every uncertain input the scenario uses (a range, or an estimative word) goes
 to the 5th and then the 95th percentile of its own distribution (PERT for a
 range, uniform over a word's band: the distributions Monte Carlo draws from),
-with every other input at its mode, and the outputs are recomputed. The
-perturbed model is built by `threatkit.model.inputs.substitute`, the same
-model a hand-edited file would load to, so "set this input to low_value in
-the file and recompute" gives output_low by construction.
+with every other input at its mode, and the outputs are recomputed.
 
-Only the pathway an input belongs to is evaluated again when a step or a
-pathway's own number moves (every pathway's row of the timeline inputs is
-evaluated on its own, so the others are unchanged); anything else (actor,
-tier, controls, asset, scenario) recomputes the whole answer.
+Recomputed means: the model that `threatkit.model.inputs.substitute` builds,
+the one a hand-edited file would load to, evaluated at its modes, so that
+"set this input to low_value in the file and recompute" gives output_low. The
+sweep gets those numbers, bit for bit, without building 2 x N models: each
+perturbed model is a column of one evaluation (`columns.ColumnSampler`: column
+0 has every input at its mode, columns 2i+1 and 2i+2 input i at its low and
+high end). That is the same thing because the analysis reads an input only
+as the sampler's draw of it (at the mode, a substituted number is itself),
+and works column by column: elementwise, or reducing over a tree's nodes or
+the pathways, never across columns. tests/test_sensitivity.py checks every
+row against the substituted model, for every kind of input.
 
 Outputs: days_to_durable (default), lead_days, acceleration_days and
 probability:PATHWAY; for the key judgments also durable:DAYS and
@@ -21,24 +25,22 @@ from __future__ import annotations
 
 import difflib
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
 from threatkit.analysis.assess import Setting
-from threatkit.analysis.simulate import Sampler, quantile
+from threatkit.analysis.columns import ColumnSampler, draw_key
+from threatkit.analysis.simulate import quantiles
 from threatkit.analysis.timeline import (
     DEFAULT_HORIZON_DAYS,
     Answer,
-    Inputs,
     acceleration,
     days_to_durable,
     durable,
-    gather,
-    independent_months,
     lead,
 )
-from threatkit.model.inputs import Input, inputs_of, substitute
+from threatkit.model.inputs import Input, inputs_of
 from threatkit.model.values import ThreatModel
 
 OUTPUTS = ("days_to_durable", "lead_days", "acceleration_days")
@@ -77,15 +79,6 @@ def scenario_inputs(model: ThreatModel, scenario: str, setting: Setting | None =
                              "pathway": model.pathways})
 
 
-def resettle(setting: Setting, model: ThreatModel) -> Setting:
-    """The same setting with its entries taken from `model` (one with an input replaced); controls
-    that are not the model's (e.g. the explorer's query cap) are kept as they are."""
-    controls = model._index("controls")
-    return Setting(setting.id, model.asset(setting.asset.id), model.actor(setting.actor.id),
-                   model.tier(setting.tier.id), tuple(controls.get(c.id, c) for c in setting.controls),
-                   model.scales)
-
-
 def outputs_of(answer: Answer, extra: tuple[str, ...] = ()) -> list[dict[str, float]]:
     """Every output of an answer, one dict per column (per draw, or per perturbed model)."""
     w, wo, h = answer.with_, answer.without, answer.horizon
@@ -100,18 +93,8 @@ def outputs_of(answer: Answer, extra: tuple[str, ...] = ()) -> list[dict[str, fl
             cols[f"{name}:{t}"] = values[:, j]
     for k, pw in enumerate(w.pathways):
         cols[f"probability:{pw.id}"] = w.p[k]
-    return [{name: float(v[i]) for name, v in cols.items()} for i in range(w.width)]
-
-
-def _stacked(answers: list[Answer]) -> Answer:
-    """Deterministic answers side by side as the columns of one (the days are found for all at once)."""
-    def cat(parts: list[Inputs]) -> Inputs:
-        return replace(parts[0], p=np.concatenate([x.p for x in parts], axis=1),
-                       time=np.concatenate([x.time for x in parts], axis=1),
-                       share=np.concatenate([x.share for x in parts], axis=1),
-                       duration=np.concatenate([x.duration for x in parts]),
-                       parity=np.concatenate([x.parity for x in parts]))
-    return Answer(cat([a.with_ for a in answers]), cat([a.without for a in answers]), answers[0].horizon)
+    lists = {name: v.tolist() for name, v in cols.items()}          # Python floats, as float(v[i]) gives
+    return [{name: v[i] for name, v in lists.items()} for i in range(w.width)]
 
 
 def swing(low: float, high: float) -> float:
@@ -194,49 +177,22 @@ def sweep(model: ThreatModel, scenario: str, *, setting: Setting | None = None, 
           horizon: int = DEFAULT_HORIZON_DAYS, percentiles: tuple[int, int] = PERCENTILES,
           inputs: list[Input] | None = None, outputs: tuple[str, ...] = ()) -> Sweep:
     """Every input of the scenario to its low and high percentile, one at a time."""
-    s = model.scenario(scenario)
-    setting = setting or Setting.of(model, s)
+    setting = setting or Setting.of(model, model.scenario(scenario))
     inputs = scenario_inputs(model, scenario, setting) if inputs is None else inputs
-    base_answer = Answer.of(model, scenario, Sampler(), threshold=threshold, horizon=horizon, setting=setting)
-    extra = tuple(o for o in outputs if _internal(o))
-    rows_of = {pw.id: k for k, pw in enumerate(base_answer.with_.pathways)}
-    lows, highs, answers = [], [], [base_answer]
-    for inp in inputs:
-        for q, values in ((percentiles[0], lows), (percentiles[1], highs)):
-            value = quantile(inp.quantity, q / 100)
-            values.append(value)
-            changed = substitute(model, inp.ref, value)
-            if inp.pathway is not None:       # only this pathway's row changes
-                answers.append(_spliced(base_answer, changed.pathway(inp.pathway.id), rows_of[inp.pathway.id],
-                                        resettle(setting, changed), s))
-            elif inp.kind == "control":       # without the controls, this one is gone too: that side is the base's
-                new = resettle(setting, changed)
-                with_ = gather(new, changed.pathways, Sampler(), threshold=base_answer.with_.threshold,
-                               months=independent_months(new, changed.scenario(scenario)))
-                answers.append(Answer(with_, base_answer.without, base_answer.horizon))
-            else:
-                answers.append(Answer.of(changed, scenario, Sampler(), threshold=threshold, horizon=horizon,
-                                         setting=resettle(setting, changed)))
-    measured = outputs_of(_stacked(answers), extra)
+    lows, highs = (quantiles([inp.quantity for inp in inputs], q / 100) for q in percentiles)
+    # Column 0 is the base, columns 2n + 1 and 2n + 2 input n at its ends: each input's draws are
+    # its mode (what the base draws) in every column but its own two.
+    width = 1 + 2 * len(inputs)
+    columns: dict = {}
+    for n, (inp, low, high) in enumerate(zip(inputs, lows, highs)):
+        key, row = draw_key(inp)
+        values = columns.setdefault(key, {}).setdefault(row, np.full(width, inp.quantity.mode))
+        values[2 * n + 1], values[2 * n + 2] = low, high
+    answer = Answer.of(model, scenario, ColumnSampler(samples=width, columns=columns), threshold=threshold,
+                       horizon=horizon, setting=setting)
+    measured = outputs_of(answer, tuple(o for o in outputs if _internal(o)))
     return Sweep(scenario, tuple(inputs), tuple(lows), tuple(highs), measured[0], tuple(measured[1::2]),
                  tuple(measured[2::2]), tuple(percentiles), int(horizon))
-
-
-def _spliced(base: Answer, pathway, k: int, setting: Setting, scenario) -> Answer:
-    """`base` with pathway row k evaluated again (as gather would, for that pathway)."""
-    months = independent_months(setting, scenario)
-
-    def row(inp: Inputs, s: Setting) -> Inputs:
-        one = gather(s, (pathway,), Sampler(), threshold=inp.threshold, months=months)
-        pathways = inp.pathways[:k] + (pathway,) + inp.pathways[k + 1:]
-        arrays = {}
-        for name in ("p", "time", "share"):
-            a = getattr(inp, name).copy()
-            a[k] = getattr(one, name)[0]
-            arrays[name] = a
-        return replace(inp, pathways=pathways, **arrays)
-
-    return Answer(row(base.with_, setting), row(base.without, setting.with_controls(())), base.horizon)
 
 
 def tornado(model: ThreatModel, scenario: str, output: str = "days_to_durable", **kwargs) -> Tornado:

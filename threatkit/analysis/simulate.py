@@ -101,13 +101,16 @@ def _draw_one(sampler: Sampler, q: Quantity | None, key: tuple[str, ...], defaul
 def quantile(q: Quantity, prob: float) -> float:
     """The `prob` quantile of the distribution the sampler draws `q` from: PERT for a range,
     uniform over the band for an estimative word, the value itself for a scalar."""
+    return quantiles([q], prob)[0]
+
+
+def quantiles(qs: Sequence[Quantity], prob: float) -> list[float]:
+    """`quantile` of each quantity (their shapes worked out at once: a sweep asks for a hundred)."""
     if not 0.0 <= prob <= 1.0:
         raise ValueError(f"prob must be in [0, 1], found {prob}")
-    if q.high <= q.low:
-        return q.mode
-    arrays = Quantities.of([q])
-    a, b = float(arrays.alpha[0]), float(arrays.beta[0])
-    return q.low + (q.high - q.low) * beta_ppf(prob, a, b)
+    arrays = Quantities.of(qs)
+    return [q.mode if q.high <= q.low else q.low + (q.high - q.low) * beta_ppf(prob, a, b)
+            for q, a, b in zip(qs, arrays.alpha.tolist(), arrays.beta.tolist())]
 
 
 @lru_cache(maxsize=4096)

@@ -11,47 +11,17 @@ count as horizon + 1, so that the variance is finite.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
-from threatkit.analysis.assess import Setting, leaf_table
+from threatkit.analysis.assess import Setting
+from threatkit.analysis.columns import ColumnSampler, draw_key
 from threatkit.analysis.sensitivity import scenario_inputs
-from threatkit.analysis.simulate import Quantities, Sampler
+from threatkit.analysis.simulate import Quantities
 from threatkit.analysis.timeline import DEFAULT_HORIZON_DAYS, Answer, days_to_durable
-from threatkit.model.inputs import CURVE, Input
+from threatkit.model.inputs import Input
 from threatkit.model.values import ThreatModel
-
-_DRAW_FIELD = {"detection_per_million_queries": "detection"}    # a control's detection is drawn under this key
-
-
-@dataclass(frozen=True, eq=False)
-class ColumnSampler(Sampler):
-    """A sampler whose 'draws' are given: key -> {row: values per column}; everything else at its mode."""
-
-    columns: dict = field(default_factory=dict)
-
-    # Identity, not the (samples, seed) a Sampler compares by: draws are cached per sampler, and two
-    # column samplers of the same width hold different values.
-    __eq__ = object.__eq__
-    __hash__ = object.__hash__
-
-    def draw(self, quantities, *key: str) -> np.ndarray:
-        q = quantities if isinstance(quantities, Quantities) else Quantities.of(quantities)
-        out = np.repeat(q.mode[:, None], self.width, axis=1)
-        for row, values in self.columns.get(tuple(key), {}).items():
-            out[row] = values
-        return out
-
-
-def draw_key(inp: Input) -> tuple[tuple[str, ...], int]:
-    """Where the analysis draws this input: (sampler key, row)."""
-    if inp.kind == "step":
-        return ("pathway", inp.pathway.id, inp.field), leaf_table(inp.pathway).leaf_ids.index(inp.id)
-    m = CURVE.match(inp.field)
-    if m:
-        return ("pathway", inp.id, "transfer"), int(m.group(1))
-    return (inp.kind, inp.id, _DRAW_FIELD.get(inp.field, inp.field)), 0
 
 
 def evaluate_columns(model: ThreatModel, scenario: str, inputs: list[Input], values: np.ndarray, output: str, *,

@@ -96,6 +96,7 @@ def _exercise() -> None:
     tree_svg(a.pathways[0].tree)
     RiskMatrix.of(a).to_svg()
     CapabilityPlot(model_report.curves).to_svg()
+    model_report.sweep                     # the percentile functions' caches, which every report's sweep uses
     for table in (assessment_table(a), model_report.recommendations(), model_report.sources()):
         table._repr_html_()
     nb = nbformat.v4.new_notebook(cells=[
