@@ -206,3 +206,29 @@ def test_best_within_budget_never_exceeds_the_budget(model):
         assert sum(costs[c] for c in result.controls) == pytest.approx(result.cost_usd)
         assert result.cost_usd <= budget
         assert result.risk_after <= result.risk_before
+
+
+def _every_pathway_again(model, scenario: str) -> dict[str, float]:
+    """Each control's risk reduction by the definition: every pathway evaluated again, with and without it."""
+    setting = Setting.of(model, scenario)
+    now = expected_risk(setting, model.pathways)
+    out = {}
+    for c in model.controls:
+        if c in setting.controls:
+            out[c.id] = expected_risk(setting.with_controls(tuple(x for x in setting.controls if x != c)),
+                                      model.pathways) - now
+        else:
+            out[c.id] = now - expected_risk(setting.with_controls(setting.controls + (c,)), model.pathways)
+    return out
+
+
+@pytest.mark.parametrize("path", ["data/examples/mythos.yaml", "tests/examples/sensitivity.yaml"])
+def test_control_values_evaluate_again_only_what_a_control_acts_on_and_agree_exactly(path):
+    """control_values skips the pathways a control cannot move (no step it counters, and no cap on a
+    pathway that queries): the same reductions, to the bit, as evaluating every pathway again."""
+    from pathlib import Path
+
+    model = threatkit.load_model(Path(__file__).resolve().parents[1] / path)
+    for s in model.scenarios:
+        got = {v.control: v.risk_reduction for v in control_values(model, s.id)}
+        assert got == _every_pathway_again(model, s.id), s.id

@@ -12,17 +12,38 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from threatkit.analysis.assess import Setting, evaluate, share
+from threatkit.analysis.assess import Setting, evaluate, leaf_table, share
 from threatkit.model.values import Control, Pathway, ThreatModel
 
 
-def expected_risk(setting: Setting, pathways: tuple[Pathway, ...]) -> float:
+def pathway_risks(setting: Setting, pathways: tuple[Pathway, ...]) -> list[float]:
+    """Each pathway's expected risk: probability x share x the asset's capability value."""
     capability = setting.asset.capability_value.mode
-    total = 0.0
+    out = []
     for pw in pathways:
         tree = evaluate(pw, setting)
-        total += float(tree.root("probability")[0]) * float(share(pw, tree)[0]) * capability
+        out.append(float(tree.root("probability")[0]) * float(share(pw, tree)[0]) * capability)
+    return out
+
+
+def expected_risk(setting: Setting, pathways: tuple[Pathway, ...]) -> float:
+    return _total(pathway_risks(setting, pathways))
+
+
+def _total(risks: list[float]) -> float:
+    total = 0.0
+    for r in risks:            # in pathway order, from 0.0: the same sum whichever risks were recomputed
+        total += r
     return total
+
+
+def acts_on(control: Control, pathway: Pathway) -> bool:
+    """Whether adding or removing the control can change the pathway's evaluation: it counters
+    one of its steps, or it caps the query rate or accounts and the pathway queries the model."""
+    table = leaf_table(pathway)
+    caps = control.caps_queries_per_day is not None or control.caps_accounts is not None
+    queries = bool(table.queries_mask.any()) or table.transfer_step is not None
+    return bool(table.countered_by(control).any()) or (caps and queries)
 
 
 @dataclass(frozen=True)
@@ -48,16 +69,19 @@ def _per_million(reduction: float, cost: float) -> float:
 def control_values(model: ThreatModel, scenario: str, candidates: tuple[str, ...] | None = None) -> list[ControlValue]:
     """Each control's marginal value in the scenario, best value per dollar first."""
     setting = Setting.of(model, scenario)
-    now = expected_risk(setting, model.pathways)
+    risks = pathway_risks(setting, model.pathways)
+    now = _total(risks)
     chosen = model.controls if candidates is None else tuple(model.control(c) for c in candidates)
     have = {c.id for c in setting.controls}
     out = []
     for c in chosen:
-        if c.id in have:
-            other = setting.with_controls(tuple(x for x in setting.controls if x.id != c.id))
-            reduction = expected_risk(other, model.pathways) - now
-        else:
-            reduction = now - expected_risk(setting.with_controls(setting.controls + (c,)), model.pathways)
+        other = setting.with_controls(tuple(x for x in setting.controls if x.id != c.id) if c.id in have
+                                      else setting.controls + (c,))
+        # only the pathways the control acts on are evaluated again; the others' risks are unchanged
+        moved = [k for k, pw in enumerate(model.pathways) if acts_on(c, pw)]
+        changed = dict(zip(moved, pathway_risks(other, tuple(model.pathways[k] for k in moved))))
+        risk = _total([changed.get(k, r) for k, r in enumerate(risks)])
+        reduction = risk - now if c.id in have else now - risk
         cost = c.cost_usd.mode
         out.append(ControlValue(c.id, c.id in have, reduction, cost, _per_million(reduction, cost)))
     return sorted(out, key=lambda v: (-v.reduction_per_million_usd, -v.risk_reduction, v.control))
