@@ -63,9 +63,19 @@ def warm_up() -> None:
         return
     skip_slow_format_checkers()
     import IPython.core.interactiveshell  # noqa: F401
+    # what making a shell imports (in every child otherwise, 20 ms): the shell itself is made
+    # there, since making one here would take over this process's __main__
+    import IPython.core.application  # noqa: F401
+    import IPython.core.completerlib  # noqa: F401
+    import IPython.core.crashhandler  # noqa: F401
+    import IPython.core.debugger  # noqa: F401
+    import IPython.core.logger  # noqa: F401
+    import IPython.core.magics  # noqa: F401
+    import IPython.core.oinspect  # noqa: F401
     import nbformat  # noqa: F401
     import papermill  # noqa: F401  # each job calls it: imported in every child otherwise (0.2 s)
     import pandas  # noqa: F401
+    import pandas.io.formats.string  # noqa: F401  # a table's text/plain
     import pandas.io.formats.style  # noqa: F401
 
     import threatkit.report  # noqa: F401
@@ -85,9 +95,11 @@ def _exercise() -> None:
     import nbformat
 
     from threatkit.run.html import to_html
+    from threatkit.render.brief import brief_markdown
     from threatkit.render.curves import CapabilityPlot
     from threatkit.render.display import assessment_table
     from threatkit.render.matrix import RiskMatrix
+    from threatkit.render.tornado import tornado_svg
     from threatkit.render.trees import tree_svg
     from threatkit.report import ScenarioReport
 
@@ -96,7 +108,8 @@ def _exercise() -> None:
     tree_svg(a.pathways[0].tree)
     RiskMatrix.of(a).to_svg()
     CapabilityPlot(model_report.curves).to_svg()
-    model_report.sweep                     # the percentile functions' caches, which every report's sweep uses
+    brief_markdown(model_report.brief)     # its sweep warms the percentile caches every report's sweep uses
+    tornado_svg(model_report.sweep.tornado())
     for table in (assessment_table(a), model_report.recommendations(), model_report.sources()):
         table._repr_html_()
     nb = nbformat.v4.new_notebook(cells=[
