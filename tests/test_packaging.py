@@ -37,6 +37,26 @@ def test_charts_draw_without_matplotlib():
     assert "matplotlib" not in (ROOT / "pyproject.toml").read_text()
 
 
+def test_cli_imports_jsonschema_without_its_optional_format_checkers_and_hides_nothing_after():
+    """The CLI's start-up imports jsonschema with its optional format modules hidden (a second saved:
+    notebooks use none of those formats); afterwards every one of them imports as usual."""
+    code = """
+import sys
+from threatkit.cli import OPTIONAL_FORMAT_MODULES, import_jsonschema_lean
+import_jsonschema_lean()
+from jsonschema import FormatChecker
+assert "duration" not in FormatChecker.checkers and "iri" not in FormatChecker.checkers, FormatChecker.checkers
+assert not any(sys.modules.get(m, 0) is None for m in OPTIONAL_FORMAT_MODULES)
+import importlib.util
+found = [m for m in OPTIONAL_FORMAT_MODULES if importlib.util.find_spec(m)]
+for m in found:
+    __import__(m)
+print(len(found))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+
+
 def test_version_and_help():
     from threatkit import __version__
     out = subprocess.run([sys.executable, "-m", "threatkit.cli", "--version"], capture_output=True, text=True)

@@ -47,10 +47,32 @@ def command(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Nam
     return func
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    from threatkit.run.engine import skip_slow_format_checkers
+# Modules jsonschema tries at import, each for an optional string format ("iri", "duration", "color",
+# ...) that notebooks never use; rfc3987_syntax alone compiles a grammar for a second.
+OPTIONAL_FORMAT_MODULES = ("rfc3987_syntax", "rfc3987", "rfc3986_validator", "rfc3339_validator", "isoduration",
+                           "uri_template", "webcolors", "jsonpointer", "fqdn", "idna")
 
-    skip_slow_format_checkers()          # saves a second of start-up wherever nbformat is imported
+
+def import_jsonschema_lean() -> None:
+    """Import jsonschema (nbformat imports it) without its optional format checkers: a second of
+    start-up saved in every command that reads or writes a notebook. The modules are hidden only
+    while jsonschema probes for them, so anything else (a report template too) imports them as usual.
+    Only in threatkit's own processes: a library call must not change what jsonschema checks."""
+    if "jsonschema" in sys.modules:
+        return
+    hidden = [m for m in OPTIONAL_FORMAT_MODULES if m not in sys.modules]
+    for m in hidden:
+        sys.modules[m] = None                      # `import m` raises ImportError meanwhile
+    try:
+        import jsonschema  # noqa: F401
+    finally:
+        for m in hidden:
+            if sys.modules.get(m, False) is None:
+                del sys.modules[m]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    import_jsonschema_lean()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -45,15 +45,6 @@ def engine_name(engine: str) -> str | None:
     return None if engine == "kernel" else engine
 
 
-def skip_slow_format_checkers() -> None:
-    """nbformat imports jsonschema, whose format checkers import rfc3987_syntax, which
-    compiles a grammar for about a second. Notebooks never use the IRI formats it
-    checks, so in threatkit's own processes it is marked unavailable (jsonschema then
-    skips those two formats). Nothing changes if it is already imported."""
-    if "rfc3987_syntax" not in sys.modules:
-        sys.modules["rfc3987_syntax"] = None     # `import rfc3987_syntax` raises ImportError
-
-
 def warm_up() -> None:
     """Import what report notebooks use and start the WebAssembly renderer, once per process,
     so that every forked child starts warm. (The WebAssembly runtime starts no threads, so it
@@ -61,7 +52,6 @@ def warm_up() -> None:
     global _WARM
     if _WARM:
         return
-    skip_slow_format_checkers()
     import IPython.core.interactiveshell  # noqa: F401
     # what making a shell imports (in every child otherwise, 20 ms): the shell itself is made
     # there, since making one here would take over this process's __main__
