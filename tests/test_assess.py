@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 
-import numpy as np
 import pytest
 import yaml
 
@@ -742,25 +740,3 @@ def test_cli_assess_negative_seed_is_a_seed_or_a_clear_error(model_file, capsys)
     else:
         assert code in (1, 2)
         assert "seed" in captured.err
-
-
-def test_monte_carlo_evaluations_are_kept_read_only_and_equal_a_fresh_one(monkeypatch):
-    """A report evaluates the same pathway over the same draws twice (assessment and timeline):
-    the second time is the kept tree, read-only, equal to evaluating afresh; within a byte budget."""
-    from threatkit.analysis import assess as A
-    from threatkit.analysis.simulate import Sampler
-
-    model = threatkit.load_model(Path(__file__).resolve().parents[1] / "data" / "examples" / "mythos.yaml")
-    pw, sampler = model.pathways[0], Sampler(200, 4)
-    first = A.evaluate(pw, A.Setting.of(model, "status-quo"), sampler)
-    again = A.evaluate(pw, A.Setting.of(model, "status-quo"), Sampler(200, 4))      # equal, not the same objects
-    assert again is first
-    fresh = A._evaluate(pw, A.Setting.of(model, "status-quo"), sampler)
-    for attr, values in fresh.values.items():
-        np.testing.assert_array_equal(first.values[attr], values)
-        assert not first.values[attr].flags.writeable
-    assert A.evaluate(pw, A.Setting.of(model, "status-quo"), Sampler(200, 5)) is not first    # other draws
-    assert A.evaluate(pw, A.Setting.of(model, "status-quo")) is not A.evaluate(pw, A.Setting.of(model, "status-quo"))
-    monkeypatch.setattr(A, "KEPT_BYTES", 1000)                  # too big to keep: evaluated each time
-    big = Sampler(300, 4)
-    assert A.evaluate(pw, A.Setting.of(model, "status-quo"), big) is not A.evaluate(pw, A.Setting.of(model, "status-quo"), big)

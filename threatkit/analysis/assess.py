@@ -194,34 +194,7 @@ def finite_or_none(x: float) -> float | None:
     return x if math.isfinite(x) else None
 
 
-_DRAWN: OrderedDict[tuple, tuple[Pathway, EvaluatedTree, int]] = OrderedDict()
-KEPT_BYTES = 64 << 20            # the most recent Monte Carlo evaluations, up to this many bytes of arrays
-
-
 def evaluate(pathway: Pathway, setting: Setting, sampler: Sampler = Sampler()) -> EvaluatedTree:
-    """The pathway evaluated in the setting, one column per draw of `sampler`. A report asks for
-    the same Monte Carlo evaluation twice (the assessment and the timeline): the most recent
-    ones are kept, read-only. Deterministic ones are cheap and not kept."""
-    if type(sampler) is not Sampler or sampler.deterministic:
-        return _evaluate(pathway, setting, sampler)
-    key = (id(pathway), setting, sampler)
-    hit = _DRAWN.get(key)
-    if hit is not None and hit[0] is pathway:
-        _DRAWN.move_to_end(key)
-        return hit[1]
-    tree = _evaluate(pathway, setting, sampler)
-    arrays = [*tree.values.values(), *([] if tree.samples is None else [tree.samples])]
-    size = sum(a.nbytes for a in arrays)
-    if size <= KEPT_BYTES // 4:
-        for array in arrays:
-            array.flags.writeable = False
-        _DRAWN[key] = (pathway, tree, size)
-        while sum(kept[2] for kept in _DRAWN.values()) > KEPT_BYTES:
-            _DRAWN.popitem(last=False)
-    return tree
-
-
-def _evaluate(pathway: Pathway, setting: Setting, sampler: Sampler) -> EvaluatedTree:
     table = leaf_table(pathway)
     draws = table.draws(sampler)
     actor, tier = setting.actor, setting.tier
