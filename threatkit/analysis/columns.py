@@ -31,6 +31,16 @@ class ColumnSampler(Sampler):
     __eq__ = object.__eq__
     __hash__ = object.__hash__
 
+    @classmethod
+    def of(cls, inputs: list[Input], values: np.ndarray) -> ColumnSampler:
+        """Column j has input i at values[i, j], every other input at its mode."""
+        values = np.atleast_2d(values)
+        columns: dict = {}
+        for inp, row in zip(inputs, values):
+            key, k = draw_key(inp)
+            columns.setdefault(key, {})[k] = row
+        return cls(samples=values.shape[1], seed=0, columns=columns)
+
     def draw(self, quantities, *key: str) -> np.ndarray:
         q = quantities if isinstance(quantities, Quantities) else Quantities.of(quantities)
         out = np.repeat(q.mode[:, None], self.width, axis=1)

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from threatkit.analysis.assess import Setting
-from threatkit.analysis.columns import ColumnSampler, draw_key
+from threatkit.analysis.columns import ColumnSampler
 from threatkit.analysis.simulate import quantiles
 from threatkit.analysis.timeline import (
     DEFAULT_HORIZON_DAYS,
@@ -182,14 +182,12 @@ def sweep(model: ThreatModel, scenario: str, *, setting: Setting | None = None, 
     lows, highs = (quantiles([inp.quantity for inp in inputs], q / 100) for q in percentiles)
     # Column 0 is the base, columns 2n + 1 and 2n + 2 input n at its ends: each input's draws are
     # its mode (what the base draws) in every column but its own two.
-    width = 1 + 2 * len(inputs)
-    columns: dict = {}
-    for n, (inp, low, high) in enumerate(zip(inputs, lows, highs)):
-        key, row = draw_key(inp)
-        values = columns.setdefault(key, {}).setdefault(row, np.full(width, inp.quantity.mode))
-        values[2 * n + 1], values[2 * n + 2] = low, high
-    answer = Answer.of(model, scenario, ColumnSampler(samples=width, columns=columns), threshold=threshold,
-                       horizon=horizon, setting=setting)
+    values = np.repeat(np.array([float(inp.quantity.mode) for inp in inputs]).reshape(-1, 1), 1 + 2 * len(inputs),
+                       axis=1)
+    for n, (low, high) in enumerate(zip(lows, highs)):
+        values[n, 2 * n + 1], values[n, 2 * n + 2] = low, high
+    answer = Answer.of(model, scenario, ColumnSampler.of(inputs, values), threshold=threshold, horizon=horizon,
+                       setting=setting)
     measured = outputs_of(answer, tuple(o for o in outputs if _internal(o)))
     return Sweep(scenario, tuple(inputs), tuple(lows), tuple(highs), measured[0], tuple(measured[1::2]),
                  tuple(measured[2::2]), tuple(percentiles), int(horizon))

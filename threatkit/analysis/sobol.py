@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from threatkit.analysis.assess import Setting
-from threatkit.analysis.columns import ColumnSampler, draw_key
+from threatkit.analysis.columns import ColumnSampler
 from threatkit.analysis.sensitivity import scenario_inputs
 from threatkit.analysis.simulate import Quantities
 from threatkit.analysis.timeline import DEFAULT_HORIZON_DAYS, Answer, days_to_durable
@@ -28,12 +28,8 @@ def evaluate_columns(model: ThreatModel, scenario: str, inputs: list[Input], val
                      setting: Setting | None = None, threshold: float | None = None,
                      horizon: int = DEFAULT_HORIZON_DAYS) -> np.ndarray:
     """`output` for each column of `values` (one row per input), all other inputs at their modes."""
-    columns: dict = {}
-    for inp, row in zip(inputs, np.atleast_2d(values)):
-        key, k = draw_key(inp)
-        columns.setdefault(key, {})[k] = row
-    sampler = ColumnSampler(samples=values.shape[1], seed=0, columns=columns)
-    answer = Answer.of(model, scenario, sampler, threshold=threshold, horizon=horizon, setting=setting)
+    answer = Answer.of(model, scenario, ColumnSampler.of(inputs, values), threshold=threshold, horizon=horizon,
+                       setting=setting)
     cap = float(horizon + 1)
     d = np.minimum(days_to_durable(answer.with_, horizon), cap)
     if output == "days_to_durable":
