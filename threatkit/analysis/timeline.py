@@ -29,7 +29,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from threatkit.analysis.assess import Setting, evaluate, share
-from threatkit.analysis.grid import curves_block
+from threatkit.analysis.grid import column_percentiles, curves_block
 from threatkit.analysis.simulate import Sampler
 from threatkit.model.values import Pathway, ThreatModel
 
@@ -385,7 +385,7 @@ def curves(inp: Inputs, det: Inputs | None = None, *, label: str = "", horizon: 
         d_sum += block[1].sum(axis=0)
         u_sum += block[2].sum(axis=0)
     e = np.concatenate(e_rows)
-    low, high = np.percentile(e, [5, 95], axis=0)
+    low, high = column_percentiles(e, [5, 95])
     det = det if det is not None else _columns(inp, slice(0, 1))
     return Curves(scenario=inp.setting.id, label=label, days=days, expected=e.mean(axis=0), expected_low=low,
                   expected_high=high, durable=d_sum / inp.width, usable=u_sum / inp.width,

@@ -52,6 +52,21 @@ def warm_up() -> None:
     global _WARM
     if _WARM:
         return
+    from threatkit.model.yamlsafe import gc_paused
+
+    # The collector paused: imports and the exercise build a quarter of a million objects, and
+    # the full collections they would trigger find nothing to free (50 ms of start-up).
+    with gc_paused():
+        _warm_imports()
+        _exercise()
+    # Children share the warm objects copy-on-write; a garbage collection in a child would
+    # touch (and so copy) every one of them. Frozen, the collector leaves them alone. (No
+    # collection first: it finds only the few cycles imports leave, and costs another 50 ms.)
+    gc.freeze()
+    _WARM = True
+
+
+def _warm_imports() -> None:
     import IPython.core.interactiveshell  # noqa: F401
     # what making a shell imports (in every child otherwise, 20 ms): the shell itself is made
     # there, since making one here would take over this process's __main__
@@ -69,13 +84,6 @@ def warm_up() -> None:
     import pandas.io.formats.style  # noqa: F401
 
     import threatkit.report  # noqa: F401
-
-    _exercise()
-    # Children share the warm objects copy-on-write; a garbage collection in a child would
-    # touch (and so copy) every one of them. Frozen, the collector leaves them alone.
-    gc.collect()
-    gc.freeze()
-    _WARM = True
 
 
 def _exercise() -> None:
