@@ -740,3 +740,34 @@ def test_cli_assess_negative_seed_is_a_seed_or_a_clear_error(model_file, capsys)
     else:
         assert code in (1, 2)
         assert "seed" in captured.err
+
+
+# ---- the draws shared with the timeline ----------------------------------------------------------
+
+@pytest.mark.parametrize("path", ["data/examples/mythos.yaml", ""])
+def test_assessment_from_the_timelines_draws_is_the_same(path):
+    """A report passes the curves' Monte Carlo inputs as `drawn` instead of evaluating the trees
+    again: every row, statistics included, is the one assess computes on its own."""
+    from threatkit.analysis.timeline import answers
+    from threatkit.report import example_path
+
+    model = threatkit.load_model(path or example_path())
+    for s in model.scenarios:
+        _, mc = answers(model, s.id, samples=300, seed=4)
+        shared = assess(model, s.id, 300, 4, drawn=mc.with_)
+        alone = assess(model, s.id, 300, 4)
+        assert json.dumps(shared.rows()) == json.dumps(alone.rows()), s.id
+        assert shared.pathways[0].stats                        # statistics there to compare
+
+
+def test_drawn_must_be_the_same_draws_of_the_same_setting():
+    from threatkit.analysis.timeline import answers
+    from threatkit.report import example_path
+
+    model = threatkit.load_model(example_path())
+    first, second = (s.id for s in model.scenarios[:2])
+    _, mc = answers(model, first, samples=50, seed=1)
+    for kwargs in ({"scenario": second, "samples": 50}, {"scenario": first, "samples": 60},
+                   {"scenario": first, "samples": None}):
+        with pytest.raises(ValueError, match="same draws"):
+            assess(model, kwargs["scenario"], kwargs["samples"], 1, drawn=mc.with_)

@@ -92,7 +92,9 @@ class ScenarioReport:
 
     @cached_property
     def assessment(self) -> Assessment:
-        return assess(self.model, self.scenario, self.samples, self.seed)
+        # the draws' statistics from the curves' Monte Carlo inputs: the same draws, evaluated once
+        drawn = self.answers[1].with_ if self.samples else None
+        return assess(self.model, self.scenario, self.samples, self.seed, drawn=drawn)
 
     @cached_property
     def answers(self) -> tuple[Answer, Answer]:

@@ -395,9 +395,16 @@ class Assessment:
 
 
 def assess_setting(setting: Setting, pathways: tuple[Pathway, ...], samples: int | None = None,
-                   seed: int = 0) -> Assessment:
+                   seed: int = 0, drawn=None) -> Assessment:
+    """`drawn`: these pathways in this setting already evaluated over Sampler(samples, seed), as
+    timeline.gather collects them (a report gathers them for its curves); the draws' statistics
+    are then read from its rows rather than from evaluating every tree again."""
     sampler_det = Sampler()
     sampler_mc = Sampler(samples, seed) if samples else None
+    if drawn is not None and (sampler_mc is None or drawn.setting != setting or drawn.cost is None
+                              or [p.id for p in drawn.pathways] != [p.id for p in pathways]
+                              or drawn.width != samples):
+        raise ValueError("drawn must be these pathways in this setting over the same draws")
     capability = setting.asset.capability_value.mode
     results = []
     for pw in pathways:
@@ -408,7 +415,11 @@ def assess_setting(setting: Setting, pathways: tuple[Pathway, ...], samples: int
         like = likelihood_of(prob, setting.scales)
         imp = int(level_of(impact_value, setting.scales.impact))
         stats: dict[str, float] = {}
-        if sampler_mc is not None:
+        if drawn is not None:
+            k = len(results)
+            for attr, rows in zip(SAMPLED, (drawn.p, drawn.cost, drawn.time)):
+                stats.update(summarise(attr, rows[k]))
+        elif sampler_mc is not None:
             mc = evaluate(pw, setting, sampler_mc)
             for attr in SAMPLED:
                 stats.update(summarise(attr, mc.root(attr)))
@@ -444,11 +455,12 @@ def summarise(attr: str, values: np.ndarray) -> dict[str, float]:
 
 
 def assess(model: ThreatModel, scenario: str | Scenario, samples: int | None = None, seed: int = 0,
-           pathways: tuple[str, ...] | None = None) -> Assessment:
-    """Assess one scenario of the model over all its pathways (or the named ones)."""
+           pathways: tuple[str, ...] | None = None, drawn=None) -> Assessment:
+    """Assess one scenario of the model over all its pathways (or the named ones); `drawn` as
+    in assess_setting."""
     setting = Setting.of(model, scenario)
     chosen = model.pathways if pathways is None else tuple(model.pathway(p) for p in pathways)
-    return assess_setting(setting, chosen, samples, seed)
+    return assess_setting(setting, chosen, samples, seed, drawn)
 
 
 def assess_all(model: ThreatModel, samples: int | None = None, seed: int = 0) -> list[Assessment]:

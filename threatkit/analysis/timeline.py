@@ -55,6 +55,7 @@ class Inputs:
     duration: np.ndarray       # (D,) days access lasts (inf: open-ended)
     parity: np.ndarray         # (D,) day of independent parity (inf: never)
     threshold: float
+    cost: np.ndarray | None = None   # (K, D) cost of the attack, for an assessment to share (None: not kept)
 
     @property
     def width(self) -> int:
@@ -78,22 +79,21 @@ def gather(setting: Setting, pathways: tuple[Pathway, ...], sampler: Sampler = S
            threshold: float = DEFAULT_THRESHOLD, months=None) -> Inputs:
     """Evaluate every pathway in the setting and collect the curves' inputs.
     `months` is (quantity or None, draw key) from `independent_months`."""
-    rows = {"p": [], "time": [], "share": []}
+    rows = {"p": [], "time": [], "share": [], "cost": []}
     for pw in pathways:
         tree = evaluate(pw, setting, sampler)
         rows["p"].append(tree.root("probability"))
         rows["time"].append(tree.root("time_days"))
+        rows["cost"].append(tree.root("cost_usd"))
         rows["share"].append(share(pw, tree, sampler))
     width = sampler.width
     duration = sampler.draw_one(setting.tier.duration_days, "tier", setting.tier.id, "duration_days")
     quantity, key = months if months is not None else independent_months(setting)
     parity = parity_day(sampler.draw_one(quantity, *key)) if quantity is not None else np.full(width, np.inf)
-    empty = np.zeros((0, width))
+    table = {k: np.array(v).reshape(-1, width) if pathways else np.zeros((0, width)) for k, v in rows.items()}
     return Inputs(
-        setting=setting, pathways=tuple(pathways),
-        p=np.array(rows["p"]).reshape(-1, width) if pathways else empty,
-        time=np.array(rows["time"]).reshape(-1, width) if pathways else empty,
-        share=np.array(rows["share"]).reshape(-1, width) if pathways else empty,
+        setting=setting, pathways=tuple(pathways), p=table["p"], time=table["time"], share=table["share"],
+        cost=table["cost"],
         persistent=np.array([pw.persistent for pw in pathways], bool),
         needs_access=np.array([pw.needs_access for pw in pathways], bool),
         duration=duration, parity=parity, threshold=float(threshold))
@@ -396,7 +396,8 @@ def curves(inp: Inputs, det: Inputs | None = None, *, label: str = "", horizon: 
 
 def _columns(inp: Inputs, cols: slice) -> Inputs:
     return replace(inp, p=inp.p[:, cols], time=inp.time[:, cols], share=inp.share[:, cols],
-                   duration=inp.duration[cols], parity=inp.parity[cols])
+                   cost=None if inp.cost is None else inp.cost[:, cols], duration=inp.duration[cols],
+                   parity=inp.parity[cols])
 
 
 def scenario_curves(model: ThreatModel, scenario: str, *, samples: int | None = None, seed: int = 0,
