@@ -771,3 +771,25 @@ def test_drawn_must_be_the_same_draws_of_the_same_setting():
                    {"scenario": first, "samples": None}):
         with pytest.raises(ValueError, match="same draws"):
             assess(model, kwargs["scenario"], kwargs["samples"], 1, drawn=mc.with_)
+
+
+def test_leaves_drawn_ahead_are_the_draws_an_evaluation_makes():
+    """draw_leaves (a batch calls it before forking) keeps in each leaf table exactly what the
+    sampler draws for its leaves; past the size limit it draws nothing."""
+    from threatkit.analysis.assess import draw_leaves, leaf_table
+    from threatkit.analysis.simulate import Sampler
+    from threatkit.report import example_path
+
+    model = threatkit.load_model(example_path())
+    sampler = Sampler(64, 11)
+    assert draw_leaves(model, sampler)
+    for pw in model.pathways:
+        table = leaf_table(pw)
+        kept = table._draws[sampler]
+        for name, q in table.quantities.items():
+            fresh = Sampler(64, 11).draw(q, "pathway", pw.id, name)
+            assert kept[name].tobytes() == fresh.tobytes(), (pw.id, name)
+        assert table.draws(sampler) is kept
+    other = Sampler(64, 12)
+    assert not draw_leaves(model, other, limit_bytes=1000)
+    assert all(other not in leaf_table(pw)._draws for pw in model.pathways)

@@ -776,3 +776,26 @@ def test_dask_cluster_gives_the_same_files_as_local_processes(example_batch, tmp
         ha, hb = ((d / f"{s}.html").read_text(encoding="utf-8") for d in (local, out))
         assert len(INJECTED_CELL_ID.findall(ha)) == 1
         assert INJECTED_CELL_ID.sub(r'\1\2', ha) == INJECTED_CELL_ID.sub(r'\1\2', hb)
+
+
+def test_the_batch_keeps_its_model_and_draws_for_the_reports_it_forks(tmp_path, monkeypatch):
+    """Before forking, the local runner keeps each job's model and draws its leaves at the
+    jobs' samples and seed: a report's load_model is then that same object, its draws made."""
+    from threatkit.analysis.assess import leaf_table
+    from threatkit.analysis.simulate import Sampler
+    from threatkit.batch.jobs import share_models
+    from threatkit.model import load as load_module
+
+    monkeypatch.setattr(load_module, "_KEPT", {})
+    model_file = tmp_path / "model.yaml"
+    shutil.copy(EXAMPLE, model_file)
+    jobs = plan(model_file, tmp_path / "out", samples=50, seed=3)
+    share_models(jobs)
+    model = load_model(model_file)
+    assert load_model(jobs[0].parameters["model_path"]) is model
+    for pw in model.pathways:
+        assert {Sampler(), Sampler(50, 3)} <= set(leaf_table(pw)._draws), pw.id
+    model_file.write_text("threatkit: 1\nname: [broken\n")      # left to the reports to say
+    monkeypatch.setattr(load_module, "_KEPT", {})
+    share_models(jobs)
+    assert load_module._KEPT == {}

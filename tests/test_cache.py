@@ -174,3 +174,29 @@ def test_only_the_most_recently_used_entries_are_kept(folder, tmp_path, monkeypa
     assert len(entries(folder)) == 2
     no_parsing(monkeypatch)
     assert load_model(files[2]).name == "model 2" and load_model(files[1]).name == "model 1"
+
+
+# ---- a model kept in this process (a batch's, shared with the reports it forks) --------------
+
+@pytest.fixture
+def kept(monkeypatch):
+    monkeypatch.setattr(load_module, "_KEPT", {})
+
+
+def test_a_kept_model_is_the_same_object_while_its_files_are_unchanged(folder, model_file, kept, monkeypatch):
+    model = load_module.keep_model(model_file)
+    monkeypatch.setattr(load_module.cache, "lookup", lambda *a: pytest.fail("read the cache for a kept model"))
+    assert load_model(model_file) is model
+    assert load_model(str(model_file.parent / "." / model_file.name)) is model      # the same file, spelt otherwise
+
+
+@pytest.mark.parametrize("changed", ["main.yaml", "base.yaml"])
+def test_a_kept_model_is_not_given_once_a_file_changed(folder, model_file, kept, changed):
+    model = load_module.keep_model(model_file)
+    target = model_file.parent / changed
+    target.write_text(target.read_text().replace("queries_per_day: 100", "queries_per_day: 7")
+                      .replace("name: Cached", "name: Edited"))
+    again = load_model(model_file)
+    assert again is not model
+    assert (again.name, again.tier("api").queries_per_day.mode) == (
+        ("Edited", 100.0) if changed == "main.yaml" else ("Cached", 7.0))

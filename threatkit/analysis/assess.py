@@ -133,6 +133,20 @@ def leaf_table(pathway: Pathway) -> LeafTable:
     return table
 
 
+def draw_leaves(model: ThreatModel, sampler: Sampler, limit_bytes: int = 256 << 20) -> bool:
+    """Build every pathway's leaf table and draw its leaves for `sampler` now; the tables keep
+    the draws. Every scenario draws the same leaves (common random numbers), so a batch does
+    this once before it forks its reports instead of in each. False, and nothing drawn, when
+    the draws would take more than `limit_bytes`."""
+    tables = [leaf_table(pw) for pw in model.pathways]
+    size = sum(len(t.leaf_ids) * len(t.quantities) for t in tables) * sampler.width * 8
+    if size > limit_bytes:
+        return False
+    for table in tables:
+        table.draws(sampler)
+    return True
+
+
 # ---- evaluation of one pathway in one setting ------------------------------------------------
 
 @dataclass(frozen=True, eq=False)

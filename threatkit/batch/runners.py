@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterator
 from typing import Protocol
 
-from threatkit.batch.jobs import Job, Outcome, Started, finish_job, run_job, start_job
+from threatkit.batch.jobs import Job, Outcome, Started, finish_job, run_job, share_models, start_job
 
 
 class Runner(Protocol):
@@ -37,6 +37,7 @@ class LocalRunner:
             from threatkit.run.engine import warm_up
 
             warm_up()                      # once here; every forked child starts warm
+            share_models(jobs)
         else:
             import nbconvert  # noqa: F401  # the HTML export in each child starts warm too
             import papermill  # noqa: F401

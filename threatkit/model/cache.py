@@ -62,7 +62,8 @@ def _entry(folder: Path, path: Path, text: bytes) -> Path:
     return folder / f"{key.hexdigest()}.pickle"
 
 
-def _unchanged(files: dict[str, str]) -> bool:
+def unchanged(files: dict[str, str]) -> bool:
+    """Every file still holds the bytes whose sha256 is given."""
     for name, expected in files.items():
         try:
             if digest(Path(name).read_bytes()) != expected:
@@ -72,8 +73,9 @@ def _unchanged(files: dict[str, str]) -> bool:
     return True
 
 
-def get(path: Path, text: bytes):
-    """The cached model for the file at `path` holding `text`, or None."""
+def lookup(path: Path, text: bytes):
+    """(the other files it read, {path: sha256}; the cached model) for the file at `path`
+    holding `text`, or None."""
     folder = cache_dir()
     if folder is None:
         return None
@@ -90,13 +92,13 @@ def get(path: Path, text: bytes):
         return None
     from threatkit.model.values import ThreatModel
 
-    if not isinstance(model, ThreatModel) or not isinstance(files, dict) or not _unchanged(files):
+    if not isinstance(model, ThreatModel) or not isinstance(files, dict) or not unchanged(files):
         return None
     try:
         os.utime(entry)                    # most recently used: kept longest
     except OSError:
         pass
-    return model
+    return files, model
 
 
 def put(path: Path, text: bytes, files: dict[str, str], model) -> None:

@@ -83,21 +83,50 @@ def load_model(path: str | Path) -> ThreatModel:
     """Load a model file (and its includes) into a validated ThreatModel.
 
     Raises ModelError listing every problem, each as FILE:LINE: message. A model loaded
-    before from the same files comes from the per-user cache (threatkit.model.cache).
+    before from the same files comes from the per-user cache (threatkit.model.cache), or is
+    the very object `keep_model` kept in this process.
     """
     path = Path(path)
+    text = _read(path)
+    kept = _KEPT.get(str(path.resolve()))
+    if kept is not None and kept[0] == text and cache.unchanged(kept[1]):
+        return kept[2]
+    return _load_bytes(path, text)[1]
+
+
+def keep_model(path: str | Path) -> ThreatModel:
+    """Load a model and keep it in this process: while its files are unchanged, load_model
+    gives this same object, with everything built from it (leaf tables, drawn leaves). A
+    batch keeps its model before it forks the reports, so that they share all that instead
+    of each building it again."""
+    path = Path(path)
+    text = _read(path)
+    files, model = _load_bytes(path, text)
+    _KEPT[str(path.resolve())] = (text, files, model)
+    return model
+
+
+_KEPT: dict[str, tuple[bytes, dict[str, str], ThreatModel]] = {}   # resolved path -> (bytes, other files, model)
+
+
+def _read(path: Path) -> bytes:
     try:
-        text = path.read_bytes()
+        return path.read_bytes()
     except OSError as exc:
         raise ModelError([Problem(str(path), None, f"cannot read file: {exc.strerror or exc}")]) from None
-    model = cache.get(path, text)
-    if model is not None:
-        return model
+
+
+def _load_bytes(path: Path, text: bytes) -> tuple[dict[str, str], ThreatModel]:
+    """(every other file the model read, {path: sha256}; the model), from the cache if it can."""
+    hit = cache.lookup(path, text)
+    if hit is not None:
+        return hit
     with gc_paused():
         merged, problems = _load_file(text, str(path), path.resolve().parent, stack=(path.resolve(),))
         model = _finish((merged, problems), str(path))
-        cache.put(path, text, {**merged.files, **_builtin_files()}, model)
-    return model
+        files = {**merged.files, **_builtin_files()}
+        cache.put(path, text, files, model)
+    return files, model
 
 
 def load_text(text: str, name: str = "<model>", base_dir: str | Path = ".") -> ThreatModel:
