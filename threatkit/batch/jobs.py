@@ -11,6 +11,7 @@ outcome with the reason; nothing here raises for a notebook's fault.
 """
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import os
@@ -169,6 +170,7 @@ def share_models(jobs: list[Job]) -> None:
                 draw_leaves(model, sampler)
         except (ModelError, ValueError, TypeError):
             continue
+    gc.freeze()             # shared by every report too: the children's collector leaves it alone
 
 
 def finish_job(started: Started, *, stop: bool = False) -> Outcome:
