@@ -1,4 +1,5 @@
 """The package as users get it: cheap to import, and complete as a wheel."""
+import json
 import os
 import subprocess
 import sys
@@ -107,3 +108,33 @@ def test_wheel_installs_and_finds_its_data(tmp_path):
 
     names = set(zipfile.ZipFile(wheel).namelist())
     assert {"threatkit/_notebooks/explorer.ipynb", "threatkit/static/html-manager/embed.js"} <= names
+
+
+RUN = """
+import atexit, sys, threading, time
+import threatkit.cli
+atexit.register(lambda: print("atexit ran", flush=True))
+if sys.argv[1] == "thread":     # a thread still working: the usual exit waits for it
+    threading.Thread(target=lambda: (time.sleep(0.3), print("thread finished", flush=True))).start()
+sys.argv = ["threatkit", *sys.argv[2:]]
+threatkit.cli.run()
+"""
+
+
+@pytest.mark.parametrize("threads", ["none", "thread"])
+def test_the_program_exits_with_mains_status_its_output_whole_and_atexit_run(tmp_path, threads):
+    """run() skips the interpreter's teardown, never what an exit must do: the status is main's,
+    stdout reaches a file whole, atexit handlers run, and running threads are waited for."""
+    model = ROOT / "data" / "examples" / "mythos.yaml"
+    for args, status in ((["schema"], 0), (["validate", str(model)], 0), (["validate", str(tmp_path / "none.yaml")], 1),
+                         (["tree", str(model), "--pathway", "distillation", "--scenario", "nope"], 1),
+                         (["catalog", "nope"], 2)):                 # argparse's usage error exits too
+        with open(tmp_path / "out.txt", "w") as out:
+            done = subprocess.run([sys.executable, "-c", RUN, threads, *args], stdout=out, stderr=subprocess.PIPE,
+                                  text=True)
+        text = (tmp_path / "out.txt").read_text()
+        assert done.returncode == status, (args, done.stderr)
+        assert text.rstrip().endswith("atexit ran")
+        assert ("thread finished" in text) == (threads == "thread")
+        if args == ["schema"]:                                    # a long output, whole
+            assert json.loads(text[: text.rindex("}") + 1])["$defs"]
