@@ -227,12 +227,12 @@ def evaluate(pathway: Pathway, setting: Setting, sampler: Sampler = Sampler()) -
     collected = None
     if step is not None:
         # the transfer STEP collects what the whole access window allows, instead of failing when it is short
-        with np.errstate(invalid="ignore"):
+        with np.errstate(invalid="ignore", over="ignore"):      # extreme inputs: inf, as intended
             window = np.where(rate * accounts > 0, rate * accounts * duration, 0.0)
         collected = np.minimum(queries[step], window)
         queries = queries.copy()
         queries[step] = collected
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         query_time = np.where(table.queries_mask[:, None], queries / (rate * accounts), 0.0)
     query_time = np.nan_to_num(query_time, nan=0.0, posinf=np.inf)   # 0 queries at rate 0: no time
     time = np.maximum(time, query_time)
