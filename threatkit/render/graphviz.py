@@ -28,6 +28,14 @@ def dot_string(text: str) -> str:
     return '"' + text.replace("\n", "\\n") + '"'
 
 
+def dot_tooltip(text: str) -> str:
+    """User text as a quoted DOT tooltip. Graphviz reads a tooltip's backslashes twice (first
+    \\\\ to \\, then \\N, \\G, \\L, ... to the node's name, the graph's, the label), so each
+    one goes in doubled once more and shows as written. (It also decodes character
+    references, so the text &amp; shows as &: harmless, as the SVG stays well-formed.)"""
+    return dot_string(str(text).replace("\\", "\\\\"))
+
+
 def backend() -> str:
     choice = os.environ.get("THREATKIT_GRAPHVIZ", "wasm").strip().lower() or "wasm"
     if choice not in ("wasm", "system"):

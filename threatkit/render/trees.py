@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 from threatkit.analysis.assess import EvaluatedTree
-from threatkit.render.graphviz import RenderError, dot_string, render_dot
+from threatkit.render.graphviz import RenderError, dot_string, dot_tooltip, render_dot
 
 __all__ = ["RenderError", "tree_dot", "render_tree", "tree_svg"]
 
@@ -116,7 +116,7 @@ def tree_dot(tree: EvaluatedTree, *, rankdir: str = "TB", max_depth: int | None 
         attrs.update({"label": _label(lines), "class": dot_string(" ".join(classes)),
                       "id": dot_string(f"{tree.pathway.id}-node-{node.id}")})
         if node.description:
-            attrs["tooltip"] = dot_string(node.description)
+            attrs["tooltip"] = dot_tooltip(node.description)
         graph.add_node(pydot.Node(f"n{i}", **attrs))
 
         if i > 0:
