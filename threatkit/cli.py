@@ -658,7 +658,7 @@ def run() -> None:
     if threading.active_count() > 1:
         sys.exit(code)
     atexit._run_exitfuncs()
-    for stream in (sys.stdout, sys.stderr):
+    for stream in {sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__} - {None}:
         try:
             stream.flush()
         except (OSError, ValueError):      # a closed pipe (`threatkit schema | head`) or stream
