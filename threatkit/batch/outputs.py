@@ -64,10 +64,11 @@ document.querySelectorAll('table.sortable th').forEach((th, col) => {
 """
 
 _CSS = """
-body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; max-width: 1100px; margin: 24px auto;
+body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; max-width: 1240px; margin: 24px auto;
        padding: 0 16px; color: #1d2330; }
 h1 { color: #1f4e79; border-bottom: 3px solid #1f4e79; padding-bottom: 6px; }
 table { border-collapse: collapse; width: 100%; font-size: 14px; }
+div.wide { overflow-x: auto; }          /* a narrow window scrolls the table instead of spilling it */
 th, td { border: 1px solid #ccd; padding: 5px 9px; text-align: left; }
 th { background: #eef2f7; cursor: pointer; user-select: none; }
 th[data-order=asc]::after { content: " \\25B2"; } th[data-order=desc]::after { content: " \\25BC"; }
@@ -130,13 +131,13 @@ def write_index(out_dir: Path, outcomes: list[Outcome], title: str, risk_rank: d
 <h1>{e(title)}</h1>
 <p>{len(outcomes) - len(failures)} of {len(outcomes)} scenarios reported{"; " + str(len(failures)) + " failed" if failures else ""}.
 Click a column to sort.</p>
-<table class="sortable"><thead><tr><th>scenario</th><th>actor</th><th>tier</th><th>overall risk</th>
+<div class="wide"><table class="sortable"><thead><tr><th>scenario</th><th>actor</th><th>tier</th><th>overall risk</th>
 <th>most likely pathway</th><th>its probability</th><th>days to durable capability</th>
 <th>lead from controls (months)</th><th>acceleration over own development (months)</th>
 <th>key judgment (12 months, with the controls)</th><th>status</th></tr></thead>
 <tbody>
 {chr(10).join(rows)}
-</tbody></table>
+</tbody></table></div>
 {"<h2>Failures</h2>" + failed_html if failures else ""}
 <script>{_SORT_JS}</script>
 </body></html>
