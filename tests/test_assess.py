@@ -793,3 +793,50 @@ def test_leaves_drawn_ahead_are_the_draws_an_evaluation_makes():
     other = Sampler(64, 12)
     assert not draw_leaves(model, other, limit_bytes=1000)
     assert all(other not in leaf_table(pw)._draws for pw in model.pathways)
+
+
+def test_an_evaluation_in_blocks_of_columns_is_the_same_to_the_bit(monkeypatch):
+    """A huge tree over many draws is evaluated a block of columns at a time (evaluate_blocks);
+    here every block is one column: the timeline's inputs, the assessment and the sweep (a column
+    sampler) are byte for byte what one evaluation gives."""
+    import threatkit.analysis.assess as assess_module
+    from threatkit.analysis.sensitivity import sweep
+    from threatkit.analysis.simulate import Sampler
+    from threatkit.analysis.timeline import gather
+    from threatkit.report import example_path
+
+    model = threatkit.load_model(example_path())
+    scenario = next(s for s in model.scenarios if s.controls)
+    setting = Setting.of(model, scenario)
+
+    def outputs():
+        g = gather(setting, model.pathways, Sampler(40, 3))
+        return ([getattr(g, k).tobytes() for k in ("p", "time", "share", "cost")],
+                json.dumps(assess(model, scenario.id, 40, 3).rows()),
+                json.dumps(sweep(model, scenario.id).tornado().to_list()))
+
+    whole = outputs()
+    monkeypatch.setattr(assess_module, "BLOCK_BYTES", 1)
+    assert outputs() == whole
+
+
+def test_a_leaf_table_keeps_its_largest_draws_and_no_more_than_the_budget_beside(monkeypatch):
+    import threatkit.analysis.assess as assess_module
+    from threatkit.analysis.assess import LeafTable
+    from threatkit.analysis.simulate import Sampler
+    from threatkit.report import example_path
+
+    table = LeafTable.of(threatkit.load_model(example_path()).pathways[0])
+    small, large, other = Sampler(), Sampler(500, 1), Sampler(400, 2)
+    monkeypatch.setattr(assess_module, "KEPT_DRAWS_BYTES", sum(v.nbytes for v in table.draws(small).values()))
+    for _ in range(2):                          # a report alternates: neither pushes the other out
+        for s in (small, large):
+            kept = table.draws(s)
+            assert table.draws(s) is kept
+    assert set(table._draws) == {small, large}
+    table.draws(other)                          # a second large set: the older ones go
+    assert set(table._draws) == {other}
+    block = table.draws(large.block(100, 130))  # a block is a view of its sampler's draws, not kept apart
+    assert all(v.base is not None and v.shape[1] == 30 for v in block.values())
+    assert set(table._draws) == {large}
+    assert all((block[k] == v[:, 100:130]).all() for k, v in table.draws(large).items())

@@ -13,7 +13,7 @@ from functools import cached_property
 
 import numpy as np
 
-from threatkit.analysis.simulate import Quantities, Sampler
+from threatkit.analysis.simulate import ColumnSlice, Quantities, Sampler
 from threatkit.analysis.transfer import share_at
 from threatkit.analysis.trees import FlatTree, cheapest_attack, combine
 from threatkit.model.values import (
@@ -57,6 +57,8 @@ class Setting:
 
 # ---- per-pathway leaf table (pure function of the pathway, cached) ----------------------------
 
+KEPT_DRAWS_BYTES = 512 << 20      # a leaf table's kept draws beside its largest (a 19,683-leaf tree: 1.3 GB per 2,000 draws)
+
 @dataclass(frozen=True, eq=False)
 class LeafTable:
     pathway_id: str
@@ -95,15 +97,20 @@ class LeafTable:
 
     def draws(self, sampler: Sampler) -> dict[str, np.ndarray]:
         """The leaves' quantities drawn (read-only, kept per sampler: a report evaluates each
-        pathway in a dozen settings, on the same draws)."""
+        pathway in a dozen settings, on the same draws). Up to 8 samplers' draws are kept, and
+        beside the largest no more than KEPT_DRAWS_BYTES (a report alternates between its Monte
+        Carlo draws, however large, and small ones); a block of a sampler is a view of its draws."""
+        if isinstance(sampler, ColumnSlice):
+            return {name: v[:, sampler.columns] for name, v in self.draws(sampler.parent).items()}
         kept = self._draws.get(sampler)
         if kept is None:
             kept = {name: sampler.draw(q, "pathway", self.pathway_id, name) for name, q in self.quantities.items()}
             for values in kept.values():
                 values.flags.writeable = False
-            if len(self._draws) >= 8:
-                self._draws.pop(next(iter(self._draws)))
             self._draws[sampler] = kept
+            sizes = {k: sum(v.nbytes for v in d.values()) for k, d in self._draws.items()}
+            while len(sizes) > 8 or sum(sizes.values()) - max(sizes.values()) > KEPT_DRAWS_BYTES:
+                del self._draws[next(iter(self._draws))], sizes[next(iter(sizes))]
         return kept
 
     def countered_by(self, control: Control) -> np.ndarray:
@@ -148,6 +155,26 @@ def draw_leaves(model: ThreatModel, sampler: Sampler, limit_bytes: int = 256 << 
 
 
 # ---- evaluation of one pathway in one setting ------------------------------------------------
+
+BLOCK_BYTES = 256 << 20           # about what evaluating one block of draws may take
+
+
+def evaluate_blocks(pathway: Pathway, setting: Setting, sampler: Sampler, read):
+    """`read(tree, sampler)` (a tuple of per-column rows) of the pathway evaluated over the
+    sampler's columns, a block of columns at a time when the whole would take more than about
+    BLOCK_BYTES (a 19,683-leaf tree over 2,000 draws takes 6 GB at once; a sweep's thousands of
+    columns, ten times that). Every column is computed as in one evaluation: the same bits."""
+    width = sampler.width
+    block = max(1, BLOCK_BYTES // (len(leaf_table(pathway).flat.nodes) * 8 * 10))   # ~10 node x column arrays at its peak
+    if block >= width:
+        return read(evaluate(pathway, setting, sampler), sampler)
+    parts = []
+    for lo in range(0, width, block):
+        part = sampler.block(lo, min(lo + block, width))
+        parts.append([np.array(row) for row in read(evaluate(pathway, setting, part), part)])   # copies: a
+        # tree's root row is a view that would keep all its nodes' arrays alive
+    return tuple(np.concatenate(rows) for rows in zip(*parts))
+
 
 @dataclass(frozen=True, eq=False)
 class EvaluatedTree:
@@ -434,9 +461,9 @@ def assess_setting(setting: Setting, pathways: tuple[Pathway, ...], samples: int
             for attr, rows in zip(SAMPLED, (drawn.p, drawn.cost, drawn.time)):
                 stats.update(summarise(attr, rows[k]))
         elif sampler_mc is not None:
-            mc = evaluate(pw, setting, sampler_mc)
-            for attr in SAMPLED:
-                stats.update(summarise(attr, mc.root(attr)))
+            rows = evaluate_blocks(pw, setting, sampler_mc, lambda t, _: tuple(t.root(a) for a in SAMPLED))
+            for attr, values in zip(SAMPLED, rows):
+                stats.update(summarise(attr, values))
         results.append(PathwayAssessment(
             scenario=setting.id, pathway=pw.id, actor=setting.actor.id, tier=setting.tier.id,
             asset=setting.asset.id, probability=prob, cost_usd=float(tree.root("cost_usd")[0]),

@@ -41,6 +41,11 @@ class ColumnSampler(Sampler):
             columns.setdefault(key, {})[k] = row
         return cls(samples=values.shape[1], seed=0, columns=columns)
 
+    def block(self, lo: int, hi: int) -> ColumnSampler:
+        """Columns lo:hi as a column sampler of their own: only their values are drawn."""
+        return ColumnSampler(samples=hi - lo, seed=0, columns={
+            key: {row: values[lo:hi] for row, values in rows.items()} for key, rows in self.columns.items()})
+
     def draw(self, quantities, *key: str) -> np.ndarray:
         q = quantities if isinstance(quantities, Quantities) else Quantities.of(quantities)
         out = np.repeat(q.mode[:, None], self.width, axis=1)

@@ -88,6 +88,37 @@ class Sampler:
         control quantities (the same draws, by design), a thousand times a report."""
         return _draw_one(self, q, key, default)
 
+    def block(self, lo: int, hi: int) -> Sampler:
+        """Columns lo:hi of this sampler's draws, as a sampler of their own (to evaluate a huge
+        tree a block of draws at a time)."""
+        return ColumnSlice(samples=hi - lo, seed=self.seed, parent=self, lo=lo)
+
+
+@dataclass(frozen=True, eq=False)
+class ColumnSlice(Sampler):
+    """Columns lo:lo + samples of another sampler's draws: the same values, column for column."""
+
+    parent: Sampler | None = None
+    lo: int = 0
+
+    # Identity, not the (samples, seed) a Sampler compares by: a block is not Sampler(its width).
+    __eq__ = object.__eq__
+    __hash__ = object.__hash__
+
+    @property
+    def deterministic(self) -> bool:
+        return self.parent.deterministic
+
+    @property
+    def columns(self) -> slice:
+        return slice(self.lo, self.lo + self.width)
+
+    def draw(self, quantities, *key: str) -> np.ndarray:
+        return self.parent.draw(quantities, *key)[:, self.columns]
+
+    def draw_one(self, q: Quantity | None, *key: str, default: float = np.inf) -> np.ndarray:
+        return self.parent.draw_one(q, *key, default=default)[self.columns]
+
 
 @lru_cache(maxsize=1024)
 def _draw_one(sampler: Sampler, q: Quantity | None, key: tuple[str, ...], default: float) -> np.ndarray:

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from threatkit.analysis.assess import Setting, evaluate, share
+from threatkit.analysis.assess import Setting, evaluate_blocks, share
 from threatkit.analysis.grid import column_percentiles, curves_block
 from threatkit.analysis.simulate import Sampler
 from threatkit.model.values import Pathway, ThreatModel
@@ -81,11 +81,10 @@ def gather(setting: Setting, pathways: tuple[Pathway, ...], sampler: Sampler = S
     `months` is (quantity or None, draw key) from `independent_months`."""
     rows = {"p": [], "time": [], "share": [], "cost": []}
     for pw in pathways:
-        tree = evaluate(pw, setting, sampler)
-        rows["p"].append(tree.root("probability"))
-        rows["time"].append(tree.root("time_days"))
-        rows["cost"].append(tree.root("cost_usd"))
-        rows["share"].append(share(pw, tree, sampler))
+        def read(tree, part, pw=pw):
+            return tree.root("probability"), tree.root("time_days"), tree.root("cost_usd"), share(pw, tree, part)
+        for name, row in zip(("p", "time", "cost", "share"), evaluate_blocks(pw, setting, sampler, read)):
+            rows[name].append(row)
     width = sampler.width
     duration = sampler.draw_one(setting.tier.duration_days, "tier", setting.tier.id, "duration_days")
     quantity, key = months if months is not None else independent_months(setting)
