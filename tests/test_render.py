@@ -237,3 +237,32 @@ def test_matrix_colours_start_from_the_least_severe_risk_and_none_is_grey():
     m = RiskMatrix(builtin_model().scales, ())
     assert m.colour("low")[0] == PALETTE[0] and m.colour("moderate")[0] == PALETTE[1]
     assert m.colour("none") == NO_RISK_COLOUR
+
+
+def test_a_graph_too_big_for_the_built_in_graphviz_is_a_clear_error_and_the_next_renders(monkeypatch):
+    """A 20,000-step chain runs the WebAssembly Graphviz out of stack: a RenderError that says
+    what to do, not a wasmtime traceback; the renderer is fresh for the next graph."""
+    monkeypatch.setenv("THREATKIT_GRAPHVIZ", "wasm")
+    chain = "digraph { " + " ".join(f"a{i} -> a{i + 1};" for i in range(20_000)) + " }"
+    with pytest.raises(RenderError, match="could not lay this graph out .*THREATKIT_GRAPHVIZ=system.*--format dot"):
+        render_dot(chain)
+    ET.fromstring(render_dot("digraph { a -> b }"))
+
+
+def test_a_report_or_the_explorer_describes_a_tree_it_does_not_draw(tree, monkeypatch):
+    """Past MAX_DRAWN_NODES, or when the layout fails, the tree is described with the command
+    that writes it whole; the reason is escaped."""
+    import threatkit.render.trees as trees
+    from threatkit.widgets import tree_html
+
+    svg, why = trees.drawn_or_why(tree)
+    assert "<svg" in svg and why == ""
+    monkeypatch.setattr(trees, "MAX_DRAWN_NODES", 2)
+    svg, why = trees.drawn_or_why(tree)
+    assert svg is None and f"its {len(tree.flat.nodes)} steps are more than a drawing can show (2 at most)" == why
+    page = tree_html({"tree": tree, "pathway": tree.pathway.id, "probability": 0.5})
+    assert "not drawn" in page and f"--pathway {tree.pathway.id} --format dot" in page and "<svg" not in page
+    monkeypatch.setattr(trees, "MAX_DRAWN_NODES", 10_000)
+    monkeypatch.setattr(trees, "tree_svg", lambda t: (_ for _ in ()).throw(RenderError("<b>bad</b> layout")))
+    assert trees.drawn_or_why(tree) == (None, "<b>bad</b> layout")
+    assert "&lt;b&gt;bad&lt;/b&gt; layout" in trees.undrawn_html("p", "<b>bad</b> layout")

@@ -136,3 +136,22 @@ def test_template_parameters_are_documented():
     for name, hint in (("model_path", "str"), ("scenario", "str"), ("samples", "int"), ("seed", "int")):
         line = next(line for line in out.stdout.splitlines() if line.strip().startswith(name + ":"))
         assert hint in line and "default" in line, line
+
+
+def test_a_tree_too_big_to_draw_is_described_and_the_report_goes_on(monkeypatch):
+    """The trees section draws each pathway's tree, or says why not and how to get it whole."""
+    import threatkit.render.trees as trees
+    from threatkit import report as report_module
+
+    shown: list = []
+    monkeypatch.setattr(report_module, "_display", lambda *objs, **kw: shown.extend(objs))
+    r = report_module.ScenarioReport.build(EXAMPLE, SCENARIO, samples=20)
+    big = max(r.assessment.pathways, key=lambda p: len(p.tree.flat.nodes))
+    monkeypatch.setattr(trees, "MAX_DRAWN_NODES", len(big.tree.flat.nodes) - 1)
+    r.trees()
+    html = [getattr(o, "data", o) for o in shown]
+    notes = [h for h in html if isinstance(h, str) and "not drawn" in h]
+    assert len(notes) == sum(len(p.tree.flat.nodes) > trees.MAX_DRAWN_NODES for p in r.assessment.pathways) >= 1
+    assert any(f"--pathway {big.pathway} --format dot" in n for n in notes)
+    drawn = [o for o in shown if isinstance(o, dict) and "image/svg+xml" in o]
+    assert len(drawn) == len(r.assessment.pathways) - len(notes)

@@ -177,7 +177,7 @@ class ScenarioReport:
         _display(assessment_table(self.assessment))
 
     def trees(self) -> None:
-        from threatkit.render.trees import tree_svg
+        from threatkit.render.trees import drawn_or_why, undrawn_html
 
         for p in self.assessment.pathways:
             # HTML, not a Markdown heading: nbconvert would make the title an anchor id and link;
@@ -188,7 +188,11 @@ class ScenarioReport:
                     else "Infeasible for this actor and tier (the greyed steps say why)")
             _html(f'<h4 class="tk-pathway">{escape(self.model.pathway(p.pathway).title)}</h4>\n'
                   f"<p>{odds}; cheapest attack: {cheapest}.</p>")
-            show_svg(tree_svg(p.tree), f"Attack tree of pathway {p.pathway} in scenario {self.scenario}")
+            svg, why = drawn_or_why(p.tree)
+            if svg is None:
+                _html(undrawn_html(p.pathway, why))
+            else:
+                show_svg(svg, f"Attack tree of pathway {p.pathway} in scenario {self.scenario}")
 
     def matrix(self) -> None:
         from threatkit.render.matrix import RiskMatrix

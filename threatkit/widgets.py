@@ -231,9 +231,12 @@ TREE_FIT_HEIGHT_PX = 415       # the tree box's 430 px, less its padding and bor
 def tree_html(state: dict, full: bool = False) -> str:
     """The attack tree of `state`: fitted to its box (root in view), or at full size."""
     from threatkit.render.fit import fit_to_box
-    from threatkit.render.trees import tree_svg
+    from threatkit.render.trees import drawn_or_why, undrawn_html
 
-    svg = _inline_svg(tree_svg(state["tree"]), f"Attack tree of {state['pathway']}: p = {state['probability']:.3f}")
+    drawn, why = drawn_or_why(state["tree"])
+    if drawn is None:
+        return undrawn_html(state["pathway"], why)
+    svg = _inline_svg(drawn, f"Attack tree of {state['pathway']}: p = {state['probability']:.3f}")
     return svg if full else fit_to_box(svg, TREE_FIT_HEIGHT_PX)
 
 

