@@ -153,5 +153,6 @@ def test_a_tree_too_big_to_draw_is_described_and_the_report_goes_on(monkeypatch)
     notes = [h for h in html if isinstance(h, str) and "not drawn" in h]
     assert len(notes) == sum(len(p.tree.flat.nodes) > trees.MAX_DRAWN_NODES for p in r.assessment.pathways) >= 1
     assert any(f"--pathway {big.pathway} --format dot" in n for n in notes)
-    drawn = [o for o in shown if isinstance(o, dict) and "image/svg+xml" in o]
-    assert len(drawn) == len(r.assessment.pathways) - len(notes)
+    drawn = [o["text/plain"] for o in shown if isinstance(o, dict) and "image/svg+xml" in o]
+    assert drawn[0].startswith("Legend of the attack trees")              # once, above the trees
+    assert len(drawn) - 1 == len(r.assessment.pathways) - len(notes)

@@ -177,8 +177,10 @@ class ScenarioReport:
         _display(assessment_table(self.assessment))
 
     def trees(self) -> None:
-        from threatkit.render.trees import drawn_or_why, undrawn_html
+        from threatkit.render.trees import drawn_or_why, legend_svg, undrawn_html
 
+        show_svg(legend_svg(), "Legend of the attack trees: gates, infeasible, countered and cheapest steps, "
+                               "and the figures on each step")
         for p in self.assessment.pathways:
             # HTML, not a Markdown heading: nbconvert would make the title an anchor id and link;
             # model text escaped
@@ -188,7 +190,7 @@ class ScenarioReport:
                     else "Infeasible for this actor and tier (the greyed steps say why)")
             _html(f'<h4 class="tk-pathway">{escape(self.model.pathway(p.pathway).title)}</h4>\n'
                   f"<p>{odds}; cheapest attack: {cheapest}.</p>")
-            svg, why = drawn_or_why(p.tree)
+            svg, why = drawn_or_why(p.tree, legend=False)        # the legend once, above
             if svg is None:
                 _html(undrawn_html(p.pathway, why))
             else:

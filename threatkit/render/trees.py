@@ -8,12 +8,13 @@ elements carry classes (`gate`, `leaf`, `infeasible`, `countered`,
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from html import escape
 
 from threatkit.analysis.assess import EvaluatedTree
 from threatkit.render.graphviz import RenderError, dot_string, dot_tooltip, render_dot
 
-__all__ = ["RenderError", "tree_dot", "render_tree", "tree_svg", "drawn_or_why", "undrawn_html"]
+__all__ = ["RenderError", "tree_dot", "render_tree", "tree_svg", "drawn_or_why", "undrawn_html", "legend_svg"]
 
 HIGHLIGHT = "#c0392b"
 GATE_STYLE = {  # gate -> (caption, fill)
@@ -152,6 +153,17 @@ def _legend(pydot) -> object:
     return sub
 
 
+@lru_cache(maxsize=1)
+def legend_svg() -> str:
+    """The trees' legend alone, for a page of trees that shows it once rather than beside each."""
+    import pydot
+
+    graph = pydot.Dot("legend", graph_type="digraph", fontname="Helvetica")
+    graph.set_node_defaults(shape="box", style="filled", fontname="Helvetica", margin="0.12,0.06", color="#555555")
+    graph.add_subgraph(_legend(pydot))
+    return render_dot(graph.to_string(), "svg").decode("utf-8")
+
+
 def render_tree(tree: EvaluatedTree, fmt: str = "svg", **options) -> bytes:
     """The tree as svg, png or dot (bytes); `options` go to tree_dot."""
     return render_dot(tree_dot(tree, **options), fmt)
@@ -164,14 +176,15 @@ def tree_svg(tree: EvaluatedTree, **options) -> str:
 MAX_DRAWN_NODES = 2_000     # in a report or the explorer: a bigger tree cannot be read as a drawing
 
 
-def drawn_or_why(tree: EvaluatedTree) -> tuple[str | None, str]:
+def drawn_or_why(tree: EvaluatedTree, **options) -> tuple[str | None, str]:
     """(the tree's SVG, "") for a report or the explorer; (None, why) when it is not drawn:
-    more steps than a drawing can show, or a layout that failed. A report goes on either way."""
+    more steps than a drawing can show, or a layout that failed. A report goes on either way.
+    `options` go to tree_dot."""
     nodes = len(tree.flat.nodes)
     if nodes > MAX_DRAWN_NODES:
         return None, f"its {nodes:,} steps are more than a drawing can show ({MAX_DRAWN_NODES:,} at most)"
     try:
-        return tree_svg(tree), ""
+        return tree_svg(tree, **options), ""
     except RenderError as exc:
         return None, str(exc)
 
