@@ -376,12 +376,13 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_batch(args: argparse.Namespace) -> int:
     from threatkit.analysis.assess import risk_order
     from threatkit.batch import make_runner, plan, run_batch
+    from threatkit.model.load import keep_model
     from threatkit.run.execute import ReportError
 
     try:                                   # every usage or model error before any notebook runs: exit 2
+        model = keep_model(args.file)      # loaded once: planning and the runner get this same model
         jobs = plan(args.file, args.output, args.scenario, args.template, args.samples, args.seed, args.timeout,
                     engine=args.engine)
-        model = load_model(args.file)
         Path(args.output).mkdir(parents=True, exist_ok=True)
     except ModelError as exc:
         exc.status = 2

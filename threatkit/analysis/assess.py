@@ -101,7 +101,7 @@ class LeafTable:
         beside the largest no more than KEPT_DRAWS_BYTES (a report alternates between its Monte
         Carlo draws, however large, and small ones); a block of a sampler is a view of its draws."""
         if isinstance(sampler, ColumnSlice):
-            return {name: v[:, sampler.columns] for name, v in self.draws(sampler.parent).items()}
+            return {name: v[:, sampler.span] for name, v in self.draws(sampler.parent).items()}
         kept = self._draws.get(sampler)
         if kept is None:
             kept = {name: sampler.draw(q, "pathway", self.pathway_id, name) for name, q in self.quantities.items()}

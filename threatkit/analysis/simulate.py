@@ -110,14 +110,15 @@ class ColumnSlice(Sampler):
         return self.parent.deterministic
 
     @property
-    def columns(self) -> slice:
+    def span(self) -> slice:
+        """Its columns in the parent's draws."""
         return slice(self.lo, self.lo + self.width)
 
     def draw(self, quantities, *key: str) -> np.ndarray:
-        return self.parent.draw(quantities, *key)[:, self.columns]
+        return self.parent.draw(quantities, *key)[:, self.span]
 
     def draw_one(self, q: Quantity | None, *key: str, default: float = np.inf) -> np.ndarray:
-        return self.parent.draw_one(q, *key, default=default)[self.columns]
+        return self.parent.draw_one(q, *key, default=default)[self.span]
 
 
 @lru_cache(maxsize=1024)

@@ -88,10 +88,7 @@ def load_model(path: str | Path) -> ThreatModel:
     """
     path = Path(path)
     text = _read(path)
-    kept = _KEPT.get(str(path.resolve()))
-    if kept is not None and kept[0] == text and cache.unchanged(kept[1]):
-        return kept[2]
-    return _load_bytes(path, text)[1]
+    return _kept(path, text) or _load_bytes(path, text)[1]
 
 
 def keep_model(path: str | Path) -> ThreatModel:
@@ -101,12 +98,20 @@ def keep_model(path: str | Path) -> ThreatModel:
     of each building it again."""
     path = Path(path)
     text = _read(path)
-    files, model = _load_bytes(path, text)
-    _KEPT[str(path.resolve())] = (text, files, model)
+    model = _kept(path, text)
+    if model is None:
+        files, model = _load_bytes(path, text)
+        _KEPT[str(path.resolve())] = (text, files, model)
     return model
 
 
 _KEPT: dict[str, tuple[bytes, dict[str, str], ThreatModel]] = {}   # resolved path -> (bytes, other files, model)
+
+
+def _kept(path: Path, text: bytes) -> ThreatModel | None:
+    """The model kept for this file, if it and every file it read are unchanged."""
+    kept = _KEPT.get(str(path.resolve()))
+    return kept[2] if kept is not None and kept[0] == text and cache.unchanged(kept[1]) else None
 
 
 def _read(path: Path) -> bytes:
