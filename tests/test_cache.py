@@ -188,6 +188,7 @@ def test_a_kept_model_is_the_same_object_while_its_files_are_unchanged(folder, m
     monkeypatch.setattr(load_module.cache, "lookup", lambda *a: pytest.fail("read the cache for a kept model"))
     assert load_model(model_file) is model
     assert load_model(str(model_file.parent / "." / model_file.name)) is model      # the same file, spelt otherwise
+    assert load_module.keep_model(model_file) is model                               # kept once, not loaded again
 
 
 @pytest.mark.parametrize("changed", ["main.yaml", "base.yaml"])
