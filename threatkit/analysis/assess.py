@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 import numpy as np
 
 from threatkit.analysis.simulate import ColumnSlice, Quantities, Sampler
-from threatkit.analysis.transfer import share_at
+from threatkit.analysis.transfer import least_samples, reaches, share_at
 from threatkit.analysis.trees import FlatTree, cheapest_attack, combine
 from threatkit.model.values import (
     Actor,
@@ -31,11 +31,15 @@ from threatkit.model.values import (
 FEATURES = ("outputs", "logprobs", "fine_tuning", "internals", "weights")
 STATS = ("mean", "p5", "p50", "p95")
 SAMPLED = ("probability", "cost_usd", "time_days")
+DEFAULT_THRESHOLD = 0.5
+DEFAULT_HARVEST = "adaptive"
+HARVESTS = ("adaptive", "planned")
 
 
 @dataclass(frozen=True)
 class Setting:
-    """A scenario resolved to its entries (or an ad hoc one, e.g. from a widget)."""
+    """A scenario resolved to its entries (or an ad hoc one, e.g. from a widget), with the
+    threshold share that counts as holding the capability and how the actor harvests."""
 
     id: str
     asset: Asset
@@ -43,16 +47,23 @@ class Setting:
     tier: Tier
     controls: tuple[Control, ...]
     scales: Scales
+    threshold: float = DEFAULT_THRESHOLD
+    harvest: str = DEFAULT_HARVEST          # adaptive | planned
 
     @classmethod
-    def of(cls, model: ThreatModel, scenario: Scenario | str, *, controls: tuple[str, ...] | None = None) -> Setting:
+    def of(cls, model: ThreatModel, scenario: Scenario | str, *, controls: tuple[str, ...] | None = None,
+           threshold: float | None = None, harvest: str | None = None) -> Setting:
+        """`threshold` and `harvest` override the scenario's (as the CLI's --threshold, --harvest do)."""
         s = model.scenario(scenario) if isinstance(scenario, str) else scenario
         ids = s.controls if controls is None else controls
+        theta = threshold if threshold is not None else (
+            s.capability_threshold if s.capability_threshold is not None else DEFAULT_THRESHOLD)
         return cls(id=s.id, asset=model.asset(s.asset), actor=model.actor(s.actor), tier=model.tier(s.tier),
-                   controls=tuple(model.control(c) for c in ids), scales=model.scales)
+                   controls=tuple(model.control(c) for c in ids), scales=model.scales, threshold=float(theta),
+                   harvest=harvest or s.harvest or DEFAULT_HARVEST)
 
     def with_controls(self, controls: tuple[Control, ...]) -> Setting:
-        return Setting(self.id, self.asset, self.actor, self.tier, tuple(controls), self.scales)
+        return replace(self, controls=tuple(controls))
 
 
 # ---- per-pathway leaf table (pure function of the pathway, cached) ----------------------------
@@ -68,6 +79,7 @@ class LeafTable:
     min_rank: np.ndarray              # (L,), -1 when absent
     requires: np.ndarray              # (L, features) bool
     queries_mask: np.ndarray          # (L,) bool
+    once: np.ndarray                  # (L,) bool: retry: false, the step can be tried once
     quantities: dict[str, Quantities] # p, cost_usd, time_days, queries
     transfer_step: int | None         # leaf row of the pathway's transfer STEP
     _draws: dict = field(default_factory=dict, repr=False)      # sampler -> draws
@@ -85,6 +97,7 @@ class LeafTable:
             min_rank=np.array([-1 if n.min_rank is None else n.min_rank for n in leaves], float),
             requires=np.array([[f in n.requires for f in FEATURES] for n in leaves], bool).reshape(len(leaves), len(FEATURES)),
             queries_mask=np.array([n.queries is not None for n in leaves], bool),
+            once=np.array([not n.retry for n in leaves], bool),
             quantities={
                 "p": Quantities.of([n.p for n in leaves]),
                 "cost_usd": Quantities.of([n.cost_usd for n in leaves]),
@@ -189,6 +202,7 @@ class EvaluatedTree:
     infeasible: dict[str, tuple[str, ...]]     # leaf id -> reasons (deterministic values)
     countered: dict[str, tuple[str, ...]]      # leaf id -> control ids acting on it
     samples: np.ndarray | None = None          # teacher samples the transfer STEP collects (0 when infeasible)
+    leaves: tuple | None = field(default=None, repr=False)   # per leaf: (p, time per attempt, attempts cap), for the clock
 
     def __repr__(self) -> str:
         return (f"<EvaluatedTree {self.pathway.id} in {self.setting.id}: p={self.node(self.flat.ids[0], 'probability'):.4g}, "
@@ -253,10 +267,13 @@ def evaluate(pathway: Pathway, setting: Setting, sampler: Sampler = Sampler()) -
     step = table.transfer_step
     collected = None
     if step is not None:
-        # the transfer STEP collects what the whole access window allows, instead of failing when it is short
+        # the transfer STEP harvests what the whole access window allows at most (instead of failing
+        # when it is short), and the adaptive actor no more than clears the threshold
         with np.errstate(invalid="ignore", over="ignore"):      # extreme inputs: inf, as intended
             window = np.where(rate * accounts > 0, rate * accounts * duration, 0.0)
         collected = np.minimum(queries[step], window)
+        if setting.harvest == "adaptive":
+            collected = adaptive_harvest(pathway, sampler, collected, setting.threshold)
         queries = queries.copy()
         queries[step] = collected
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -299,10 +316,38 @@ def evaluate(pathway: Pathway, setting: Setting, sampler: Sampler = Sampler()) -
         "time_days": np.where(infeasible, np.inf, time),
         "skill": np.where(infeasible, np.inf, np.broadcast_to(table.skill[:, None], (len(table.leaf_ids), width))),
     }
+    attempts = attempt_caps(table, leaf_values["time_days"], leaf_values["cost_usd"], budget, duration)
     reasons = _reasons(table, tier, actor, lacks, low_rank, over_budget[:, 0], out_of_time[:, 0],
                        cost[:, 0], budget[0], query_time[:, 0], duration[0])
     return EvaluatedTree(pathway, setting, table.flat, combine(table.flat, leaf_values), reasons,
-                         {k: tuple(v) for k, v in countered.items()}, collected)
+                         {k: tuple(v) for k, v in countered.items()}, collected,
+                         leaves=(leaf_values["probability"], leaf_values["time_days"], attempts))
+
+
+def attempt_caps(table: LeafTable, time: np.ndarray, cost: np.ndarray, budget: np.ndarray,
+                 duration: np.ndarray) -> np.ndarray:
+    """How many attempts each leaf can make (DESIGN.md "The clock"): the least of 1 for a step
+    tried once, ceil(D / tau) for a step with queries (its attempts need access; counted on its
+    own clock), floor(budget / cost) when it costs anything (every attempt paid from the whole
+    budget); unbounded (inf) when none applies."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        by_access = np.where(table.queries_mask[:, None], np.ceil(duration / time), np.inf)
+        by_budget = np.where(cost > 0, np.floor(budget / cost), np.inf)
+    by_access = np.nan_to_num(by_access, nan=np.inf, posinf=np.inf)     # 0/0 and inf/inf: no bound
+    by_budget = np.nan_to_num(by_budget, nan=np.inf, posinf=np.inf)
+    caps = np.minimum(by_access, by_budget)
+    return np.where(table.once[:, None], np.minimum(caps, 1.0), caps)
+
+
+def adaptive_harvest(pathway: Pathway, sampler: Sampler, n_max: np.ndarray, threshold: float) -> np.ndarray:
+    """The adaptive actor's harvest (DESIGN.md "Harvest"): where the most access allows
+    (`n_max`) clears the threshold, the least whole number of samples that does (never more
+    than n_max); elsewhere n_max."""
+    points = [n for n, _ in pathway.transfer.curve]
+    shares = sampler.draw([q for _, q in pathway.transfer.curve], "pathway", pathway.id, "transfer")
+    clears = reaches(share_at(n_max, points, shares), threshold)
+    least = least_samples(threshold, points, shares)
+    return np.where(clears, np.minimum(n_max, least), n_max)
 
 
 def _reasons(table, tier, actor, lacks, low_rank, over_budget, out_of_time, cost, budget, query_time, duration):

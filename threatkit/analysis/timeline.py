@@ -2,12 +2,12 @@
 as days pass, and how many days the scenario's controls buy (DESIGN.md
 "Capability over time").
 
-Per pathway k, with root probability p, attempt time T and share s:
-P_k(t) = 1 - (1 - p)^floor(t / T), each attempt starting when the last ends;
-with `needs_access`, only attempts that start before access ends count; a
-non-persistent pathway (direct use) holds nothing once access has ended. The
-actor's own development reaches the full capability on the parity day.
-Pathways and own development are independent, so:
+Per pathway k, P_k(t) is its tree's clock (clock.py): the chance its root has
+succeeded by day t, every step retried on failure within its caps; with
+`needs_access` nothing succeeds after access ends, and a non-persistent pathway
+(direct use) holds nothing once access has ended. The actor's own development
+reaches the full capability on the parity day. Pathways and own development are
+independent, so:
 
 - durable(t): the chance of holding, after access could end, at least the
   threshold share: own development or a persistent pathway whose share
@@ -17,8 +17,8 @@ Pathways and own development are independent, so:
 
 Days to a curve are the first whole day it reaches 1/2, found exactly by
 bisection (durable and, within access, usable never fall), not read off a
-plotting grid. With samples, every draw has its own days; the lead's band
-comes from paired draws (see simulate.Sampler): with and without the
+plotting grid. With samples, every draw has its own clock and its own days; the
+lead's band comes from paired draws (see simulate.Sampler): with and without the
 controls, the same inputs are drawn.
 """
 from __future__ import annotations
@@ -28,17 +28,19 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from threatkit.analysis.assess import Setting, evaluate_blocks, share
-from threatkit.analysis.grid import column_percentiles, curves_block
+from threatkit.analysis.assess import DEFAULT_THRESHOLD, Setting, evaluate_blocks, share
+from threatkit.analysis.clock import extend, root_clock
+from threatkit.analysis.grid import column_percentiles
 from threatkit.analysis.simulate import Sampler
+from threatkit.analysis.transfer import reaches
 from threatkit.model.values import Pathway, ThreatModel
 
 DEFAULT_HORIZON_DAYS = 3650
-DEFAULT_THRESHOLD = 0.5
 DAYS_PER_MONTH = 365.25 / 12        # as in parity_day: a month is a twelfth of a Julian year
 REPORT_DAYS = (30, 90, 180, 365)      # the days of expected_capability in JSON
 DEFAULT_POINTS = 600
 CHUNK = 128                           # draws per block on the curves grid: a block's arrays stay in cache (15% faster than 512)
+CLOCK_COLUMNS = 256                   # draws per block of the clock: a block's days x draws stay small
 
 
 @dataclass(frozen=True, eq=False)
@@ -47,14 +49,15 @@ class Inputs:
 
     setting: Setting
     pathways: tuple[Pathway, ...]
-    p: np.ndarray              # (K, D) root probability per attempt
-    time: np.ndarray           # (K, D) days per attempt (inf: infeasible)
+    p: np.ndarray              # (K, D) root probability per attempt (the tree table's)
+    time: np.ndarray           # (K, D) days per attempt (inf: infeasible; the tree table's)
     share: np.ndarray          # (K, D) share of the capability a success gives
     persistent: np.ndarray     # (K,) bool
     needs_access: np.ndarray   # (K,) bool
     duration: np.ndarray       # (D,) days access lasts (inf: open-ended)
     parity: np.ndarray         # (D,) day of independent parity (inf: never)
     threshold: float
+    clocks: tuple[np.ndarray, ...] = ()   # per pathway, F_root over days 0..T_k: (D, T_k + 1), settled after
     cost: np.ndarray | None = None   # (K, D) cost of the attack, for an assessment to share (None: not kept)
 
     @property
@@ -76,15 +79,20 @@ def parity_day(months: np.ndarray | float) -> np.ndarray:
 
 
 def gather(setting: Setting, pathways: tuple[Pathway, ...], sampler: Sampler = Sampler(), *,
-           threshold: float = DEFAULT_THRESHOLD, months=None) -> Inputs:
-    """Evaluate every pathway in the setting and collect the curves' inputs.
-    `months` is (quantity or None, draw key) from `independent_months`."""
+           months=None, horizon: int = DEFAULT_HORIZON_DAYS) -> Inputs:
+    """Evaluate every pathway in the setting and collect the curves' inputs, each pathway's
+    clock over days 0..horizon included. `months` is (quantity or None, draw key) from
+    `independent_months`."""
     rows = {"p": [], "time": [], "share": [], "cost": []}
+    clocks = []
     for pw in pathways:
         def read(tree, part, pw=pw):
-            return tree.root("probability"), tree.root("time_days"), tree.root("cost_usd"), share(pw, tree, part)
-        for name, row in zip(("p", "time", "cost", "share"), evaluate_blocks(pw, setting, sampler, read)):
+            return (tree.root("probability"), tree.root("time_days"), tree.root("cost_usd"), share(pw, tree, part),
+                    clock_of(tree, horizon))
+        p, time, cost, shares, clock = evaluate_blocks(pw, setting, sampler, read)
+        for name, row in zip(("p", "time", "cost", "share"), (p, time, cost, shares)):
             rows[name].append(row)
+        clocks.append(clock)
     width = sampler.width
     duration = sampler.draw_one(setting.tier.duration_days, "tier", setting.tier.id, "duration_days")
     quantity, key = months if months is not None else independent_months(setting)
@@ -92,29 +100,45 @@ def gather(setting: Setting, pathways: tuple[Pathway, ...], sampler: Sampler = S
     table = {k: np.array(v).reshape(-1, width) if pathways else np.zeros((0, width)) for k, v in rows.items()}
     return Inputs(
         setting=setting, pathways=tuple(pathways), p=table["p"], time=table["time"], share=table["share"],
-        cost=table["cost"],
+        cost=table["cost"], clocks=tuple(clocks),
         persistent=np.array([pw.persistent for pw in pathways], bool),
         needs_access=np.array([pw.needs_access for pw in pathways], bool),
-        duration=duration, parity=parity, threshold=float(threshold))
+        duration=duration, parity=parity, threshold=float(setting.threshold))
+
+
+def clock_of(tree, horizon: int) -> np.ndarray:
+    """The evaluated tree's clock, F_root over days 0..T for each column (blocks of columns)."""
+    p, tau, cap = tree.leaves
+    width = p.shape[1]
+    parts = [root_clock(tree.flat, (p[:, lo:lo + CLOCK_COLUMNS], tau[:, lo:lo + CLOCK_COLUMNS],
+                                    cap[:, lo:lo + CLOCK_COLUMNS]), horizon)
+             for lo in range(0, width, CLOCK_COLUMNS)]
+    return stack_clocks(parts)
+
+
+def stack_clocks(parts: list[np.ndarray]) -> np.ndarray:
+    """Clocks of blocks of columns as one: each carried on to the latest settling day."""
+    if len(parts) == 1:
+        return parts[0]
+    T = max(F.shape[1] for F in parts) - 1
+    return np.concatenate([extend(F, T) for F in parts])
 
 
 # ---- the curves, at given days ----------------------------------------------------------
 
 def held(inp: Inputs, days: np.ndarray) -> np.ndarray:
     """P_k(t) for every pathway: shape (K, D, M) for `days` of shape (D, M) or (1, M)."""
-    t = np.asarray(days, float)[None]                          # (1, D|1, M)
-    p, T = inp.p[:, :, None], inp.time[:, :, None]
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        n = np.floor(t / T)
-        cap = np.ceil(inp.duration[None, :, None] / T)          # attempts that start while access lasts
-    n = np.where(inp.needs_access[:, None, None], np.minimum(n, cap), n)
-    n = np.where(T == 0, np.inf, n)                            # an instant attempt: as many as it takes
-    n = np.nan_to_num(n, nan=0.0, posinf=np.inf)               # infinite T: no attempt ever ends
-    with np.errstate(invalid="ignore"):
-        out = 1.0 - np.power(1.0 - p, n)
-    out = np.where(p > 0, np.nan_to_num(out, nan=0.0), 0.0)
-    gone = ~inp.persistent[:, None, None] & (t > inp.duration[None, :, None])
-    return np.where(gone, 0.0, out)
+    t = np.broadcast_to(np.asarray(days, float), (inp.width, np.shape(days)[-1]))
+    out = np.zeros((len(inp.clocks),) + t.shape)
+    within = np.minimum(t, np.floor(inp.duration)[:, None])
+    for k, F in enumerate(inp.clocks):
+        on = within if inp.needs_access[k] else t         # with needs_access nothing succeeds after access ends
+        index = np.clip(np.nan_to_num(on, nan=0.0, posinf=F.shape[1] - 1), 0, F.shape[1] - 1).astype(np.intp)
+        Pk = np.take_along_axis(F, index, axis=1)
+        if not inp.persistent[k]:                          # gone once access has ended
+            Pk = np.where(t > inp.duration[:, None], 0.0, Pk)
+        out[k] = Pk
+    return out
 
 
 def own(inp: Inputs, days: np.ndarray) -> np.ndarray:
@@ -124,7 +148,7 @@ def own(inp: Inputs, days: np.ndarray) -> np.ndarray:
 
 def _holding(inp: Inputs, days: np.ndarray, persistent_only: bool) -> np.ndarray:
     P = held(inp, days)
-    counts = inp.share >= inp.threshold                        # (K, D)
+    counts = reaches(inp.share, inp.threshold)                 # (K, D)
     if persistent_only:
         counts = counts & inp.persistent[:, None]
     survive = np.prod(np.where(counts[:, :, None], 1.0 - P, 1.0), axis=0) if len(P) else 1.0
@@ -146,7 +170,7 @@ def expected_capability(inp: Inputs, days: np.ndarray) -> np.ndarray:
     keep = inp.persistent
     P = held(inp, days)[keep]                                           # (K', D, M)
     s = inp.share[keep]                                                 # (K', D)
-    P = np.concatenate([own(inp, days)[None], P])
+    P = np.concatenate([np.broadcast_to(own(inp, days), P.shape[1:])[None], P])
     s = np.concatenate([np.ones((1, inp.width)), s])
     order = np.argsort(-s, axis=0, kind="stable")                       # highest share first, per draw
     cols = np.arange(inp.width)
@@ -220,6 +244,9 @@ class Timeline:
     lead_days: float                # inf/-inf: only one side reaches it
     acceleration_days: float        # nan: undefined
     expected_capability: dict[int, float]
+    days_substitute: float = math.inf       # inf: no substitute reaches the threshold
+    days_without_access: float = math.inf   # the earlier of own development and substitutes
+    harvest: str = "adaptive"
     stats: dict[str, float] = field(default_factory=dict)
     samples: int | None = None
     seed: int = 0
@@ -235,9 +262,10 @@ class Timeline:
     def to_dict(self) -> dict:
         out = {
             "scenario": self.scenario, "threshold": self.threshold, "horizon_days": self.horizon_days,
+            "harvest": self.harvest,
             **{k: _json_number(getattr(self, k)) for k in (
                 "days_to_durable", "days_to_usable", "days_to_durable_without_controls", "days_independent",
-                "lead_days", "acceleration_days")},
+                "days_substitute", "days_without_access", "lead_days", "acceleration_days")},
             "expected_capability": {str(d): v for d, v in self.expected_capability.items()},
         }
         out.update({k: _json_number(v) for k, v in self.stats.items()})
@@ -274,44 +302,51 @@ class Answer:
     @classmethod
     def of(cls, model: ThreatModel, scenario: str, sampler: Sampler, *, threshold: float | None = None,
            horizon: int = DEFAULT_HORIZON_DAYS, setting: Setting | None = None,
-           pathways: tuple[Pathway, ...] | None = None) -> Answer:
+           pathways: tuple[Pathway, ...] | None = None, harvest: str | None = None) -> Answer:
+        """`setting` replaces the scenario's own (other controls, from the explorer); `threshold`
+        and `harvest` override the scenario's (or the setting's)."""
         s = model.scenario(scenario)
         setting = setting or Setting.of(model, s)
-        theta = threshold if threshold is not None else (
-            s.capability_threshold if s.capability_threshold is not None else DEFAULT_THRESHOLD)
+        if threshold is not None or harvest is not None:
+            setting = replace(setting, threshold=float(threshold if threshold is not None else setting.threshold),
+                              harvest=harvest or setting.harvest)
         months = independent_months(setting, s)
         chosen = model.pathways if pathways is None else pathways
-        with_ = gather(setting, chosen, sampler, threshold=theta, months=months)
+        with_ = gather(setting, chosen, sampler, months=months, horizon=int(horizon))
         without = with_ if not setting.controls else gather(setting.with_controls(()), chosen, sampler,
-                                                            threshold=theta, months=months)
+                                                            months=months, horizon=int(horizon))
         return cls(with_, without, int(horizon))
 
     def days(self) -> dict[str, np.ndarray]:
         d = days_to_durable(self.with_, self.horizon)
         d0 = days_to_durable(self.without, self.horizon)
         independent = self.with_.parity
+        substitute = np.full(self.with_.width, np.inf)
+        without_access = np.minimum(independent, substitute)
         return {"days_to_durable": d, "days_to_usable": days_to_usable(self.with_, self.horizon),
                 "days_to_durable_without_controls": d0, "days_independent": independent,
-                "lead_days": lead(d, d0), "acceleration_days": acceleration(independent, d)}
+                "days_substitute": substitute, "days_without_access": without_access,
+                "lead_days": lead(d, d0), "acceleration_days": acceleration(without_access, d)}
 
 
 def timeline(model: ThreatModel, scenario: str, *, threshold: float | None = None, samples: int | None = None,
-             seed: int = 0, horizon: int = DEFAULT_HORIZON_DAYS, setting: Setting | None = None) -> Timeline:
+             seed: int = 0, horizon: int = DEFAULT_HORIZON_DAYS, setting: Setting | None = None,
+             harvest: str | None = None) -> Timeline:
     """The scenario's capability timeline (deterministic), with per-draw percentiles when `samples`.
     `setting` replaces the scenario's own (e.g. other controls, from the explorer)."""
     det, mc = answers(model, scenario, samples=samples, seed=seed, threshold=threshold, horizon=horizon,
-                      setting=setting)
+                      setting=setting, harvest=harvest)
     return timeline_of(scenario, det, mc if samples else None, samples=samples, seed=seed)
 
 
 def answers(model: ThreatModel, scenario: str, *, samples: int | None = None, seed: int = 0,
             threshold: float | None = None, horizon: int = DEFAULT_HORIZON_DAYS,
-            setting: Setting | None = None) -> tuple[Answer, Answer]:
+            setting: Setting | None = None, harvest: str | None = None) -> tuple[Answer, Answer]:
     """(at deterministic values, over `samples` draws: the same Answer without samples), which
     `timeline_of` and `curves_of` share (a report needs both)."""
-    det = Answer.of(model, scenario, Sampler(), threshold=threshold, horizon=horizon, setting=setting)
-    mc = det if not samples else Answer.of(model, scenario, Sampler(samples, seed), threshold=threshold,
-                                           horizon=horizon, setting=setting)
+    options = dict(threshold=threshold, horizon=horizon, setting=setting, harvest=harvest)
+    det = Answer.of(model, scenario, Sampler(), **options)
+    mc = det if not samples else Answer.of(model, scenario, Sampler(samples, seed), **options)
     return det, mc
 
 
@@ -328,7 +363,7 @@ def timeline_of(scenario: str, det: Answer, mc: Answer | None = None, *, samples
             stats.update(percentiles(name, values, horizon))
     return Timeline(scenario=scenario, threshold=det.with_.threshold, horizon_days=int(horizon),
                     expected_capability={d: float(e) for d, e in zip(REPORT_DAYS, expected)},
-                    stats=stats, samples=samples, seed=seed, **days)
+                    harvest=det.with_.setting.harvest, stats=stats, samples=samples, seed=seed, **days)
 
 
 # ---- curves on a grid, for plots --------------------------------------------------------
@@ -377,9 +412,7 @@ def curves(inp: Inputs, det: Inputs | None = None, *, label: str = "", horizon: 
     for lo in range(0, inp.width, CHUNK):
         part = _columns(inp, slice(lo, lo + CHUNK))
         grid = days[None, :]
-        block = curves_block(part, grid)          # the same numbers, computed once for the three
-        if block is None:
-            block = expected_capability(part, grid), durable(part, grid), usable(part, grid)
+        block = expected_capability(part, grid), durable(part, grid), usable(part, grid)
         e_rows.append(block[0])
         d_sum += block[1].sum(axis=0)
         u_sum += block[2].sum(axis=0)
@@ -396,15 +429,15 @@ def curves(inp: Inputs, det: Inputs | None = None, *, label: str = "", horizon: 
 def _columns(inp: Inputs, cols: slice) -> Inputs:
     return replace(inp, p=inp.p[:, cols], time=inp.time[:, cols], share=inp.share[:, cols],
                    cost=None if inp.cost is None else inp.cost[:, cols], duration=inp.duration[cols],
-                   parity=inp.parity[cols])
+                   parity=inp.parity[cols], clocks=tuple(F[cols] for F in inp.clocks))
 
 
 def scenario_curves(model: ThreatModel, scenario: str, *, samples: int | None = None, seed: int = 0,
                     threshold: float | None = None, horizon: int = DEFAULT_HORIZON_DAYS,
-                    setting: Setting | None = None) -> tuple[Curves, Curves]:
+                    setting: Setting | None = None, harvest: str | None = None) -> tuple[Curves, Curves]:
     """(without the scenario's controls, with them): curves for the report and the explorer."""
     return curves_of(*answers(model, scenario, samples=samples, seed=seed, threshold=threshold, horizon=horizon,
-                              setting=setting))
+                              setting=setting, harvest=harvest))
 
 
 def curves_of(det: Answer, mc: Answer) -> tuple[Curves, Curves]:
@@ -434,20 +467,19 @@ class PolicyLead:
 
 
 def policy_leads(model: ThreatModel, base: str, policy: str, actors: tuple[str, ...] | None = None,
-                 samples: int | None = None, seed: int = 0, horizon: int = DEFAULT_HORIZON_DAYS) -> dict[str, PolicyLead]:
+                 samples: int | None = None, seed: int = 0, horizon: int = DEFAULT_HORIZON_DAYS,
+                 harvest: str | None = None) -> dict[str, PolicyLead]:
     """For each actor (default: all), days to durable capability under `base` and under `policy`
     (their tiers and controls), the lead the policy buys and the acceleration under each."""
-    a, b = Setting.of(model, base), Setting.of(model, policy)
-    sa, sb = model.scenario(base), model.scenario(policy)
+    a, b = Setting.of(model, base, harvest=harvest), Setting.of(model, policy, harvest=harvest)
     out = {}
     for actor_id in actors if actors is not None else [x.id for x in model.actors]:
         actor = model.actor(actor_id)
         row = {}
         for sampler in ([Sampler()] + ([Sampler(samples, seed)] if samples else [])):
             days = {}
-            for name, setting, scen in (("base", replace(a, actor=actor), sa), ("policy", replace(b, actor=actor), sb)):
-                theta = scen.capability_threshold if scen.capability_threshold is not None else DEFAULT_THRESHOLD
-                inp = gather(setting, model.pathways, sampler, threshold=theta, months=independent_months(setting))
+            for name, setting in (("base", replace(a, actor=actor)), ("policy", replace(b, actor=actor))):
+                inp = gather(setting, model.pathways, sampler, months=independent_months(setting), horizon=horizon)
                 days[name] = days_to_durable(inp, horizon)
                 days["independent"] = inp.parity
             if sampler.deterministic:

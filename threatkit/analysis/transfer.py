@@ -43,3 +43,48 @@ def share_at(samples, points: Sequence[float], shares) -> np.ndarray:
         out = y[k, cols] + (y[k + 1, cols] - y[k, cols]) * frac
     out = np.where(n < 1, 0.0, out)
     return float(out[0]) if scalar else out
+
+
+REACH_TOLERANCE = 1e-12        # a share s reaches theta when s >= theta - 1e-12 (DESIGN.md)
+
+
+def reaches(share, theta) -> np.ndarray:
+    """Whether a share reaches the threshold, with DESIGN.md's tolerance."""
+    return np.asarray(share, float) >= np.asarray(theta, float) - REACH_TOLERANCE
+
+
+def least_samples(target, points: Sequence[float], shares) -> np.ndarray:
+    """Per draw, the least whole number n >= 1 whose share (`share_at`) reaches `target`
+    (a threshold, per draw or one for all); inf where no n does.
+
+    Each segment of the curve is inverted where it crosses the target (in log10 n), the first
+    crossing kept; rounding up to a whole number can land one off, so the neighbours are
+    checked against `share_at` itself, the definition."""
+    x = np.log10(np.asarray(points, float))
+    y = np.asarray(shares, float).reshape(len(x), -1)
+    if x[0] > 0:
+        x = np.concatenate([[0.0], x])
+        y = np.concatenate([np.zeros((1, y.shape[1])), y])
+    width = y.shape[1]
+    goal = np.broadcast_to(np.asarray(target, float) - REACH_TOLERANCE, (width,))
+    best = np.full(width, np.inf)
+    for k in range(len(x)):
+        y0 = y[k]
+        at_start = y0 >= goal                                  # reached at this point already
+        best = np.where(at_start & ~np.isfinite(best), 10.0 ** x[k], best)
+        if k + 1 < len(x):
+            y1 = y[k + 1]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                frac = (goal - y0) / (y1 - y0)
+            crosses = ~at_start & (y1 >= goal) & ~np.isfinite(best)
+            best = np.where(crosses, 10.0 ** (x[k] + np.clip(frac, 0.0, 1.0) * (x[k + 1] - x[k])), best)
+    n = np.where(np.isfinite(best), np.maximum(np.ceil(best - 1e-9 * best), 1.0), np.inf)
+    finite = np.isfinite(n)
+    if finite.any():
+        for _ in range(2):      # step down while the whole number below still reaches, up while n does not
+            lower = np.where(finite, np.maximum(n - 1, 1.0), 1.0)
+            down = finite & (n > 1) & (share_at(lower, points, shares).reshape(-1) >= goal)
+            n = np.where(down, n - 1, n)
+            up = finite & (share_at(np.where(finite, n, 1.0), points, shares).reshape(-1) < goal)
+            n = np.where(up, n + 1, n)
+    return n

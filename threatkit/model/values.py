@@ -299,7 +299,7 @@ class Actor(Entry):
         None, description="Months the actor needs to reach the asset's full capability on its own; absent: never.")
 
 
-LEAF_KEYS = ("p", "cost_usd", "time_days", "skill", "queries", "requires", "min_rank")
+LEAF_KEYS = ("p", "cost_usd", "time_days", "skill", "queries", "requires", "min_rank", "retry")
 
 
 class Node(BaseModel):
@@ -322,6 +322,9 @@ class Node(BaseModel):
     queries: NonNegative | None = Field(None, description="Queries to the model the step needs.")
     requires: tuple[Feature, ...] = Field((), description="Tier features the step needs.")
     min_rank: StrictInt | None = Field(None, ge=0, description="Lowest tier rank the step works from.")
+    retry: bool = Field(True, description="Whether a failed attempt is tried again at once (default true); "
+                                          "false: the step can be tried once (an insider who refuses, an "
+                                          "exploit that burns when noticed).")
     atlas: tuple[AtlasId, ...] = Field((), description="MITRE ATLAS technique ids of the step.")
 
     @model_validator(mode="before")
@@ -353,6 +356,8 @@ class Node(BaseModel):
         out = handler(self)
         if isinstance(out, dict):
             out = {k: v for k, v in out.items() if v is not None and v != ()}
+            if out.get("retry") is True:
+                del out["retry"]             # the default
             if self.gate:
                 out = {k: v for k, v in out.items() if k not in LEAF_KEYS}
         return out
@@ -421,8 +426,10 @@ class Pathway(Entry):
                                            "(replaced by `transfer` where given).")
     persistent: bool = Field(False, description="Whether the capability outlives access (a trained student, stolen "
                                                 "weights); direct use does not. Default false.")
-    needs_access: bool = Field(False, description="Whether every attempt goes through the tier, so attempts start "
-                                                  "only while access lasts.")
+    needs_access: bool = Field(False, description="Whether every step goes through the tier (direct use, probing), "
+                                                  "so nothing of it succeeds after access ends. A harvest step is "
+                                                  "bounded by the access window anyway: a pathway that harvests, then "
+                                                  "trains offline, does not need it.")
     transfer: Transfer | None = Field(None, description="Share of capability by teacher samples collected; replaces "
                                                         "`fidelity`.")
     atlas: tuple[AtlasId, ...] = Field((), description="MITRE ATLAS technique ids of the pathway.")
@@ -480,6 +487,10 @@ class Scenario(Entry):
         None, ge=0.0, le=1.0, description="Share of the asset's capability that counts as holding it (default 0.5).")
     independent_months: NonNegative | None = Field(
         None, description="Overrides the actor's independent_months in this scenario.")
+    harvest: Literal["adaptive", "planned"] | None = Field(
+        None, description="How much a transfer STEP harvests: adaptive (default; the least whole number of "
+                          "samples that clears the threshold, capped by what access allows) or planned (all "
+                          "the step's queries that access allows).")
 
 
 def _no_bool(value: Any) -> Any:

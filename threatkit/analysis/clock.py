@@ -1,0 +1,121 @@
+"""The clock: each node's chance of having succeeded by whole day t (DESIGN.md "The clock").
+
+A leaf with chance p per attempt of tau days, at most `cap` attempts, has
+F(t) = 1 - (1 - p)^min(floor(t / tau), cap): a failed step is retried, not the
+whole tree. `or` completes with its first child to succeed, `and` with its last,
+`sand` runs its children in order (a convolution of the earlier child's daily
+chance with the rest's F).
+
+Every F here is an array of days 0..T, one row per draw, with F(t) = F(T) for
+every t > T: T is the day the curve settles, never past the horizon. A leaf
+settles after its last attempt, or once (1 - p)^k is below half an ulp of 1, where
+1 - (1 - p)^k is 1.0 in floating point: cutting it there changes no bit. A gate
+settles when its children have (`sand`: the sum of their days), so a tree whose
+steps are likely and short costs days, not the horizon's 3,651 columns.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from threatkit.analysis.trees import GATES, FlatTree
+
+SETTLED = 2.0 ** -54           # (1 - p)^k below this: 1 - (1 - p)^k rounds to 1.0
+DIRECT_WORK = 4_000_000        # a convolution of at most this many multiply-adds is done directly
+
+
+def leaf_clock(p: np.ndarray, tau: np.ndarray, cap: np.ndarray, horizon: int) -> np.ndarray:
+    """F of one leaf over days 0..T for every draw (arrays of one value per draw): (W, T + 1)."""
+    p, tau, cap = (np.asarray(a, float) for a in (p, tau, cap))
+    q = 1.0 - p
+    live = (p > 0) & np.isfinite(tau)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        enough = np.where(q > 0, np.ceil(np.log(SETTLED) / np.log(q)) + 1, 1.0)   # attempts until it settles
+        last = np.minimum(cap, enough)
+        settle = np.where(live, np.ceil(last * tau) + 1, 0.0)
+    settle = np.nan_to_num(settle, nan=0.0, posinf=float(horizon))
+    T = int(min(horizon, settle.max(initial=0.0)))
+    t = np.arange(T + 1, dtype=float)[None, :]
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        a = np.floor(t / tau[:, None])
+        a = np.where(tau[:, None] == 0, np.inf, a)                 # instant attempts: all of them at once
+        a = np.minimum(np.nan_to_num(a, nan=0.0), last[:, None])
+        F = 1.0 - np.power(q[:, None], a)
+    return np.where(live[:, None], np.nan_to_num(F, nan=0.0), 0.0)
+
+
+def extend(F: np.ndarray, T: int) -> np.ndarray:
+    """F over days 0..T: cut, or carried on at its settled value."""
+    have = F.shape[1] - 1
+    if have >= T:
+        return F[:, :T + 1]
+    return np.concatenate([F, np.repeat(F[:, -1:], T - have, axis=1)], axis=1)
+
+
+def first_of(children: list[np.ndarray]) -> np.ndarray:
+    """`or`: F = 1 - prod(1 - F_i), the first child to succeed completes the gate."""
+    T = max(F.shape[1] for F in children) - 1
+    miss = 1.0 - extend(children[0], T)
+    for F in children[1:]:
+        miss = miss * (1.0 - extend(F, T))
+    return 1.0 - miss
+
+
+def last_of(children: list[np.ndarray]) -> np.ndarray:
+    """`and`: F = prod F_i, complete when the last child has succeeded."""
+    T = max(F.shape[1] for F in children) - 1
+    out = extend(children[0], T)
+    for F in children[1:]:
+        out = out * extend(F, T)
+    return out
+
+
+def in_order(children: list[np.ndarray], horizon: int) -> np.ndarray:
+    """`sand`: the children one after another, each started on the day the one before succeeded:
+    F_1 * F_2 * ... with (F * G)(t) = sum over u = 0..t of (F(u) - F(u - 1)) G(t - u)."""
+    out = children[-1]
+    for F in reversed(children[:-1]):
+        out = then(F, out, horizon)
+    return out
+
+
+def then(F: np.ndarray, G: np.ndarray, horizon: int) -> np.ndarray:
+    """F * G: G started on the day F succeeds. Settles by the sum of their settling days."""
+    T = min(horizon, F.shape[1] - 1 + G.shape[1] - 1)
+    f = np.diff(F[:, :T + 1], axis=1, prepend=0.0)                # chance F succeeds on day u
+    g = extend(G, T)
+    return convolve(f, g)[:, :T + 1]
+
+
+def convolve(f: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """Row by row, the first len(g) terms of the linear convolution of f and g."""
+    W, n = g.shape
+    m = f.shape[1]
+    nz = np.flatnonzero((f != 0).any(axis=0))                     # days some draw can succeed on
+    if nz.size * n * W <= DIRECT_WORK or nz.size <= 8:
+        out = np.zeros_like(g)
+        for u in nz:                                               # shift and add: exact sums, in order
+            out[:, u:] += f[:, u:u + 1] * g[:, :n - u]
+        return out
+    if W == 1:
+        return np.convolve(f[0], g[0])[None, :n]
+    size = 1 << int(np.ceil(np.log2(m + n - 1)))
+    spectrum = np.fft.rfft(f, size, axis=1) * np.fft.rfft(g, size, axis=1)
+    return np.clip(np.fft.irfft(spectrum, size, axis=1)[:, :n], 0.0, 1.0)
+
+
+def root_clock(flat: FlatTree, leaves: tuple[np.ndarray, np.ndarray, np.ndarray], horizon: int) -> np.ndarray:
+    """F of the tree's root over days 0..T for every draw, from its leaves' (p, tau, cap) rows
+    (one row per leaf, in `flat.leaves` order; one column per draw)."""
+    p, tau, cap = leaves
+    row = {int(i): k for k, i in enumerate(flat.leaves)}
+
+    def node(i: int) -> np.ndarray:           # depth first: only one path's siblings are held at once
+        if i in row:
+            k = row[i]
+            return leaf_clock(p[k], tau[k], cap[k], horizon)
+        lo, m = int(flat.first_child[i]), int(flat.n_children[i])
+        kids = [node(c) for c in range(lo, lo + m)]
+        gate = GATES[flat.gate[i]]
+        return first_of(kids) if gate == "or" else last_of(kids) if gate == "and" else in_order(kids, horizon)
+
+    return node(0)
