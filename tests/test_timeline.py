@@ -31,6 +31,8 @@ from threatkit.analysis.assess import Setting
 from threatkit.analysis.transfer import share_at
 from threatkit.cli import main
 
+from expected import TIMELINE_FIELDS, expected
+
 EXAMPLE = Path(__file__).parent / "examples" / "capability-timeline.yaml"
 
 
@@ -136,11 +138,14 @@ def test_samples_from_must_be_a_leaf_with_queries(tmp_path, capsys):
 
 # ---- collection: capped by rate x accounts x duration ----------------------------------------
 
+PLANNED = {"harvest": "planned"}
+
+
 def test_collection_is_capped_by_the_access_window():
-    # 1,000 a day x 2 accounts x 30 days = 60,000 < 1M queries: the harvest collects 60,000,
+    # 1,000 a day x 2 accounts x 30 days = 60,000 < 1M queries: the planned harvest collects 60,000,
     # takes max(0, 60,000 / 2,000) = 30 days (not infeasible), share 0.3 + 0.3 * log10(60) / 2
     model = build([harvest(1_000_000, CURVE)], tier={"queries_per_day": 1000, "duration_days": 30},
-                  actor={"accounts": 2})
+                  actor={"accounts": 2}, scenario=PLANNED)
     row = assess(model, "s").rows()[0]
     assert row["transfer_samples"] == pytest.approx(60_000)
     assert row["probability"] == pytest.approx(1.0)
@@ -151,16 +156,43 @@ def test_collection_is_capped_by_the_access_window():
 def test_collection_when_the_window_is_wide_enough():
     # 1,000 x 2 x 365 = 730,000 >= 100,000: all 100,000, in 50 days; share 0.6 at 1e5
     model = build([harvest(100_000, CURVE)], tier={"queries_per_day": 1000, "duration_days": 365},
-                  actor={"accounts": 2})
+                  actor={"accounts": 2}, scenario=PLANNED)
     row = assess(model, "s").rows()[0]
     assert (row["transfer_samples"], row["time_days"], row["fidelity"]) == pytest.approx((100_000, 60, 0.6))
+
+
+def test_the_adaptive_harvest_takes_the_least_that_clears_the_threshold():
+    # threshold 0.5 on 0.3 -> 0.6 over 1e3 -> 1e5: log10 n = 3 + 2 x (0.2 / 0.3) = 4.3333, n = 10^4.3333
+    # = 21,544.3 -> 21,545 whole samples (21,544 gives 0.499998), in max(0, 21,545 / 2,000) = 10.77 days
+    model = build([harvest(100_000, CURVE)], tier={"queries_per_day": 1000, "duration_days": 365},
+                  actor={"accounts": 2})
+    row = assess(model, "s").rows()[0]
+    assert row["transfer_samples"] == 21545
+    assert row["time_days"] == pytest.approx(21545 / 2000 + 10)
+    assert row["fidelity"] >= 0.5 > share_at(21544, [1e3, 1e5, 1e7], [0.3, 0.6, 0.85])
+    # threshold 0.7 is above what 100,000 queries give (0.6): the actor takes all it can
+    row = assess(model, "s", threshold=0.7).rows()[0]
+    assert row["transfer_samples"] == 100_000
+    # a threshold on a curve's point is reached at the point: 1,000 samples for 0.3
+    assert assess(model, "s", threshold=0.3).rows()[0]["transfer_samples"] == 1000
+
+
+def test_the_adaptive_harvest_never_exceeds_what_access_allows():
+    # 60,000 allowed by access (share 0.533): the least for 0.5 is 21,545, well within
+    model = build([harvest(1_000_000, CURVE)], tier={"queries_per_day": 1000, "duration_days": 30},
+                  actor={"accounts": 2})
+    assert assess(model, "s").rows()[0]["transfer_samples"] == 21545
+    # 10,000 allowed (share 0.45 < 0.5): all 10,000
+    model = build([harvest(1_000_000, CURVE)], tier={"queries_per_day": 1000, "duration_days": 5},
+                  actor={"accounts": 2})
+    assert assess(model, "s").rows()[0]["transfer_samples"] == 10_000
 
 
 def test_caps_of_controls_shrink_the_harvest():
     # caps: 100 a day, 1 account: 100 x 1 x 30 = 3,000 samples; share 0.3 + 0.3 * log10(3) / 2
     cap = {"id": "cap", "caps_queries_per_day": 100, "caps_accounts": 1}
     model = build([harvest(1_000_000, CURVE)], tier={"queries_per_day": 1000, "duration_days": 30},
-                  actor={"accounts": 2}, controls=[cap])
+                  actor={"accounts": 2}, controls=[cap], scenario=PLANNED)
     row = assess(model, "s").rows()[0]
     assert row["transfer_samples"] == pytest.approx(3000)
     assert row["fidelity"] == pytest.approx(0.3 + 0.3 * math.log10(3) / 2)
@@ -170,8 +202,12 @@ def test_detection_acts_on_the_samples_collected():
     # 200,000 collected of 1M asked; detection 0.5 per million: p = 1 x 0.5^(200,000 / 1e6) = 0.5^0.2
     watch = {"id": "watch", "counters": ["harvest"], "detection_per_million_queries": 0.5}
     model = build([harvest(1_000_000, CURVE)], tier={"queries_per_day": 1000, "duration_days": 100},
-                  actor={"accounts": 2}, controls=[watch])
+                  actor={"accounts": 2}, controls=[watch], scenario=PLANNED)
     assert assess(model, "s").rows()[0]["probability"] == pytest.approx(0.5 ** 0.2)
+    # the adaptive actor harvests 21,545 (threshold 0.5): p = 0.5^0.021545
+    model = build([harvest(1_000_000, CURVE)], tier={"queries_per_day": 1000, "duration_days": 100},
+                  actor={"accounts": 2}, controls=[watch])
+    assert assess(model, "s").rows()[0]["probability"] == pytest.approx(0.5 ** 0.021545)
 
 
 def test_an_infeasible_step_collects_nothing_and_transfers_nothing():
@@ -224,11 +260,12 @@ def test_days_to_durable_is_exact():
 
 
 def test_needs_access_caps_the_attempts():
-    # T 10, access 25 days: attempts start at 0, 10, 20 -> at most ceil(25 / 10) = 3: P <= 1 - 0.8^3 = 0.488
+    # T 10, access 25 days: nothing succeeds after day 25, so attempts end on days 10 and 20:
+    # P = F(min(t, 25)) <= 1 - 0.8^2 = 0.36
     model = build([single(0.2, 10, needs_access=True)], tier={"duration_days": 25})
     inp = inputs(model)
-    assert at(durable, inp, 30) == pytest.approx(0.488)
-    assert at(durable, inp, 1000) == pytest.approx(0.488)
+    assert at(durable, inp, 30) == pytest.approx(0.36)
+    assert at(durable, inp, 1000) == pytest.approx(0.36)
     assert math.isinf(timeline(model, "s").days_to_durable)
     # without needs_access the fourth attempt (day 40) gets there
     assert timeline(build([single(0.2, 10)], tier={"duration_days": 25}), "s").days_to_durable == 40
@@ -390,28 +427,7 @@ def test_adding_a_control_never_brings_durable_capability_sooner(p1, t1, p2, t2,
 
 # ---- the worked example, through the CLI -------------------------------------------------------
 
-ASSESS = {  # (scenario, pathway): probability, time_days, fidelity, transfer_samples, likelihood, impact, risk
-    ("state-api", "direct-use"): (0.9, 3, 0.9, None, 5, 5, "very high"),
-    ("state-api", "distillation"): (0.50008, 38, 0.812371, 5000000, 3, 4, "high"),
-    ("state-api", "logit-distillation"): (0.63, 40, 0.9, 20000000, 4, 5, "very high"),
-    ("state-api", "probing"): (0.7, 10, 0.2, None, 4, 2, "moderate"),
-    ("state-api", "weight-theft"): (0.1, 180, 1, None, 1, 5, "moderate"),
-    ("state-eval", "direct-use"): (0.9, 3, 0.9, None, 5, 5, "very high"),
-    ("state-eval", "distillation"): (0.34504, 47, 0.780895, 2800000, 2, 4, "moderate"),
-    ("state-eval", "logit-distillation"): (0, None, 0, 0, 0, 1, "none"),
-    ("state-eval", "probing"): (0, None, 0.2, None, 0, 2, "none"),
-    ("state-eval", "weight-theft"): (0.1, 180, 1, None, 1, 5, "moderate"),
-    ("competitor-api", "direct-use"): (0.9, 3, 0.9, None, 5, 5, "very high"),
-    ("competitor-api", "distillation"): (0.435176, 58, 0.812371, 5000000, 2, 4, "moderate"),
-    ("competitor-api", "logit-distillation"): (0.63, 120, 0.9, 20000000, 4, 5, "very high"),
-    ("competitor-api", "probing"): (0.7, 25, 0.2, None, 4, 2, "moderate"),
-    ("competitor-api", "weight-theft"): (0, None, 1, None, 0, 5, "none"),
-}
-TIMELINE = {  # durable, usable, durable without controls, independent, lead, acceleration; E on days 30/90/180/365
-    "state-api": (0.5, 38, 3, 21, 214, 17, 176, (0.194600, 0.867052, 0.907877, 1.000000)),
-    "state-eval": (0.5, 214, 3, 34, 214, 180, 0, (0.000000, 0.269440, 0.342496, 1.000000)),
-    "competitor-api": (0.3, 116, 3, 30, 427, 86, 311, (0.140000, 0.463439, 0.826747, 0.894554)),
-}
+STATED = expected(EXAMPLE)        # the numbers the example states in its closing comments
 
 
 def run_json(capsys, argv):
@@ -419,28 +435,32 @@ def run_json(capsys, argv):
     return json.loads(capsys.readouterr().out)
 
 
-def test_worked_example_assess(capsys):
-    rows = run_json(capsys, ["assess", str(EXAMPLE), "--format", "json"])
-    assert {(r["scenario"], r["pathway"]) for r in rows} == set(ASSESS)
+@pytest.mark.parametrize("harvest", ["adaptive", "planned"])
+def test_worked_example_assess(capsys, harvest):
+    flag = [] if harvest == "adaptive" else ["--harvest", "planned"]
+    rows = run_json(capsys, ["assess", str(EXAMPLE), "--format", "json", *flag])
+    stated = STATED[(harvest, "assess")]
+    assert {(r["scenario"], r["asset"], r["pathway"]) for r in rows} == set(stated) and len(rows) == 15
     for r in rows:
-        p, time, fidelity, samples, like, impact, risk = ASSESS[(r["scenario"], r["pathway"])]
-        assert r["probability"] == pytest.approx(p, abs=1e-6)
-        assert r["time_days"] == (None if time is None else pytest.approx(time))
-        assert r["fidelity"] == pytest.approx(fidelity, abs=1e-6)
-        assert r["transfer_samples"] == (None if samples is None else pytest.approx(samples))
-        assert (r["likelihood"], r["impact"], r["risk"]) == (like, impact, risk)
+        want = stated[(r["scenario"], r["asset"], r["pathway"])]
+        assert r["probability"] == pytest.approx(want["probability"], abs=1e-6)
+        assert r["time_days"] == (None if want["time_days"] is None else pytest.approx(want["time_days"]))
+        assert r["fidelity"] == pytest.approx(want["fidelity"], abs=1e-6)
+        assert r["transfer_samples"] == want["transfer_samples"]
+        assert (r["likelihood"], r["impact"], r["risk"]) == (want["likelihood"], want["impact"], want["risk"])
 
 
-def test_worked_example_timeline(capsys):
-    out = run_json(capsys, ["timeline", str(EXAMPLE), "--format", "json"])
-    assert [t["scenario"] for t in out] == list(TIMELINE)
+@pytest.mark.parametrize("harvest", ["adaptive", "planned"])
+def test_worked_example_timeline(capsys, harvest):
+    flag = [] if harvest == "adaptive" else ["--harvest", "planned"]
+    out = run_json(capsys, ["timeline", str(EXAMPLE), "--format", "json", *flag])
+    stated = STATED[(harvest, "timeline")]
+    assert [t["scenario"] for t in out] == list(stated)
     for t in out:
-        theta, durable, usable, without, independent, lead, accel, expected = TIMELINE[t["scenario"]]
-        assert t["threshold"] == theta and t["horizon_days"] == 3650
-        assert (t["days_to_durable"], t["days_to_usable"], t["days_to_durable_without_controls"],
-                t["days_independent"], t["lead_days"], t["acceleration_days"]) == (
-            durable, usable, without, independent, lead, accel)
-        assert [t["expected_capability"][d] for d in ("30", "90", "180", "365")] == pytest.approx(expected, abs=5e-7)
+        want = stated[t["scenario"]]
+        assert t["threshold"] == want["threshold"] and t["horizon_days"] == 3650 and t["harvest"] == harvest
+        assert {k: t[k] for k in TIMELINE_FIELDS} == {k: want[k] for k in TIMELINE_FIELDS}
+        assert t["expected_capability"] == pytest.approx(want["expected_capability"], abs=5e-7)
 
 
 def test_timeline_with_samples_adds_percentiles_and_keeps_the_deterministic_keys(capsys):
@@ -460,8 +480,10 @@ def test_timeline_threshold_and_csv(capsys):
     assert out[0]["threshold"] == 0.95 and out[0]["days_to_durable"] == 214
     assert main(["timeline", str(EXAMPLE), "--format", "csv"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].startswith("scenario,threshold,horizon_days,days_to_durable,days_to_usable")
-    assert lines[1].startswith("state-api,0.5,3650,38,3,21,214,17,176,")
+    assert lines[0].startswith("scenario,threshold,horizon_days,days_to_durable,days_to_usable,"
+                               "days_to_durable_without_controls,days_independent,days_substitute,days_without_access,"
+                               "lead_days,acceleration_days")
+    assert lines[1].startswith("state-api,0.5,3650,21,3,21,214,,214,0,193,")
 
 
 def test_timeline_bad_threshold_and_unknown_scenario(capsys):
@@ -479,14 +501,15 @@ def test_a_model_without_the_new_keys_keeps_its_numbers(capsys):
 
 
 def test_a_cap_that_shrinks_the_harvest_has_value_through_the_share():
-    # the cap leaves p at 1 but collects 100 x 1 x 30 = 3,000 samples instead of 60,000:
-    # expected risk p x share x value falls from 0.3 + 0.3 log10(60) / 2 to 0.3 + 0.3 log10(3) / 2
+    # the cap leaves p at 1 but allows 100 x 1 x 30 = 3,000 samples: without it the adaptive actor
+    # harvests the 21,545 that clear 0.5 (of 60,000 allowed). Expected risk p x share x value falls
+    # from 0.3 + 0.3 log10(21.545) / 2 to 0.3 + 0.3 log10(3) / 2
     from threatkit.analysis.controls import control_values
     cap = {"id": "cap", "caps_queries_per_day": 100, "caps_accounts": 1}
     model = build([harvest(1_000_000, CURVE)], tier={"queries_per_day": 1000, "duration_days": 30},
                   actor={"accounts": 2}, controls=[cap])
     (value,) = control_values(model, "s")
-    assert value.risk_reduction == pytest.approx(0.3 * (math.log10(60) - math.log10(3)) / 2)
+    assert value.risk_reduction == pytest.approx(0.3 * (math.log10(21.545) - math.log10(3)) / 2)
 
 
 def test_timeline_takes_a_shipped_example_by_name(capsys):

@@ -20,6 +20,9 @@ from threatkit.tabular import ASSESS_COLUMNS, is_stat_column, to_csv
 
 
 FILE_HELP = "model file (YAML), or example:NAME for a shipped example (threatkit catalog examples)"
+HARVEST_HELP = ("how much a transfer step harvests, for every scenario: adaptive (the least whole number of "
+                "samples that clears the threshold) or planned (all its queries that access allows); default: "
+                "each scenario's harvest, else adaptive")
 
 
 def model_file(text: str) -> str:
@@ -117,6 +120,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["table", "json", "csv"], default="table", help="output format (default: table)")
     p.add_argument("--samples", type=_positive_int, metavar="N", help="Monte Carlo samples (default: none, deterministic only)")
     p.add_argument("--seed", type=_nonnegative_int, default=0, metavar="S", help="random seed for --samples (default: 0)")
+    p.add_argument("--threshold", type=_share, metavar="X",
+                   help="share of the capability that counts as holding it, which sets the adaptive harvest "
+                        "(default: each scenario's capability_threshold, else 0.5)")
+    p.add_argument("--harvest", choices=["adaptive", "planned"], metavar="adaptive|planned",
+                   help=HARVEST_HELP)
     p.add_argument("-o", "--output", metavar="OUT", help="write here (atomically) instead of standard output")
 
     p = sub.add_parser("timeline", help="capability over time: days to durable and usable capability, lead, acceleration",
@@ -133,6 +141,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "capability_threshold, else 0.5)")
     p.add_argument("--horizon", type=_positive_int, default=3650, metavar="DAYS",
                    help="last day looked at (default: 3650)")
+    p.add_argument("--harvest", choices=["adaptive", "planned"], metavar="adaptive|planned",
+                   help=HARVEST_HELP)
     p.add_argument("--format", choices=["table", "json", "csv"], default="table", help="output format (default: table)")
     p.add_argument("--samples", type=_positive_int, metavar="N", help="Monte Carlo draws (default: none, deterministic only)")
     p.add_argument("--seed", type=_nonnegative_int, default=0, metavar="S", help="random seed for --samples (default: 0)")
@@ -158,6 +168,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--samples", type=_nonnegative_int, default=2000, metavar="N",
                    help="Monte Carlo draws (default: 2000; 0 for deterministic values only)")
     p.add_argument("--seed", type=_nonnegative_int, default=1, metavar="S", help="random seed (default: 1)")
+    p.add_argument("--harvest", choices=["adaptive", "planned"], metavar="adaptive|planned",
+                   help=HARVEST_HELP)
     p.add_argument("--timeout", type=float, metavar="S", help="seconds a cell may run before the report fails")
     p.add_argument("--engine", choices=["threatkit", "kernel"], default="threatkit",
                    help="threatkit: run in a forked child of this warm process (fast, default); "
@@ -181,6 +193,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--samples", type=_nonnegative_int, default=2000, metavar="N",
                    help="Monte Carlo draws per report (default: 2000)")
     p.add_argument("--seed", type=_nonnegative_int, default=1, metavar="S", help="random seed (default: 1)")
+    p.add_argument("--harvest", choices=["adaptive", "planned"], metavar="adaptive|planned",
+                   help=HARVEST_HELP)
     p.add_argument("--engine", choices=["threatkit", "kernel"], default="threatkit",
                    help="threatkit: each report in a forked child of a warm process (fast, default); "
                         "kernel: a fresh Jupyter kernel per report (for templates that need one)")
@@ -268,8 +282,9 @@ def _lookup(model: ThreatModel, kind: str, ident: str):
 def cmd_assess(args: argparse.Namespace) -> int:
     from threatkit.analysis.assess import assess
 
-    model = _load(args.file)
-    rows = [row for s in _scenarios(model, args) for row in assess(model, s, args.samples, args.seed).rows()]
+    model = _load(args.file).with_harvest(args.harvest)
+    rows = [row for s in _scenarios(model, args)
+            for row in assess(model, s, args.samples, args.seed, threshold=args.threshold).rows()]
     columns = list(ASSESS_COLUMNS) + [k for k in (rows[0] if rows else {}) if is_stat_column(k)]
     if args.format == "json":
         output = json.dumps(rows, indent=2) + "\n"
@@ -295,7 +310,7 @@ def cmd_timeline(args: argparse.Namespace) -> int:
     from threatkit.analysis.timeline import timeline
     from threatkit.tabular import TIMELINE_COLUMNS, timeline_row
 
-    model = _load(args.file)
+    model = _load(args.file).with_harvest(args.harvest)
     results = [timeline(model, s.id, threshold=args.threshold, samples=args.samples, seed=args.seed,
                         horizon=args.horizon) for s in _scenarios(model, args)]
     rows = [t.to_dict() for t in results]
@@ -363,7 +378,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     try:
         report = make_report(args.file, args.scenario, args.output, template=args.template,
                              notebook=args.notebook, samples=args.samples, seed=args.seed, timeout=args.timeout,
-                             engine=args.engine)
+                             engine=args.engine, harvest=args.harvest)
     except KeyError as exc:
         raise UserError(exc.args[0]) from None
     except (ReportError, OSError) as exc:
@@ -382,7 +397,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
     try:                                   # every usage or model error before any notebook runs: exit 2
         model = keep_model(args.file)      # loaded once: planning and the runner get this same model
         jobs = plan(args.file, args.output, args.scenario, args.template, args.samples, args.seed, args.timeout,
-                    engine=args.engine)
+                    engine=args.engine, harvest=args.harvest)
         Path(args.output).mkdir(parents=True, exist_ok=True)
     except ModelError as exc:
         exc.status = 2

@@ -10,6 +10,7 @@ import math
 
 from threatkit.cli import (
     FILE_HELP,
+    HARVEST_HELP,
     UserError,
     _lookup,
     _nonnegative_int,
@@ -35,6 +36,7 @@ def add_parsers(sub) -> None:
                    help="Monte Carlo draws (default: 2000, as reports; 0 for values at the modes only)")
     p.add_argument("--seed", type=_nonnegative_int, default=1, metavar="S", help="random seed (default: 1, as reports)")
     p.add_argument("--threshold", type=_share, metavar="X", help="share of the capability that counts as holding it")
+    p.add_argument("--harvest", choices=["adaptive", "planned"], metavar="adaptive|planned", help=HARVEST_HELP)
     p.add_argument("--format", choices=["text", "json"], default="text", help="output format (default: text)")
 
     p = sub.add_parser("sensitivity", help="which inputs an output hangs on: a tornado (or Sobol' indices)",
@@ -56,6 +58,7 @@ def add_parsers(sub) -> None:
                    help="Sobol' base sample size, a power of 2 (N x (inputs + 2) evaluations; default 256)")
     p.add_argument("--seed", type=_nonnegative_int, default=0, metavar="S", help="random seed for --method sobol")
     p.add_argument("--threshold", type=_share, metavar="X", help="share of the capability that counts as holding it")
+    p.add_argument("--harvest", choices=["adaptive", "planned"], metavar="adaptive|planned", help=HARVEST_HELP)
     p.add_argument("--top", type=_positive_int, metavar="N", help="only the N largest rows")
 
 
@@ -63,7 +66,7 @@ def add_parsers(sub) -> None:
 def cmd_brief(args: argparse.Namespace) -> int:
     from threatkit.analysis.judgments import key_judgments
 
-    model = load_model(args.file)
+    model = load_model(args.file).with_harvest(args.harvest)
     _lookup(model, "scenarios", args.scenario)
     brief = key_judgments(model, args.scenario, samples=args.samples or None, seed=args.seed, threshold=args.threshold)
     if args.format == "json":
@@ -77,7 +80,7 @@ def cmd_brief(args: argparse.Namespace) -> int:
 def cmd_sensitivity(args: argparse.Namespace) -> int:
     from threatkit.analysis.sensitivity import OutputError, check_output, tornado
 
-    model = load_model(args.file)
+    model = load_model(args.file).with_harvest(args.harvest)
     _lookup(model, "scenarios", args.scenario)
     try:
         check_output(model, args.output)

@@ -77,10 +77,11 @@ class ScenarioReport:
 
     @classmethod
     def build(cls, model_path: str | Path = "", scenario: str = "status-quo", samples: int | None = 2000,
-              seed: int = 0) -> ScenarioReport:
-        """Load the model (the built-in example if `model_path` is empty) and check the scenario."""
+              seed: int = 0, harvest: str = "") -> ScenarioReport:
+        """Load the model (the built-in example if `model_path` is empty) and check the scenario;
+        `harvest` (adaptive or planned) overrides the scenarios' own."""
         path = Path(model_path) if str(model_path) else example_path()
-        model = load_model(path)
+        model = load_model(path).with_harvest(harvest or None)
         model.scenario(scenario)       # KeyError naming the closest id
         if samples is not None and (not isinstance(samples, int) or samples < 0):
             raise ValueError(f"samples must be a whole number >= 0 (0: deterministic only), found {samples!r}")

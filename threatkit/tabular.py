@@ -8,9 +8,10 @@ from collections.abc import Sequence
 ASSESS_COLUMNS = ("scenario", "pathway", "actor", "tier", "probability", "cost_usd", "time_days", "skill",
                   "fidelity", "likelihood", "impact", "risk", "cheapest_attack", "transfer_samples")
 TIMELINE_COLUMNS = ("scenario", "threshold", "horizon_days", "days_to_durable", "days_to_usable",
-                    "days_to_durable_without_controls", "days_independent", "lead_days", "acceleration_days",
+                    "days_to_durable_without_controls", "days_independent", "days_substitute",
+                    "days_without_access", "lead_days", "acceleration_days",
                     "expected_capability_30", "expected_capability_90", "expected_capability_180",
-                    "expected_capability_365")
+                    "expected_capability_365", "harvest")
 STAT_SUFFIXES = ("_mean", "_p5", "_p50", "_p95")      # Monte Carlo columns, e.g. probability_p5
 
 

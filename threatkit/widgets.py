@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import html
 import math
+from dataclasses import replace
 
 from threatkit.analysis.assess import Setting, assess_setting
 from threatkit.analysis.explore import SettingAnswers
@@ -112,8 +113,8 @@ class Explorer:
         if self.cap.value < 10 ** CAP_MAX_EXPONENT:
             controls += (Control(id=CAP_CONTROL_ID, name="Explorer query cap",
                                  caps_queries_per_day=Quantity.scalar(float(self.cap.value))),)
-        return Setting(id="explorer", asset=self.base.asset, actor=self.model.actor(self.actor.value),
-                       tier=self.model.tier(self.tier.value), controls=controls, scales=self.model.scales)
+        return replace(self.base, id="explorer", actor=self.model.actor(self.actor.value),
+                       tier=self.model.tier(self.tier.value), controls=controls)
 
     def compute(self) -> dict:
         """The numbers the views show, from the analysis layer."""

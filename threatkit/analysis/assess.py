@@ -13,6 +13,7 @@ from functools import cached_property
 
 import numpy as np
 
+from threatkit.analysis.clock import extend
 from threatkit.analysis.simulate import ColumnSlice, Quantities, Sampler
 from threatkit.analysis.transfer import least_samples, reaches, share_at
 from threatkit.analysis.trees import FlatTree, cheapest_attack, combine
@@ -186,7 +187,16 @@ def evaluate_blocks(pathway: Pathway, setting: Setting, sampler: Sampler, read):
         part = sampler.block(lo, min(lo + block, width))
         parts.append([np.array(row) for row in read(evaluate(pathway, setting, part), part)])   # copies: a
         # tree's root row is a view that would keep all its nodes' arrays alive
-    return tuple(np.concatenate(rows) for rows in zip(*parts))
+    return tuple(_join(rows) for rows in zip(*parts))
+
+
+def _join(rows: list[np.ndarray]) -> np.ndarray:
+    """Blocks' rows as one; a clock (days x columns, settled at its last day) is carried on to
+    the latest block's last day first."""
+    if rows[0].ndim == 2:
+        T = max(r.shape[1] for r in rows) - 1
+        rows = [extend(r, T) for r in rows]
+    return np.concatenate(rows)
 
 
 @dataclass(frozen=True, eq=False)
@@ -541,10 +551,12 @@ def summarise(attr: str, values: np.ndarray) -> dict[str, float]:
 
 
 def assess(model: ThreatModel, scenario: str | Scenario, samples: int | None = None, seed: int = 0,
-           pathways: tuple[str, ...] | None = None, drawn=None) -> Assessment:
+           pathways: tuple[str, ...] | None = None, drawn=None, *, threshold: float | None = None,
+           harvest: str | None = None) -> Assessment:
     """Assess one scenario of the model over all its pathways (or the named ones); `drawn` as
-    in assess_setting."""
-    setting = Setting.of(model, scenario)
+    in assess_setting; `threshold` and `harvest` override the scenario's (the adaptive harvest
+    takes no more samples than clear the threshold)."""
+    setting = Setting.of(model, scenario, threshold=threshold, harvest=harvest)
     chosen = model.pathways if pathways is None else tuple(model.pathway(p) for p in pathways)
     return assess_setting(setting, chosen, samples, seed, drawn)
 

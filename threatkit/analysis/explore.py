@@ -21,7 +21,7 @@ from typing import TypeVar
 from threatkit.analysis.assess import Setting
 from threatkit.analysis.simulate import Sampler
 from threatkit.analysis.timeline import (
-    DEFAULT_HORIZON_DAYS, DEFAULT_THRESHOLD, Answer, Curves, Inputs, Timeline, curves, gather,
+    DEFAULT_HORIZON_DAYS, Answer, Curves, Inputs, Timeline, curves, gather,
     independent_months, timeline_of)
 from threatkit.model.values import ThreatModel
 
@@ -31,7 +31,7 @@ T = TypeVar("T")
 def setting_key(setting: Setting) -> tuple:
     """What a setting's numbers depend on (controls by content: an ad hoc cap has a value)."""
     return (setting.id, setting.asset.id, setting.actor.id, setting.tier.id,
-            tuple(c.model_dump_json() for c in setting.controls))
+            tuple(c.model_dump_json() for c in setting.controls), setting.threshold, setting.harvest)
 
 
 class SettingAnswers:
@@ -43,8 +43,6 @@ class SettingAnswers:
                  horizon: int = DEFAULT_HORIZON_DAYS, size: int = 256):
         self.model, self.scenario = model, model.scenario(scenario)
         self.samples, self.seed, self.horizon, self.size = samples, seed, int(horizon), size
-        s = self.scenario
-        self.threshold = s.capability_threshold if s.capability_threshold is not None else DEFAULT_THRESHOLD
         self._kept: OrderedDict[tuple, object] = OrderedDict()
 
     def answer(self, setting: Setting) -> tuple[Curves, Curves, Timeline]:
@@ -58,8 +56,8 @@ class SettingAnswers:
     def _inputs(self, setting: Setting, deterministic: bool) -> Inputs:
         sampler = Sampler() if deterministic or not self.samples else Sampler(self.samples, self.seed)
         return self._keep(("inputs", setting_key(setting), sampler), lambda: gather(
-            setting, self.model.pathways, sampler, threshold=self.threshold,
-            months=independent_months(setting, self.scenario)))
+            setting, self.model.pathways, sampler, months=independent_months(setting, self.scenario),
+            horizon=self.horizon))
 
     def _curves(self, setting: Setting, label: str) -> Curves:
         return self._keep(("curves", setting_key(setting), label), lambda: curves(

@@ -262,11 +262,11 @@ class Timeline:
     def to_dict(self) -> dict:
         out = {
             "scenario": self.scenario, "threshold": self.threshold, "horizon_days": self.horizon_days,
-            "harvest": self.harvest,
             **{k: _json_number(getattr(self, k)) for k in (
                 "days_to_durable", "days_to_usable", "days_to_durable_without_controls", "days_independent",
                 "days_substitute", "days_without_access", "lead_days", "acceleration_days")},
             "expected_capability": {str(d): v for d, v in self.expected_capability.items()},
+            "harvest": self.harvest,
         }
         out.update({k: _json_number(v) for k, v in self.stats.items()})
         return out

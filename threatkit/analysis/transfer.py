@@ -78,7 +78,8 @@ def least_samples(target, points: Sequence[float], shares) -> np.ndarray:
                 frac = (goal - y0) / (y1 - y0)
             crosses = ~at_start & (y1 >= goal) & ~np.isfinite(best)
             best = np.where(crosses, 10.0 ** (x[k] + np.clip(frac, 0.0, 1.0) * (x[k + 1] - x[k])), best)
-    n = np.where(np.isfinite(best), np.maximum(np.ceil(best - 1e-9 * best), 1.0), np.inf)
+    with np.errstate(invalid="ignore"):
+        n = np.where(np.isfinite(best), np.maximum(np.ceil(best - 1e-9 * best), 1.0), np.inf)
     finite = np.isfinite(n)
     if finite.any():
         for _ in range(2):      # step down while the whole number below still reaches, up while n does not

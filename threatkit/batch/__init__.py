@@ -36,7 +36,7 @@ class BatchResult:
 
 def plan(model_path: str | Path, out_dir: str | Path, scenarios: Iterable[str] = (), template: str | None = None,
          samples: int = 2000, seed: int = 1, timeout: float | None = None, engine: str = "threatkit",
-         kernel_name: str = "python3") -> list[Job]:
+         kernel_name: str = "python3", harvest: str | None = None) -> list[Job]:
     """The jobs of a batch. Loads the model (ModelError) and checks every scenario (KeyError)
     and the template (ReportError) before anything runs."""
     from threatkit.run.engine import engine_name
@@ -60,6 +60,8 @@ def plan(model_path: str | Path, out_dir: str | Path, scenarios: Iterable[str] =
     jobs = []
     for s in chosen:
         params = {"model_path": str(model_path), "scenario": s, "samples": samples, "seed": seed}
+        if harvest:                       # only when asked: a template of one's own need not know it
+            params["harvest"] = harvest
         jobs.append(Job(
             scenario=s, model_path=str(model_path), template=str(template_path), out_dir=str(out_dir),
             parameters=params, inputs_hash=inputs_hash(dump, template_path, params, engine),

@@ -580,3 +580,15 @@ class ThreatModel(BaseModel):
 
     def scenario(self, id: str) -> Scenario:
         return self.get("scenarios", id)
+
+    def with_harvest(self, harvest: str | None) -> ThreatModel:
+        """This model with every scenario's `harvest` set (the CLI's --harvest); itself for None."""
+        if harvest is None:
+            return self
+        if harvest not in ("adaptive", "planned"):
+            raise ValueError(f"harvest must be adaptive or planned, found {harvest!r}")
+        fields = {k: getattr(self, k) for k in type(self).model_fields}
+        fields["scenarios"] = tuple(s.model_copy(update={"harvest": harvest}) for s in self.scenarios)
+        out = type(self)(**fields)
+        out._warnings = self._warnings
+        return out

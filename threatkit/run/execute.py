@@ -77,7 +77,7 @@ class Report:
 
 def make_report(model_path: str | Path, scenario: str, output_html: str | Path, *, template: str | None = None,
                 notebook: str | Path | None = None, samples: int = 2000, seed: int = 1,
-                timeout: float | None = None, engine: str = "threatkit") -> Report:
+                timeout: float | None = None, engine: str = "threatkit", harvest: str | None = None) -> Report:
     """Check the model and scenario, run the template, write the HTML (and notebook)."""
     import nbformat
 
@@ -89,6 +89,8 @@ def make_report(model_path: str | Path, scenario: str, output_html: str | Path, 
     model.scenario(scenario)              # so does an unknown scenario (KeyError with a suggestion)
     template_path = resolve_template(template)
     params = {"model_path": str(model_path), "scenario": scenario, "samples": samples, "seed": seed}
+    if harvest:                           # only when asked: a template of one's own need not know it
+        params["harvest"] = harvest
     nb = execute(template_path, params, timeout=timeout, cwd=model_path.parent, engine=engine)
     stable_ids(nb)
     results = read_results(nb)
