@@ -175,9 +175,9 @@ def test_every_transfer_point_is_sourced(raw_pathways):
 # (persistent, needs_access) for every built-in pathway, as the domain says, not as the YAML says
 EXPECTED_ACCESS = {
     "direct-use": (False, True),           # use ends with access; every use goes through the tier
-    "distillation": (True, True),          # the student outlives access; every harvest goes through the tier
-    "broad-imitation": (True, True),
-    "logit-distillation": (True, True),
+    "distillation": (True, False),         # the student outlives access and trains offline; the harvest's
+    "broad-imitation": (True, False),      # attempts are bounded by the access window anyway
+    "logit-distillation": (True, False),
     "failure-mode-probing": (True, True),  # the map is kept; probing goes through the tier
     "fine-tuning-abuse": (False, True),    # the tuned variant lives on the provider's side
     "router-training": (True, False),      # one route buys logs an intermediary holds
@@ -212,37 +212,14 @@ ICD = {"likely": 0.675, "very likely": 0.875, "almost certain": 0.97}   # middle
 INDEPENDENT_DAY = math.ceil(7 * 365.25 / 12)                           # 214
 
 
-def first_day(p: float, attempt_days: int, max_attempts: int | None = None) -> float:
-    """First day on which 1 - (1 - p)^floor(t / T) >= 1/2 (attempts capped by access when needs_access)."""
-    k = math.ceil(math.log(0.5) / math.log(1 - p))
-    if max_attempts is not None and k > max_attempts:
-        return math.inf
-    return k * attempt_days
-
-
-def distillation_attempt(own_factor: float, reseller_factor: float, harvest_factor: float, train_factor: float):
-    access = 1 - (1 - ICD["very likely"] * own_factor) * (1 - ICD["likely"] * reseller_factor)
-    return access * ICD["almost certain"] * ICD["very likely"] * harvest_factor * 0.8 * train_factor
-
-
 @pytest.fixture(scope="module")
 def timeline():
-    import contextlib
-    import io
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        assert main(["timeline", str(EXAMPLE), "--format", "json"]) == 0
-    return {row["scenario"]: row for row in json.loads(out.getvalue())}
+    return {row["scenario"]: row for row in _cli_json(["timeline", str(EXAMPLE), "--format", "json"])}
 
 
 @pytest.fixture(scope="module")
 def assess_rows():
-    import contextlib
-    import io
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        assert main(["assess", str(EXAMPLE), "--format", "json"]) == 0
-    return {(r["scenario"], r["pathway"]): r for r in json.loads(out.getvalue())}
+    return {(r["scenario"], r["pathway"]): r for r in _cli_json(["assess", str(EXAMPLE), "--format", "json"])}
 
 
 def test_the_scenario_ids_notebooks_and_tests_use_are_kept(timeline):
@@ -250,58 +227,131 @@ def test_the_scenario_ids_notebooks_and_tests_use_are_kept(timeline):
             "insider-internal-tooling", "restricted-export-sl4"} <= set(timeline)
 
 
+# ---- a reference clock, written from DESIGN.md "The clock" alone: plain Python lists over days 0..H
+
+H = 400             # every answer below falls well inside it
+
+
+def leaf(p: float, tau: float, cap: float = math.inf) -> list[float]:
+    """1 - (1 - p)^min(floor(t / tau), cap) on days 0..H."""
+    return [1 - (1 - p) ** min(math.floor(t / tau), cap) if p > 0 else 0.0 for t in range(H + 1)]
+
+
+def either(*fs):                       # or: the first child to succeed
+    out = [1.0] * (H + 1)
+    for f in fs:
+        out = [o * (1 - x) for o, x in zip(out, f)]
+    return [1 - o for o in out]
+
+
+def then(*fs):                         # sand: each child started on the day the one before succeeded
+    out = fs[-1]
+    for f in reversed(fs[:-1]):
+        daily = [f[0]] + [f[u] - f[u - 1] for u in range(1, H + 1)]
+        out = [sum(daily[u] * out[t - u] for u in range(t + 1)) for t in range(H + 1)]
+    return out
+
+
+def first_half(*routes, own_day=INDEPENDENT_DAY) -> float:
+    """First day durable(t) = 1 - (1 - own(t)) x prod(1 - P_k(t)) reaches 1/2."""
+    for t in range(H + 1):
+        miss = 0.0 if t >= own_day else 1.0
+        for P in routes:
+            miss *= 1 - P[t]
+        if 1 - miss >= 0.5:
+            return t
+    return math.inf
+
+
+BUDGET = 10_000_000                    # the state-linked group's, per attempt of each step
+
+
+def targeted_distillation(own_factor: float, reseller_factor: float, harvest_factor: float, train_factor: float,
+                          harvest_days: float = 1.0):
+    """The distillation tree with the catalog's numbers (ICD words at the middle of their bands), every step
+    retried within budget; the harvest's attempts within the year of access."""
+    access = either(leaf(ICD["very likely"] * own_factor, 7, BUDGET // 500),
+                    leaf(ICD["likely"] * reseller_factor, 3, BUDGET // 5000))
+    prompts = leaf(ICD["almost certain"], 14, BUDGET // 5000)
+    harvest = leaf(ICD["very likely"] * harvest_factor, harvest_days,
+                   min(BUDGET // 30000, math.ceil(365 / harvest_days)))
+    train = leaf(0.8 * train_factor, 30, BUDGET // 500_000)
+    return then(access, prompts, harvest, train)
+
+
+def weight_theft(exfiltrate_factor: float = 1.0, insider_copy_factor: float = 1 - 0.7):
+    """Intrusion (initial access, then escalation, then one copy out: retry false) or an insider (recruited,
+    then one copy: retry false); the supply chain costs more than the budget, the licensee needs weights."""
+    intrusion = then(leaf(0.875, 90, BUDGET // 2_000_000), leaf(0.675, 120, BUDGET // 1_000_000),
+                     leaf(0.875 * exfiltrate_factor, 30, 1))
+    insider = then(leaf(0.325, 180, BUDGET // 2_000_000), leaf(0.5 * insider_copy_factor, 7, 1))
+    return either(intrusion, insider)
+
+
+# the adaptive harvest: the least samples whose share reaches 0.5 on table A's first segment (1 -> 1,000
+# samples: 0 -> 0.60, linear in log10): 10^(3 x 0.5 / 0.6) = 316.2 -> 317, a day's work for any account
+SAMPLES = math.ceil(10 ** (3 * 0.5 / 0.6))
+
+
 def test_status_quo_by_hand(timeline, assess_rows):
     # rate limit (x0.9, and 0.85 per million of anomaly detection) on the harvest, KYC (x0.5) on own accounts,
-    # terms (x0.9) on training; 24,000 accounts x 5,000 queries a day harvest 1M samples in a day
-    p = distillation_attempt(0.5, 1.0, 0.9 * 0.85 ** 1.0, 0.9)
+    # terms (x0.9) on training; the adaptive actor harvests 317 samples (share 0.5002) in under a day
+    assert SAMPLES == 317
     row = assess_rows[("status-quo", "distillation")]
-    assert row["probability"] == pytest.approx(p, rel=1e-3) and row["transfer_samples"] == 1e6
-    assert row["time_days"] == 3 + 14 + 1 + 30 and row["fidelity"] == pytest.approx(0.88)
-    assert first_day(p, 48, math.ceil(365 / 48)) == 96
-    p0 = distillation_attempt(1.0, 1.0, 1.0, 1.0)                # none of the scenario's controls
-    assert p0 >= 0.5
+    assert row["transfer_samples"] == SAMPLES and row["fidelity"] == pytest.approx(0.6 * math.log10(317) / 3)
+    assert row["time_days"] == 3 + 14 + 1 + 30
+    distil = targeted_distillation(0.5, 1.0, 0.9 * 0.85 ** (SAMPLES / 1e6), 0.9)
+    bare = targeted_distillation(1.0, 1.0, 1.0, 1.0)
     t = timeline["status-quo"]
     assert t["days_independent"] == INDEPENDENT_DAY == 214
-    assert (t["days_to_durable"], t["days_to_durable_without_controls"]) == (96, 48)
-    assert (t["lead_days"], t["acceleration_days"]) == (48, 214 - 96)
+    assert t["days_to_durable"] == first_half(distil, weight_theft()) == 51
+    assert t["days_to_durable_without_controls"] == first_half(bare, weight_theft(insider_copy_factor=1.0)) == 49
+    assert (t["lead_days"], t["acceleration_days"]) == (2, 214 - 51)
 
 
-def test_the_restriction_buys_months_against_the_state_linked_group(timeline, assess_rows):
+def test_what_the_restriction_buys_against_the_state_linked_group(timeline, assess_rows):
     quo, restricted, sl4 = timeline["status-quo"], timeline["restricted-export"], timeline["restricted-export-sl4"]
     screening = timeline["intermediary-screening-only"]
-    # 20 accounts (the licence's cap) x 5,000 a day: the 1M-sample harvest takes 10 days, the student is as strong
-    p = distillation_attempt(0.5 * 0.15, 0.4, 0.9 * 0.85 ** 1.0, 0.9)
+    # the licence cuts own accounts to 0.15 of their chance (and 20 accounts), screening cuts resellers to 0.4:
+    # each try at access is far less likely, but a failed try is tried again a week (or three days) later, and
+    # 317 samples need no volume: the restriction delays durable capability by a week, not months
     row = assess_rows[("restricted-export", "distillation")]
-    assert row["probability"] == pytest.approx(p, rel=1e-3) and row["time_days"] == 3 + 14 + 10 + 30
-    assert row["transfer_samples"] == 1e6 and row["fidelity"] == pytest.approx(0.88)
-    assert first_day(p, 57, math.ceil(365 / 57)) == 5 * 57 > INDEPENDENT_DAY
-    # weight theft comes first: p of both routes (intrusion 0.875 x 0.675 x 0.875; insider 0.325 x 0.5 x 0.3),
-    # time of the faster (insider recruitment, 180 + 7 days)
-    wx = 1 - (1 - 0.875 * 0.675 * 0.875) * (1 - 0.325 * 0.5 * (1 - 0.7))
-    assert assess_rows[("restricted-export", "weight-exfiltration")]["probability"] == pytest.approx(wx, rel=1e-3)
-    assert restricted["days_to_durable"] == 187
-    # the policy answers the example's comments claim
-    assert restricted["days_to_durable"] - quo["days_to_durable"] == 91           # ~3 months of lead over status quo
+    assert row["transfer_samples"] == SAMPLES and row["time_days"] == 3 + 14 + 1 + 30
+    distil = targeted_distillation(0.5 * 0.15, 0.4, 0.9 * 0.85 ** (SAMPLES / 1e6), 0.9)
+    assert restricted["days_to_durable"] == first_half(distil, weight_theft()) == 58
+    assert restricted["days_to_durable"] - quo["days_to_durable"] == 7
     assert quo["days_to_durable"] < screening["days_to_durable"] < restricted["days_to_durable"]
-    assert restricted["acceleration_days"] == 214 - 187 < quo["acceleration_days"]
-    assert sl4["days_to_durable"] == INDEPENDENT_DAY and sl4["acceleration_days"] == 0
-    # not an artefact of the threshold: the student the group would get is strong, only later and less likely
-    assert assess_rows[("restricted-export", "distillation")]["fidelity"] >= 0.5
+    # SL4 makes weight theft slower still, but the student comes first: the same day
+    assert sl4["days_to_durable"] == first_half(distil, weight_theft(exfiltrate_factor=0.25)) == 58
+    # planned harvests are what volume controls reach: 1M samples over 20 accounts take 10 days an attempt
+    planned = {}
+    for scenario in ("status-quo", "restricted-export"):
+        out = _cli_json(["timeline", str(EXAMPLE), "--format", "json", "--harvest", "planned", "--scenario", scenario])
+        planned[scenario] = out[0]["days_to_durable"]
+    assert planned["restricted-export"] - planned["status-quo"] > restricted["days_to_durable"] - quo["days_to_durable"]
 
 
 def test_a_two_week_evaluation_gives_a_useful_but_not_a_near_parity_student(timeline, assess_rows):
-    samples = 2_000 * 1 * 14                                    # rate x one named account x the window
-    share = 0.60 + (math.log10(samples) - 3) / 3 * (0.88 - 0.60)
+    allowed = 2_000 * 1 * 14                                    # rate x one named account x the window
     row = assess_rows[("state-evaluation", "distillation")]
-    assert row["transfer_samples"] == samples and row["fidelity"] == pytest.approx(share, rel=1e-4)
-    p = distillation_attempt(1.0, 1.0, 0.85 ** (samples / 1e6), 1.0)
-    assert row["probability"] == pytest.approx(p, rel=1e-3) and p >= 0.5
-    assert row["time_days"] == 3 + 14 + 14 + 30                # one attempt only: 61 days > 14 of access
+    assert row["transfer_samples"] == SAMPLES < allowed         # the adaptive actor needs a fraction of it
     t = timeline["state-evaluation"]
-    assert t["days_to_durable"] == 61 and t["acceleration_days"] == 214 - 61
+    assert t["days_to_durable"] == 49 and t["acceleration_days"] == 214 - 49
+    # near parity (0.85) is beyond even the whole window's 28,000 samples (0.74): own development decides
     parity = timeline["state-evaluation-parity"]
+    share = 0.60 + (math.log10(allowed) - 3) / 3 * (0.88 - 0.60)
     assert parity["threshold"] == 0.85 and share < 0.85
-    assert parity["days_to_durable"] > t["days_to_durable"]
+    assert assess_rows[("state-evaluation-parity", "distillation")]["transfer_samples"] == allowed
+    assert parity["days_to_durable"] == INDEPENDENT_DAY
+
+
+def _cli_json(argv):
+    import contextlib
+    import io
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(argv) == 0
+    return json.loads(out.getvalue())
 
 
 def test_broad_imitation_never_counts_as_holding_the_capability(assess_rows):

@@ -20,7 +20,6 @@ import numpy as np
 from threatkit.analysis.trees import GATES, FlatTree
 
 SETTLED = 2.0 ** -54           # (1 - p)^k below this: 1 - (1 - p)^k rounds to 1.0
-DIRECT_WORK = 4_000_000        # a convolution of at most this many multiply-adds is done directly
 
 
 def leaf_clock(p: np.ndarray, tau: np.ndarray, cap: np.ndarray, horizon: int) -> np.ndarray:
@@ -87,20 +86,18 @@ def then(F: np.ndarray, G: np.ndarray, horizon: int) -> np.ndarray:
 
 
 def convolve(f: np.ndarray, g: np.ndarray) -> np.ndarray:
-    """Row by row, the first len(g) terms of the linear convolution of f and g."""
-    W, n = g.shape
-    m = f.shape[1]
-    nz = np.flatnonzero((f != 0).any(axis=0))                     # days some draw can succeed on
-    if nz.size * n * W <= DIRECT_WORK or nz.size <= 8:
-        out = np.zeros_like(g)
-        for u in nz:                                               # shift and add: exact sums, in order
-            out[:, u:] += f[:, u:u + 1] * g[:, :n - u]
-        return out
-    if W == 1:
-        return np.convolve(f[0], g[0])[None, :n]
-    size = 1 << int(np.ceil(np.log2(m + n - 1)))
-    spectrum = np.fft.rfft(f, size, axis=1) * np.fft.rfft(g, size, axis=1)
-    return np.clip(np.fft.irfft(spectrum, size, axis=1)[:, :n], 0.0, 1.0)
+    """Row by row, the first len(g) terms of the linear convolution of f and g.
+
+    Shifted copies of g are added in order of u, only for the days u on which some row of f
+    is not zero: a row's sums are the same terms in the same order whatever the other rows
+    (another row's day adds an exact 0), so a draw's clock is the same to the bit in a block
+    of any width, alone or in a sweep's columns. The steps of a tree are few and settle
+    early, so f has few such days."""
+    n = g.shape[1]
+    out = np.zeros_like(g)
+    for u in np.flatnonzero((f[:, :n] != 0).any(axis=0)):
+        out[:, u:] += f[:, u:u + 1] * g[:, :n - u]
+    return out
 
 
 def root_clock(flat: FlatTree, leaves: tuple[np.ndarray, np.ndarray, np.ndarray], horizon: int) -> np.ndarray:
