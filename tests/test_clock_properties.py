@@ -1,0 +1,163 @@
+"""Properties of the clock and the adaptive harvest (issue 20), on random models.
+
+With the default (adaptive) harvest, nothing that can only hurt the actor brings durable capability
+sooner: a control added, fewer queries a day, a shorter access window, a step less likely to succeed.
+An `or` child that cannot succeed changes nothing; `--harvest planned` changes nothing in a model
+without transfer curves. Each property compares two deterministic timelines of the same random model.
+"""
+from __future__ import annotations
+
+import copy
+
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import threatkit
+from threatkit.analysis.timeline import timeline
+
+SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+probability = st.sampled_from([0.0, 0.05, 0.2, 0.5, 0.8, 1.0]) | st.floats(0.0, 1.0)
+whole_days = st.integers(0, 60)
+
+
+@st.composite
+def leaves(draw, prefix: str, index: int) -> dict:
+    leaf = {"id": f"{prefix}-{index}", "p": draw(probability), "time_days": draw(whole_days),
+            "cost_usd": draw(st.sampled_from([0, 1000, 100_000, 2_000_000]))}
+    if draw(st.booleans()):
+        leaf["queries"] = draw(st.sampled_from([100, 10_000, 1_000_000]))
+    if draw(st.integers(0, 4)) == 0:
+        leaf["retry"] = False
+    return leaf
+
+
+@st.composite
+def trees(draw, prefix: str) -> dict:
+    """A gate over leaves and, sometimes, a gate of leaves."""
+    children, k = [], 0
+    for _ in range(draw(st.integers(1, 3))):
+        if draw(st.integers(0, 3)) == 0:
+            kids = []
+            for _ in range(draw(st.integers(1, 3))):
+                kids.append(draw(leaves(prefix, k)))
+                k += 1
+            children.append({"id": f"{prefix}-g{k}", "gate": draw(st.sampled_from(["and", "or", "sand"])),
+                             "children": kids})
+        else:
+            children.append(draw(leaves(prefix, k)))
+            k += 1
+    return {"id": f"{prefix}-root", "gate": draw(st.sampled_from(["and", "or", "sand"])), "children": children}
+
+
+@st.composite
+def curves(draw) -> list:
+    """A nondecreasing transfer curve."""
+    points = sorted(draw(st.sets(st.sampled_from([10, 100, 1000, 10_000, 100_000, 1_000_000]), min_size=1,
+                                 max_size=3)))
+    shares = sorted(draw(st.lists(st.sampled_from([0.1, 0.3, 0.5, 0.6, 0.8, 1.0]), min_size=len(points),
+                                  max_size=len(points))))
+    return [[n, s] for n, s in zip(points, shares)]
+
+
+@st.composite
+def models(draw) -> dict:
+    pathways = []
+    for k in range(draw(st.integers(1, 3))):
+        tree = draw(trees(f"w{k}"))
+        pathway = {"id": f"pw{k}", "fidelity": draw(st.sampled_from([0.2, 0.5, 0.9])),
+                   "persistent": draw(st.booleans()), "needs_access": draw(st.booleans())}
+        if draw(st.booleans()):        # a harvest STEP in front of the tree, on every route
+            harvest = {"id": f"w{k}-harvest", "p": draw(probability), "time_days": draw(st.integers(0, 5)),
+                       "queries": draw(st.sampled_from([1000, 100_000, 5_000_000]))}
+            tree = {"id": f"w{k}-top", "gate": "sand", "children": [harvest, tree]}
+            pathway["transfer"] = {"samples_from": harvest["id"], "curve": draw(curves())}
+        pathway["tree"] = tree
+        pathways.append(pathway)
+    leaf_ids = [n["id"] for p in pathways for n in _walk(p["tree"]) if "gate" not in n]
+    controls = []
+    for k in range(draw(st.integers(0, 3))):
+        control = {"id": f"c{k}", "counters": draw(st.lists(st.sampled_from(leaf_ids), max_size=3, unique=True)),
+                   "effectiveness": draw(st.sampled_from([0.0, 0.3, 0.9, 1.0]))}
+        if draw(st.booleans()):
+            control["caps_queries_per_day"] = draw(st.sampled_from([10, 1000, 100_000]))
+        if draw(st.booleans()):
+            control["caps_accounts"] = draw(st.sampled_from([1, 5]))
+        if draw(st.booleans()):
+            control["detection_per_million_queries"] = draw(st.sampled_from([0.1, 0.5]))
+        controls.append(control)
+    actor = {"id": "actor", "kind": "state", "skill": 5, "budget_usd": draw(st.sampled_from([1e5, 1e7, 1e9])),
+             "accounts": draw(st.sampled_from([1, 20, 1000]))}
+    if draw(st.booleans()):
+        actor["independent_months"] = draw(st.integers(0, 24))
+    tier = {"id": "tier", "rank": 2, "exposes": ["outputs"], "queries_per_day": draw(st.sampled_from([100, 5000, 100_000])),
+            "duration_days": draw(st.integers(1, 400))}
+    chosen = draw(st.lists(st.sampled_from([c["id"] for c in controls]), unique=True)) if controls else []
+    scenario = {"id": "s", "asset": "asset", "actor": "actor", "tier": "tier", "controls": chosen,
+                "capability_threshold": draw(st.sampled_from([0.3, 0.5, 0.8]))}
+    return {"threatkit": 1, "include": [], "assets": [{"id": "asset", "capability_value": 1.0}],
+            "tiers": [tier], "actors": [actor], "pathways": pathways, "controls": controls, "scenarios": [scenario]}
+
+
+def _walk(node):
+    yield node
+    for child in node.get("children", ()):
+        yield from _walk(child)
+
+
+def durable_day(doc: dict, **options) -> float:
+    model = threatkit.load_text(yaml.safe_dump(doc, sort_keys=False))
+    return timeline(model, "s", **options).days_to_durable
+
+
+@SETTINGS
+@given(doc=models(), data=st.data())
+def test_a_control_added_never_brings_capability_sooner(doc, data):
+    unused = [c["id"] for c in doc["controls"] if c["id"] not in doc["scenarios"][0]["controls"]]
+    if not unused:
+        return
+    more = copy.deepcopy(doc)
+    more["scenarios"][0]["controls"].append(data.draw(st.sampled_from(unused)))
+    assert durable_day(more) >= durable_day(doc)
+
+
+@SETTINGS
+@given(doc=models(), field=st.sampled_from(["queries_per_day", "duration_days"]), cut=st.sampled_from([0.1, 0.5, 0.9]))
+def test_less_access_never_brings_capability_sooner(doc, field, cut):
+    less = copy.deepcopy(doc)
+    less["tiers"][0][field] = max(1, int(doc["tiers"][0][field] * cut))
+    assert durable_day(less) >= durable_day(doc)
+
+
+@SETTINGS
+@given(doc=models(), data=st.data(), cut=st.sampled_from([0.0, 0.5, 0.9]))
+def test_a_step_less_likely_never_brings_capability_sooner(doc, data, cut):
+    less = copy.deepcopy(doc)
+    steps = [n for p in less["pathways"] for n in _walk(p["tree"]) if "gate" not in n]
+    step = data.draw(st.sampled_from(steps))
+    step["p"] = step["p"] * cut
+    assert durable_day(less) >= durable_day(doc)
+
+
+@SETTINGS
+@given(doc=models(), data=st.data())
+def test_an_or_child_that_cannot_succeed_changes_nothing(doc, data):
+    more = copy.deepcopy(doc)
+    gates = [n for p in more["pathways"] for n in _walk(p["tree"]) if n.get("gate") == "or"]
+    if not gates:
+        return
+    gate = data.draw(st.sampled_from(gates))
+    gate["children"].append({"id": "never", "p": 0.0, "time_days": data.draw(whole_days)})
+    before = timeline(threatkit.load_text(yaml.safe_dump(doc)), "s").to_dict()
+    assert timeline(threatkit.load_text(yaml.safe_dump(more)), "s").to_dict() == before
+
+
+@SETTINGS
+@given(doc=models())
+def test_a_planned_harvest_changes_nothing_without_transfer_curves(doc):
+    for pathway in doc["pathways"]:
+        pathway.pop("transfer", None)
+    model = threatkit.load_text(yaml.safe_dump(doc))
+    adaptive, planned = timeline(model, "s"), timeline(model, "s", harvest="planned")
+    assert adaptive.to_dict() | {"harvest": None} == planned.to_dict() | {"harvest": None}
