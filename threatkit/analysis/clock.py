@@ -68,21 +68,21 @@ def last_of(children: list[np.ndarray]) -> np.ndarray:
     return out
 
 
-def in_order(children: list[np.ndarray], horizon: int) -> np.ndarray:
+def in_order(children: list[np.ndarray], horizon: int, exact: bool = True) -> np.ndarray:
     """`sand`: the children one after another, each started on the day the one before succeeded:
     F_1 * F_2 * ... with (F * G)(t) = sum over u = 0..t of (F(u) - F(u - 1)) G(t - u)."""
     out = children[-1]
     for F in reversed(children[:-1]):
-        out = then(F, out, horizon)
+        out = then(F, out, horizon, exact)
     return out
 
 
-def then(F: np.ndarray, G: np.ndarray, horizon: int) -> np.ndarray:
+def then(F: np.ndarray, G: np.ndarray, horizon: int, exact: bool = True) -> np.ndarray:
     """F * G: G started on the day F succeeds. Settles by the sum of their settling days."""
     T = min(horizon, F.shape[1] - 1 + G.shape[1] - 1)
     f = np.diff(F[:, :T + 1], axis=1, prepend=0.0)                # chance F succeeds on day u
     g = extend(G, T)
-    return convolve(f, g)[:, :T + 1]
+    return convolve(f, g) if exact else convolve_fft(f, g)
 
 
 def convolve(f: np.ndarray, g: np.ndarray) -> np.ndarray:
@@ -100,9 +100,24 @@ def convolve(f: np.ndarray, g: np.ndarray) -> np.ndarray:
     return out
 
 
-def root_clock(flat: FlatTree, leaves: tuple[np.ndarray, np.ndarray, np.ndarray], horizon: int) -> np.ndarray:
+def convolve_fft(f: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """`convolve` by FFT when shifting would take long: the same numbers to about 1e-15 (clipped to
+    [0, 1]), but a row's last bits depend on the block's length. For Monte Carlo draws."""
+    n = g.shape[1]
+    days = np.flatnonzero((f[:, :n] != 0).any(axis=0))
+    if days.size <= 24 or days.size * n * g.shape[0] <= 2_000_000:    # shifting is cheaper
+        return convolve(f, g)
+    size = 1 << int(np.ceil(np.log2(2 * n - 1)))
+    spectrum = np.fft.rfft(f[:, :n], size, axis=1)
+    spectrum *= np.fft.rfft(g, size, axis=1)
+    return np.clip(np.fft.irfft(spectrum, size, axis=1)[:, :n], 0.0, 1.0)
+
+
+def root_clock(flat: FlatTree, leaves: tuple[np.ndarray, np.ndarray, np.ndarray], horizon: int,
+               exact: bool = True) -> np.ndarray:
     """F of the tree's root over days 0..T for every draw, from its leaves' (p, tau, cap) rows
-    (one row per leaf, in `flat.leaves` order; one column per draw)."""
+    (one row per leaf, in `flat.leaves` order; one column per draw). `exact`: convolutions summed
+    in order (a column's bits do not depend on the others); else by FFT where that is faster."""
     p, tau, cap = leaves
     row = {int(i): k for k, i in enumerate(flat.leaves)}
 
@@ -113,6 +128,6 @@ def root_clock(flat: FlatTree, leaves: tuple[np.ndarray, np.ndarray, np.ndarray]
         lo, m = int(flat.first_child[i]), int(flat.n_children[i])
         kids = [node(c) for c in range(lo, lo + m)]
         gate = GATES[flat.gate[i]]
-        return first_of(kids) if gate == "or" else last_of(kids) if gate == "and" else in_order(kids, horizon)
+        return first_of(kids) if gate == "or" else last_of(kids) if gate == "and" else in_order(kids, horizon, exact)
 
     return node(0)

@@ -24,6 +24,8 @@ class ColumnSampler(Sampler):
     """A sampler whose 'draws' are given: key -> {row: values per column}; everything else at its mode."""
 
     columns: dict = field(default_factory=dict)
+    exact: bool = True         # clocks summed in order, the same bits as one column alone (a sweep);
+                               # False: by FFT for speed (Sobol' evaluates thousands of columns)
     _kept: dict = field(default_factory=dict, init=False, repr=False)     # draw_one's, for this sampler only
 
     # Identity, not the (samples, seed) a Sampler compares by: draws are cached per sampler, and two
@@ -32,19 +34,24 @@ class ColumnSampler(Sampler):
     __hash__ = object.__hash__
 
     @classmethod
-    def of(cls, inputs: list[Input], values: np.ndarray) -> ColumnSampler:
+    def of(cls, inputs: list[Input], values: np.ndarray, *, exact: bool = True) -> ColumnSampler:
         """Column j has input i at values[i, j], every other input at its mode."""
         values = np.atleast_2d(values)
         columns: dict = {}
         for inp, row in zip(inputs, values):
             key, k = draw_key(inp)
             columns.setdefault(key, {})[k] = row
-        return cls(samples=values.shape[1], seed=0, columns=columns)
+        return cls(samples=values.shape[1], seed=0, columns=columns, exact=exact)
 
     def block(self, lo: int, hi: int) -> ColumnSampler:
         """Columns lo:hi as a column sampler of their own: only their values are drawn."""
         return ColumnSampler(samples=hi - lo, seed=0, columns={
-            key: {row: values[lo:hi] for row, values in rows.items()} for key, rows in self.columns.items()})
+            key: {row: values[lo:hi] for row, values in rows.items()} for key, rows in self.columns.items()},
+            exact=self.exact)
+
+    @property
+    def exact_clock(self) -> bool:
+        return self.exact
 
     def draw(self, quantities, *key: str) -> np.ndarray:
         q = quantities if isinstance(quantities, Quantities) else Quantities.of(quantities)

@@ -66,6 +66,12 @@ class Sampler:
     def deterministic(self) -> bool:
         return self.samples is None
 
+    @property
+    def exact_clock(self) -> bool:
+        """Whether clocks are summed in order (the same bits whatever the columns beside), or may
+        use an FFT (Monte Carlo draws: the same numbers to about 1e-15, many times faster)."""
+        return self.deterministic
+
     def rng(self, *key: str) -> np.random.Generator:
         words = [zlib.crc32(part.encode()) for part in key]
         return np.random.default_rng([self.seed & 0xFFFFFFFF, self.seed >> 32, *words])
@@ -108,6 +114,10 @@ class ColumnSlice(Sampler):
     @property
     def deterministic(self) -> bool:
         return self.parent.deterministic
+
+    @property
+    def exact_clock(self) -> bool:
+        return self.parent.exact_clock
 
     @property
     def span(self) -> slice:

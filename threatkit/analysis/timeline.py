@@ -88,7 +88,7 @@ def gather(setting: Setting, pathways: tuple[Pathway, ...], sampler: Sampler = S
     for pw in pathways:
         def read(tree, part, pw=pw):
             return (tree.root("probability"), tree.root("time_days"), tree.root("cost_usd"), share(pw, tree, part),
-                    clock_of(tree, horizon))
+                    clock_of(tree, horizon, exact=part.exact_clock))
         p, time, cost, shares, clock = evaluate_blocks(pw, setting, sampler, read)
         for name, row in zip(("p", "time", "cost", "share"), (p, time, cost, shares)):
             rows[name].append(row)
@@ -106,12 +106,13 @@ def gather(setting: Setting, pathways: tuple[Pathway, ...], sampler: Sampler = S
         duration=duration, parity=parity, threshold=float(setting.threshold))
 
 
-def clock_of(tree, horizon: int) -> np.ndarray:
-    """The evaluated tree's clock, F_root over days 0..T for each column (blocks of columns)."""
+def clock_of(tree, horizon: int, exact: bool = True) -> np.ndarray:
+    """The evaluated tree's clock, F_root over days 0..T for each column (blocks of columns);
+    `exact` as in clock.root_clock."""
     p, tau, cap = tree.leaves
     width = p.shape[1]
     parts = [root_clock(tree.flat, (p[:, lo:lo + CLOCK_COLUMNS], tau[:, lo:lo + CLOCK_COLUMNS],
-                                    cap[:, lo:lo + CLOCK_COLUMNS]), horizon)
+                                    cap[:, lo:lo + CLOCK_COLUMNS]), horizon, exact=exact)
              for lo in range(0, width, CLOCK_COLUMNS)]
     return stack_clocks(parts)
 
