@@ -38,7 +38,14 @@ def leaf_clock(p: np.ndarray, tau: np.ndarray, cap: np.ndarray, horizon: int) ->
         a = np.floor(t / tau[:, None])
         a = np.where(tau[:, None] == 0, np.inf, a)                 # instant attempts: all of them at once
         a = np.minimum(np.nan_to_num(a, nan=0.0), last[:, None])
-        F = 1.0 - np.power(q[:, None], a)
+        most = np.where(live, a[:, -1], 0.0).max(initial=0.0)     # attempts by the last day, at most
+        if most <= 4 * (T + 1):                                    # (1 - p)^k for each k once, then looked up:
+            k = np.arange(int(most) + 1, dtype=float)[None, :]     # the same powers, without a power per day
+            powers = np.power(q[:, None], k)
+            miss = np.take_along_axis(powers, np.where(live[:, None], a, 0.0).astype(np.intp), axis=1)
+        else:
+            miss = np.power(q[:, None], a)
+        F = 1.0 - miss
     return np.where(live[:, None], np.nan_to_num(F, nan=0.0), 0.0)
 
 
@@ -105,12 +112,28 @@ def convolve_fft(f: np.ndarray, g: np.ndarray) -> np.ndarray:
     [0, 1]), but a row's last bits depend on the block's length. For Monte Carlo draws."""
     n = g.shape[1]
     days = np.flatnonzero((f[:, :n] != 0).any(axis=0))
-    if days.size <= 24 or days.size * n * g.shape[0] <= 2_000_000:    # shifting is cheaper
+    if days.size <= 12:                                            # a few shifts are cheaper
         return convolve(f, g)
-    size = 1 << int(np.ceil(np.log2(2 * n - 1)))
-    spectrum = np.fft.rfft(f[:, :n], size, axis=1)
+    m = int(days[-1]) + 1                                          # f is 0 from here on
+    size = fast_length(n + m - 1)                                  # no wrap-around into the first n days
+    spectrum = np.fft.rfft(f[:, :m], size, axis=1)
     spectrum *= np.fft.rfft(g, size, axis=1)
     return np.clip(np.fft.irfft(spectrum, size, axis=1)[:, :n], 0.0, 1.0)
+
+
+def fast_length(n: int) -> int:
+    """The least 2^a 3^b 5^c >= n: lengths pocketfft transforms fastest."""
+    best, p5 = 1 << max(0, (n - 1).bit_length()), 1
+    while p5 < best:
+        p35 = p5
+        while p35 < best:
+            k = p35
+            while k < n:
+                k *= 2
+            best = min(best, k)
+            p35 *= 3
+        p5 *= 5
+    return best
 
 
 def root_clock(flat: FlatTree, leaves: tuple[np.ndarray, np.ndarray, np.ndarray], horizon: int,

@@ -121,8 +121,14 @@ def stack_clocks(parts: list[np.ndarray]) -> np.ndarray:
     """Clocks of blocks of columns as one: each carried on to the latest settling day."""
     if len(parts) == 1:
         return parts[0]
-    T = max(F.shape[1] for F in parts) - 1
-    return np.concatenate([extend(F, T) for F in parts])
+    out = np.empty((sum(F.shape[0] for F in parts), max(F.shape[1] for F in parts)))
+    lo = 0
+    for F in parts:
+        hi = lo + F.shape[0]
+        out[lo:hi, :F.shape[1]] = F
+        out[lo:hi, F.shape[1]:] = F[:, -1:]
+        lo = hi
+    return out
 
 
 # ---- the curves, at given days ----------------------------------------------------------
