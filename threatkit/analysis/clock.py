@@ -35,18 +35,24 @@ def leaf_clock(p: np.ndarray, tau: np.ndarray, cap: np.ndarray, horizon: int) ->
     T = int(min(horizon, settle.max(initial=0.0)))
     t = np.arange(T + 1, dtype=float)[None, :]
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        a = np.floor(t / tau[:, None])
-        a = np.where(tau[:, None] == 0, np.inf, a)                 # instant attempts: all of them at once
-        a = np.minimum(np.nan_to_num(a, nan=0.0), last[:, None])
-        most = np.where(live, a[:, -1], 0.0).max(initial=0.0)     # attempts by the last day, at most
+        a = t / tau[:, None]
+        np.floor(a, out=a)
+        np.minimum(a, last[:, None], out=a)                        # infinite tau: 0 attempts ever end
+        instant = live & (tau == 0)
+        if instant.any():
+            a[instant] = last[instant, None]                       # instant attempts: all of them at once
+        if not live.all():
+            a[~live] = 0.0
+        most = a[:, -1].max(initial=0.0)                           # attempts by the last day, at most
         if most <= 4 * (T + 1):                                    # (1 - p)^k for each k once, then looked up:
             k = np.arange(int(most) + 1, dtype=float)[None, :]     # the same powers, without a power per day
-            powers = np.power(q[:, None], k)
-            miss = np.take_along_axis(powers, np.where(live[:, None], a, 0.0).astype(np.intp), axis=1)
+            miss = np.take_along_axis(np.power(q[:, None], k), a.astype(np.intp), axis=1)
         else:
             miss = np.power(q[:, None], a)
-        F = 1.0 - miss
-    return np.where(live[:, None], np.nan_to_num(F, nan=0.0), 0.0)
+    F = np.subtract(1.0, miss, out=miss)
+    if not live.all():
+        F[~live] = 0.0
+    return F
 
 
 def extend(F: np.ndarray, T: int) -> np.ndarray:
@@ -89,36 +95,50 @@ def then(F: np.ndarray, G: np.ndarray, horizon: int, exact: bool = True) -> np.n
     T = min(horizon, F.shape[1] - 1 + G.shape[1] - 1)
     f = np.diff(F[:, :T + 1], axis=1, prepend=0.0)                # chance F succeeds on day u
     g = extend(G, T)
-    return convolve(f, g) if exact else convolve_fft(f, g)
+    if exact:
+        return convolve(f, g)
+    # F * G = f conv G = F conv g: shift over whichever succeeds on fewer days, else an FFT
+    f_days = _days(f)
+    if f_days.size <= SHIFTS:
+        return convolve(f, g, f_days)
+    g_daily = np.diff(g, axis=1, prepend=0.0)
+    g_days = _days(g_daily)
+    if g_days.size <= SHIFTS:
+        return convolve(g_daily, extend(F, T), g_days)
+    return convolve_fft(f, g, int(f_days[-1]) + 1)
 
 
-def convolve(f: np.ndarray, g: np.ndarray) -> np.ndarray:
-    """Row by row, the first len(g) terms of the linear convolution of f and g.
+SHIFTS = 12                    # up to this many shifted copies cost less than an FFT
+
+
+def _days(f: np.ndarray) -> np.ndarray:
+    """The days on which some row succeeds."""
+    return np.flatnonzero((f != 0).any(axis=0))
+
+
+def convolve(f: np.ndarray, g: np.ndarray, days: np.ndarray | None = None) -> np.ndarray:
+    """Row by row, the first len(g) terms of the linear convolution of f and g (f no longer).
 
     Shifted copies of g are added in order of u, only for the days u on which some row of f
-    is not zero: a row's sums are the same terms in the same order whatever the other rows
-    (another row's day adds an exact 0), so a draw's clock is the same to the bit in a block
-    of any width, alone or in a sweep's columns. The steps of a tree are few and settle
-    early, so f has few such days."""
+    is not zero (`days`, found if not given): a row's sums are the same terms in the same order
+    whatever the other rows (another row's day adds an exact 0), so a draw's clock is the same
+    to the bit in a block of any width, alone or in a sweep's columns."""
     n = g.shape[1]
     out = np.zeros_like(g)
-    for u in np.flatnonzero((f[:, :n] != 0).any(axis=0)):
+    for u in (_days(f[:, :n]) if days is None else days):
         out[:, u:] += f[:, u:u + 1] * g[:, :n - u]
     return out
 
 
-def convolve_fft(f: np.ndarray, g: np.ndarray) -> np.ndarray:
-    """`convolve` by FFT when shifting would take long: the same numbers to about 1e-15 (clipped to
+def convolve_fft(f: np.ndarray, g: np.ndarray, m: int) -> np.ndarray:
+    """`convolve` by FFT, f being 0 from day m on: the same numbers to about 1e-15 (clipped to
     [0, 1]), but a row's last bits depend on the block's length. For Monte Carlo draws."""
     n = g.shape[1]
-    days = np.flatnonzero((f[:, :n] != 0).any(axis=0))
-    if days.size <= 12:                                            # a few shifts are cheaper
-        return convolve(f, g)
-    m = int(days[-1]) + 1                                          # f is 0 from here on
     size = fast_length(n + m - 1)                                  # no wrap-around into the first n days
     spectrum = np.fft.rfft(f[:, :m], size, axis=1)
     spectrum *= np.fft.rfft(g, size, axis=1)
-    return np.clip(np.fft.irfft(spectrum, size, axis=1)[:, :n], 0.0, 1.0)
+    out = np.fft.irfft(spectrum, size, axis=1)[:, :n]
+    return np.clip(out, 0.0, 1.0, out=out)
 
 
 def fast_length(n: int) -> int:

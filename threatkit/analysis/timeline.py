@@ -40,7 +40,7 @@ DAYS_PER_MONTH = 365.25 / 12        # as in parity_day: a month is a twelfth of 
 REPORT_DAYS = (30, 90, 180, 365)      # the days of expected_capability in JSON
 DEFAULT_POINTS = 600
 CHUNK = 128                           # draws per block on the curves grid: a block's arrays stay in cache (15% faster than 512)
-CLOCK_COLUMNS = 256                   # draws per block of the clock: a block's days x draws stay small
+CLOCK_BYTES = 64 << 20                # about what one day x draw array of a tree's clock may take
 
 
 @dataclass(frozen=True, eq=False)
@@ -111,9 +111,11 @@ def clock_of(tree, horizon: int, exact: bool = True) -> np.ndarray:
     `exact` as in clock.root_clock."""
     p, tau, cap = tree.leaves
     width = p.shape[1]
-    parts = [root_clock(tree.flat, (p[:, lo:lo + CLOCK_COLUMNS], tau[:, lo:lo + CLOCK_COLUMNS],
-                                    cap[:, lo:lo + CLOCK_COLUMNS]), horizon, exact=exact)
-             for lo in range(0, width, CLOCK_COLUMNS)]
+    # blocks of columns: a big tree holds many days x draws arrays at once (one per level and sibling)
+    block = max(32, CLOCK_BYTES // (8 * (horizon + 1) * max(1, int(tree.flat.depth[-1]) * 3)))
+    parts = [root_clock(tree.flat, (p[:, lo:lo + block], tau[:, lo:lo + block], cap[:, lo:lo + block]),
+                        horizon, exact=exact)
+             for lo in range(0, width, block)]
     return stack_clocks(parts)
 
 
