@@ -161,3 +161,19 @@ def test_a_planned_harvest_changes_nothing_without_transfer_curves(doc):
     model = threatkit.load_text(yaml.safe_dump(doc))
     adaptive, planned = timeline(model, "s"), timeline(model, "s", harvest="planned")
     assert adaptive.to_dict() | {"harvest": None} == planned.to_dict() | {"harvest": None}
+
+
+def test_leaf_clocks_at_the_edges():
+    """1 - (1 - p)^min(floor(t / tau), cap), by hand: a p too small to move 1 - p, instant attempts
+    (tau 0: all of them at once), a step tried once, an infeasible step (infinite time)."""
+    import numpy as np
+
+    from threatkit.analysis.clock import extend, leaf_clock
+
+    F = extend(leaf_clock(np.array([1e-300, 0.5, 0.5, 0.3, 0.9]), np.array([1.0, 0.0, 0.0, 10.0, np.inf]),
+                          np.array([np.inf, np.inf, 3.0, 1.0, np.inf]), 100), 100)
+    assert (F[0] == 0).all()                                    # 1 - 1e-300 is 1: never
+    assert (F[1] == 1).all()                                    # unbounded instant attempts: done on day 0
+    assert (F[2] == 1 - 0.5 ** 3).all()                         # three instant attempts
+    assert F[3, 9] == 0 and (F[3, 10:] == 1 - (1 - 0.3)).all()    # once, on day 10, for good
+    assert (F[4] == 0).all()

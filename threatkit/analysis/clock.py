@@ -22,11 +22,11 @@ from threatkit.analysis.trees import GATES, FlatTree
 SETTLED = 2.0 ** -54           # (1 - p)^k below this: 1 - (1 - p)^k rounds to 1.0
 
 
-def leaf_clock(p: np.ndarray, tau: np.ndarray, cap: np.ndarray, horizon: int) -> np.ndarray:
+def leaf_clock(p: np.ndarray, tau: np.ndarray, cap: np.ndarray, horizon: int, dtype=np.float64) -> np.ndarray:
     """F of one leaf over days 0..T for every draw (arrays of one value per draw): (W, T + 1)."""
     p, tau, cap = (np.asarray(a, float) for a in (p, tau, cap))
     q = 1.0 - p
-    live = (p > 0) & np.isfinite(tau)
+    live = (p > 0) & (q < 1) & np.isfinite(tau)          # p below 1e-16: 1 - p is 1, F is 0
     with np.errstate(divide="ignore", invalid="ignore"):
         enough = np.where(q > 0, np.ceil(np.log(SETTLED) / np.log(q)) + 1, 1.0)   # attempts until it settles
         last = np.minimum(cap, enough)
@@ -46,10 +46,10 @@ def leaf_clock(p: np.ndarray, tau: np.ndarray, cap: np.ndarray, horizon: int) ->
         most = a[:, -1].max(initial=0.0)                           # attempts by the last day, at most
         if most <= 4 * (T + 1):                                    # (1 - p)^k for each k once, then looked up:
             k = np.arange(int(most) + 1, dtype=float)[None, :]     # the same powers, without a power per day
-            miss = np.take_along_axis(np.power(q[:, None], k), a.astype(np.intp), axis=1)
+            miss = np.take_along_axis(np.power(q[:, None], k).astype(dtype, copy=False), a.astype(np.intp), axis=1)
         else:
-            miss = np.power(q[:, None], a)
-    F = np.subtract(1.0, miss, out=miss)
+            miss = np.power(q[:, None], a).astype(dtype, copy=False)
+    F = np.subtract(dtype(1.0), miss, out=miss)
     if not live.all():
         F[~live] = 0.0
     return F
@@ -93,7 +93,7 @@ def in_order(children: list[np.ndarray], horizon: int, exact: bool = True) -> np
 def then(F: np.ndarray, G: np.ndarray, horizon: int, exact: bool = True) -> np.ndarray:
     """F * G: G started on the day F succeeds. Settles by the sum of their settling days."""
     T = min(horizon, F.shape[1] - 1 + G.shape[1] - 1)
-    f = np.diff(F[:, :T + 1], axis=1, prepend=0.0)                # chance F succeeds on day u
+    f = daily(F[:, :T + 1])                                        # chance F succeeds on day u
     g = extend(G, T)
     if exact:
         return convolve(f, g)
@@ -101,11 +101,19 @@ def then(F: np.ndarray, G: np.ndarray, horizon: int, exact: bool = True) -> np.n
     f_days = _days(f)
     if f_days.size <= SHIFTS:
         return convolve(f, g, f_days)
-    g_daily = np.diff(g, axis=1, prepend=0.0)
+    g_daily = daily(g)
     g_days = _days(g_daily)
     if g_days.size <= SHIFTS:
         return convolve(g_daily, extend(F, T), g_days)
     return convolve_fft(f, g, int(f_days[-1]) + 1)
+
+
+def daily(F: np.ndarray) -> np.ndarray:
+    """F(u) - F(u - 1), F(-1) = 0: the chance of succeeding on each day, in F's precision."""
+    out = np.empty_like(F)
+    out[:, :1] = F[:, :1]
+    np.subtract(F[:, 1:], F[:, :-1], out=out[:, 1:])
+    return out
 
 
 SHIFTS = 12                    # up to this many shifted copies cost less than an FFT
@@ -138,7 +146,7 @@ def convolve_fft(f: np.ndarray, g: np.ndarray, m: int) -> np.ndarray:
     spectrum = np.fft.rfft(f[:, :m], size, axis=1)
     spectrum *= np.fft.rfft(g, size, axis=1)
     out = np.fft.irfft(spectrum, size, axis=1)[:, :n]
-    return np.clip(out, 0.0, 1.0, out=out)
+    return np.clip(out, 0, 1, out=out)
 
 
 def fast_length(n: int) -> int:
@@ -163,11 +171,12 @@ def root_clock(flat: FlatTree, leaves: tuple[np.ndarray, np.ndarray, np.ndarray]
     in order (a column's bits do not depend on the others); else by FFT where that is faster."""
     p, tau, cap = leaves
     row = {int(i): k for k, i in enumerate(flat.leaves)}
+    dtype = np.float64 if exact else np.float32      # draws: single precision, 1e-7 against their spread
 
     def node(i: int) -> np.ndarray:           # depth first: only one path's siblings are held at once
         if i in row:
             k = row[i]
-            return leaf_clock(p[k], tau[k], cap[k], horizon)
+            return leaf_clock(p[k], tau[k], cap[k], horizon, dtype)
         lo, m = int(flat.first_child[i]), int(flat.n_children[i])
         kids = [node(c) for c in range(lo, lo + m)]
         gate = GATES[flat.gate[i]]

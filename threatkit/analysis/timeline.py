@@ -123,7 +123,7 @@ def stack_clocks(parts: list[np.ndarray]) -> np.ndarray:
     """Clocks of blocks of columns as one: each carried on to the latest settling day."""
     if len(parts) == 1:
         return parts[0]
-    out = np.empty((sum(F.shape[0] for F in parts), max(F.shape[1] for F in parts)))
+    out = np.empty((sum(F.shape[0] for F in parts), max(F.shape[1] for F in parts)), dtype=parts[0].dtype)
     lo = 0
     for F in parts:
         hi = lo + F.shape[0]
