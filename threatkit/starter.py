@@ -38,7 +38,14 @@ scenarios:
     actor: competitor                  # who: `threatkit catalog actors`
     tier: public-api                   # what access: `threatkit catalog tiers`
     controls: [rate-limit, customer-screening, anomaly-detection]   # `threatkit catalog controls`
+    # capability_threshold: 0.5        # the share of the capability that counts as holding it
+    # harvest: adaptive                # adaptive: the actor harvests the fewest samples that clear the
+    #                                  # threshold; planned: every query its harvest step plans
     source: "our own judgement"
+
+# In a pathway's tree of your own, a step may say `retry: false` when it can be tried only once
+# (an insider who refuses, an exploit that burns when noticed); by default a failed step is tried
+# again at once, within the actor's budget and, for a step with queries, the access window.
 
 # Add your own actors, tiers, pathways or controls under `actors:`, `tiers:`, `pathways:` and
 # `controls:`; `threatkit catalog examples` lists complete example models to read
