@@ -13,7 +13,6 @@ from functools import cached_property
 
 import numpy as np
 
-from threatkit.analysis.clock import extend
 from threatkit.analysis.simulate import ColumnSlice, Quantities, Sampler
 from threatkit.analysis.transfer import least_samples, reaches, share_at
 from threatkit.analysis.trees import FlatTree, cheapest_attack, combine
@@ -191,11 +190,7 @@ def evaluate_blocks(pathway: Pathway, setting: Setting, sampler: Sampler, read):
 
 
 def _join(rows: list[np.ndarray]) -> np.ndarray:
-    """Blocks' rows as one; a clock (days x columns, settled at its last day) is carried on to
-    the latest block's last day first."""
-    if rows[0].ndim == 2:
-        T = max(r.shape[1] for r in rows) - 1
-        rows = [extend(r, T) for r in rows]
+    """Blocks' rows as one (a row per column first)."""
     return np.concatenate(rows)
 
 

@@ -33,14 +33,15 @@ def leaf_clock(p: np.ndarray, tau: np.ndarray, cap: np.ndarray, horizon: int, dt
         settle = np.where(live, np.ceil(last * tau) + 1, 0.0)
     settle = np.nan_to_num(settle, nan=0.0, posinf=float(horizon))
     T = int(min(horizon, settle.max(initial=0.0)))
-    t = np.arange(T + 1, dtype=float)[None, :]
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        a = t / tau[:, None]
-        np.floor(a, out=a)
-        np.minimum(a, last[:, None], out=a)                        # infinite tau: 0 attempts ever end
-        instant = live & (tau == 0)
-        if instant.any():
-            a[instant] = last[instant, None]                       # instant attempts: all of them at once
+    rows = live.nonzero()[0]
+    if rows.size and (tau[rows] == tau[rows[0]]).all() and (last[rows] == last[rows[0]]).all():
+        # every draw attempts on the same days (a fixed time, the usual case): one row of counts
+        counts = attempts(np.arange(T + 1, dtype=float), tau[rows[0]], last[rows[0]])
+        powers = np.power(q[:, None], np.arange(int(counts[-1]) + 1, dtype=float)[None, :]).astype(dtype, copy=False)
+        miss = powers[:, counts.astype(np.intp)]
+    else:
+        t = np.arange(T + 1, dtype=float)[None, :]
+        a = attempts(t, tau[:, None], last[:, None])
         if not live.all():
             a[~live] = 0.0
         most = a[:, -1].max(initial=0.0)                           # attempts by the last day, at most
@@ -48,11 +49,23 @@ def leaf_clock(p: np.ndarray, tau: np.ndarray, cap: np.ndarray, horizon: int, dt
             k = np.arange(int(most) + 1, dtype=float)[None, :]     # the same powers, without a power per day
             miss = np.take_along_axis(np.power(q[:, None], k).astype(dtype, copy=False), a.astype(np.intp), axis=1)
         else:
-            miss = np.power(q[:, None], a).astype(dtype, copy=False)
+            with np.errstate(over="ignore"):
+                miss = np.power(q[:, None], a).astype(dtype, copy=False)
     F = np.subtract(dtype(1.0), miss, out=miss)
     if not live.all():
         F[~live] = 0.0
     return F
+
+
+def attempts(t: np.ndarray, tau, last) -> np.ndarray:
+    """Attempts finished by day t: min(floor(t / tau), last); with tau = 0, all of them at once."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):     # a tiny tau: inf attempts, capped
+        a = np.floor(t / tau)
+    a = np.minimum(a, last, out=a)
+    instant = np.broadcast_to(np.asarray(tau) == 0, a.shape)
+    if instant.any():
+        a[instant] = np.broadcast_to(last, a.shape)[instant]
+    return a
 
 
 def extend(F: np.ndarray, T: int) -> np.ndarray:

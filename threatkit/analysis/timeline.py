@@ -24,12 +24,14 @@ controls, the same inputs are drawn.
 from __future__ import annotations
 
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from threatkit.analysis.assess import DEFAULT_THRESHOLD, Setting, evaluate_blocks, share
-from threatkit.analysis.clock import extend, root_clock
+from threatkit.analysis.assess import Setting, evaluate_blocks, leaf_table, share
+from threatkit.analysis.clock import root_clock
 from threatkit.analysis.grid import column_percentiles
 from threatkit.analysis.simulate import Sampler
 from threatkit.analysis.transfer import reaches
@@ -84,15 +86,17 @@ def gather(setting: Setting, pathways: tuple[Pathway, ...], sampler: Sampler = S
     clock over days 0..horizon included. `months` is (quantity or None, draw key) from
     `independent_months`."""
     rows = {"p": [], "time": [], "share": [], "cost": []}
-    clocks = []
+    leaves = []
     for pw in pathways:
         def read(tree, part, pw=pw):
+            p, tau, cap = tree.leaves                                  # (L, columns): as columns' rows
             return (tree.root("probability"), tree.root("time_days"), tree.root("cost_usd"), share(pw, tree, part),
-                    clock_of(tree, horizon, exact=part.exact_clock))
-        p, time, cost, shares, clock = evaluate_blocks(pw, setting, sampler, read)
+                    p.T, tau.T, cap.T)
+        p, time, cost, shares, *leaf = evaluate_blocks(pw, setting, sampler, read)
         for name, row in zip(("p", "time", "cost", "share"), (p, time, cost, shares)):
             rows[name].append(row)
-        clocks.append(clock)
+        leaves.append((pw, tuple(x.T for x in leaf)))
+    clocks = _clocks(leaves, horizon, sampler.exact_clock)
     width = sampler.width
     duration = sampler.draw_one(setting.tier.duration_days, "tier", setting.tier.id, "duration_days")
     quantity, key = months if months is not None else independent_months(setting)
@@ -106,14 +110,25 @@ def gather(setting: Setting, pathways: tuple[Pathway, ...], sampler: Sampler = S
         duration=duration, parity=parity, threshold=float(setting.threshold))
 
 
-def clock_of(tree, horizon: int, exact: bool = True) -> np.ndarray:
-    """The evaluated tree's clock, F_root over days 0..T for each column (blocks of columns);
-    `exact` as in clock.root_clock."""
-    p, tau, cap = tree.leaves
+def _clocks(leaves: list, horizon: int, exact: bool) -> list[np.ndarray]:
+    """Each pathway's clock from its leaves' (p, tau, cap), on the machine's cores: the clocks are
+    independent, pure numpy (which works outside the interpreter lock), and come back in order."""
+    width = leaves[0][1][0].shape[1] if leaves else 0
+    if len(leaves) < 2 or (os.cpu_count() or 1) < 2 or width < 64:      # small work: threads cost more
+        return [clock_of(pw, rows, horizon, exact) for pw, rows in leaves]
+    with ThreadPoolExecutor(min(len(leaves), os.cpu_count() or 1)) as pool:
+        return list(pool.map(lambda item: clock_of(item[0], item[1], horizon, exact), leaves))
+
+
+def clock_of(pathway: Pathway, leaves: tuple, horizon: int, exact: bool = True) -> np.ndarray:
+    """The pathway's clock, F_root over days 0..T for each column (blocks of columns), from its
+    leaves' (p, tau, cap) rows; `exact` as in clock.root_clock."""
+    flat = leaf_table(pathway).flat
+    p, tau, cap = leaves
     width = p.shape[1]
     # blocks of columns: a big tree holds many days x draws arrays at once (one per level and sibling)
-    block = max(32, CLOCK_BYTES // (8 * (horizon + 1) * max(1, int(tree.flat.depth[-1]) * 3)))
-    parts = [root_clock(tree.flat, (p[:, lo:lo + block], tau[:, lo:lo + block], cap[:, lo:lo + block]),
+    block = max(32, CLOCK_BYTES // (8 * (horizon + 1) * max(1, int(flat.depth[-1]) * 3)))
+    parts = [root_clock(flat, (p[:, lo:lo + block], tau[:, lo:lo + block], cap[:, lo:lo + block]),
                         horizon, exact=exact)
              for lo in range(0, width, block)]
     return stack_clocks(parts)
@@ -155,8 +170,8 @@ def own(inp: Inputs, days: np.ndarray) -> np.ndarray:
     return (np.asarray(days, float) >= inp.parity[:, None]).astype(float)
 
 
-def _holding(inp: Inputs, days: np.ndarray, persistent_only: bool) -> np.ndarray:
-    P = held(inp, days)
+def _holding(inp: Inputs, days: np.ndarray, persistent_only: bool, P: np.ndarray | None = None) -> np.ndarray:
+    P = held(inp, days) if P is None else P
     counts = reaches(inp.share, inp.threshold)                 # (K, D)
     if persistent_only:
         counts = counts & inp.persistent[:, None]
@@ -164,20 +179,20 @@ def _holding(inp: Inputs, days: np.ndarray, persistent_only: bool) -> np.ndarray
     return 1.0 - (1.0 - own(inp, days)) * survive
 
 
-def durable(inp: Inputs, days: np.ndarray) -> np.ndarray:
-    """Chance of holding at least the threshold share for good by each day: (D, M)."""
-    return _holding(inp, days, persistent_only=True)
+def durable(inp: Inputs, days: np.ndarray, P: np.ndarray | None = None) -> np.ndarray:
+    """Chance of holding at least the threshold share for good by each day: (D, M). `P`: held(inp, days)."""
+    return _holding(inp, days, True, P)
 
 
-def usable(inp: Inputs, days: np.ndarray) -> np.ndarray:
-    """Chance of being able to use at least the threshold share on each day: (D, M)."""
-    return _holding(inp, days, persistent_only=False)
+def usable(inp: Inputs, days: np.ndarray, P: np.ndarray | None = None) -> np.ndarray:
+    """Chance of being able to use at least the threshold share on each day: (D, M). `P`: held(inp, days)."""
+    return _holding(inp, days, False, P)
 
 
-def expected_capability(inp: Inputs, days: np.ndarray) -> np.ndarray:
-    """E[largest share held durably by each day], own development counting 1: (D, M)."""
+def expected_capability(inp: Inputs, days: np.ndarray, P: np.ndarray | None = None) -> np.ndarray:
+    """E[largest share held durably by each day], own development counting 1: (D, M). `P`: held(inp, days)."""
     keep = inp.persistent
-    P = held(inp, days)[keep]                                           # (K', D, M)
+    P = (held(inp, days) if P is None else P)[keep]                    # (K', D, M)
     s = inp.share[keep]                                                 # (K', D)
     P = np.concatenate([np.broadcast_to(own(inp, days), P.shape[1:])[None], P])
     s = np.concatenate([np.ones((1, inp.width)), s])
@@ -421,7 +436,8 @@ def curves(inp: Inputs, det: Inputs | None = None, *, label: str = "", horizon: 
     for lo in range(0, inp.width, CHUNK):
         part = _columns(inp, slice(lo, lo + CHUNK))
         grid = days[None, :]
-        block = expected_capability(part, grid), durable(part, grid), usable(part, grid)
+        P = held(part, grid)                      # shared by the three curves
+        block = expected_capability(part, grid, P), durable(part, grid, P), usable(part, grid, P)
         e_rows.append(block[0])
         d_sum += block[1].sum(axis=0)
         u_sum += block[2].sum(axis=0)
