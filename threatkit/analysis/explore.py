@@ -21,7 +21,7 @@ from typing import TypeVar
 from threatkit.analysis.assess import Setting
 from threatkit.analysis.simulate import Sampler
 from threatkit.analysis.timeline import (
-    DEFAULT_HORIZON_DAYS, Answer, Curves, Inputs, Timeline, curves, gather,
+    DEFAULT_HORIZON_DAYS, Answer, ClockMemo, Curves, Inputs, Timeline, curves, gather,
     independent_months, timeline_of)
 from threatkit.model.values import ThreatModel
 
@@ -44,6 +44,7 @@ class SettingAnswers:
         self.model, self.scenario = model, model.scenario(scenario)
         self.samples, self.seed, self.horizon, self.size = samples, seed, int(horizon), size
         self._kept: OrderedDict[tuple, object] = OrderedDict()
+        self.clocks = ClockMemo()       # per pathway: a control acts on few pathways, the rest keep their clocks
 
     def answer(self, setting: Setting) -> tuple[Curves, Curves, Timeline]:
         bare = setting.with_controls(())
@@ -57,7 +58,7 @@ class SettingAnswers:
         sampler = Sampler() if deterministic or not self.samples else Sampler(self.samples, self.seed)
         return self._keep(("inputs", setting_key(setting), sampler), lambda: gather(
             setting, self.model.pathways, sampler, months=independent_months(setting, self.scenario),
-            horizon=self.horizon))
+            horizon=self.horizon, kept=self.clocks if self.size > 0 else None))
 
     def _curves(self, setting: Setting, label: str) -> Curves:
         return self._keep(("curves", setting_key(setting), label), lambda: curves(

@@ -23,8 +23,10 @@ controls, the same inputs are drawn.
 """
 from __future__ import annotations
 
+import hashlib
 import math
 import os
+from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
@@ -81,10 +83,10 @@ def parity_day(months: np.ndarray | float) -> np.ndarray:
 
 
 def gather(setting: Setting, pathways: tuple[Pathway, ...], sampler: Sampler = Sampler(), *,
-           months=None, horizon: int = DEFAULT_HORIZON_DAYS) -> Inputs:
+           months=None, horizon: int = DEFAULT_HORIZON_DAYS, kept: ClockMemo | None = None) -> Inputs:
     """Evaluate every pathway in the setting and collect the curves' inputs, each pathway's
     clock over days 0..horizon included. `months` is (quantity or None, draw key) from
-    `independent_months`."""
+    `independent_months`. `kept`: clocks already computed for the same leaves (an explorer's)."""
     rows = {"p": [], "time": [], "share": [], "cost": []}
     leaves = []
     for pw in pathways:
@@ -96,7 +98,7 @@ def gather(setting: Setting, pathways: tuple[Pathway, ...], sampler: Sampler = S
         for name, row in zip(("p", "time", "cost", "share"), (p, time, cost, shares)):
             rows[name].append(row)
         leaves.append((pw, tuple(x.T for x in leaf)))
-    clocks = _clocks(leaves, horizon, sampler.exact_clock)
+    clocks = _clocks(leaves, horizon, sampler.exact_clock, kept)
     width = sampler.width
     duration = sampler.draw_one(setting.tier.duration_days, "tier", setting.tier.id, "duration_days")
     quantity, key = months if months is not None else independent_months(setting)
@@ -110,14 +112,53 @@ def gather(setting: Setting, pathways: tuple[Pathway, ...], sampler: Sampler = S
         duration=duration, parity=parity, threshold=float(setting.threshold))
 
 
-def _clocks(leaves: list, horizon: int, exact: bool) -> list[np.ndarray]:
+def _clocks(leaves: list, horizon: int, exact: bool, kept: ClockMemo | None = None) -> list[np.ndarray]:
     """Each pathway's clock from its leaves' (p, tau, cap), on the machine's cores: the clocks are
-    independent, pure numpy (which works outside the interpreter lock), and come back in order."""
+    independent, pure numpy (which works outside the interpreter lock), and come back in order.
+    With `kept`, a pathway whose leaves are those of a kept clock takes that clock."""
+    keys = [kept.key(pw, rows, horizon, exact) for pw, rows in leaves] if kept is not None else [None] * len(leaves)
+    todo = [(k, item) for k, item in zip(keys, leaves) if kept is None or kept.get(k) is None]
     width = leaves[0][1][0].shape[1] if leaves else 0
-    if len(leaves) < 2 or (os.cpu_count() or 1) < 2 or width < 64:      # small work: threads cost more
-        return [clock_of(pw, rows, horizon, exact) for pw, rows in leaves]
-    with ThreadPoolExecutor(min(len(leaves), os.cpu_count() or 1)) as pool:
-        return list(pool.map(lambda item: clock_of(item[0], item[1], horizon, exact), leaves))
+    if len(todo) < 2 or (os.cpu_count() or 1) < 2 or width < 64:      # small work: threads cost more
+        made = [clock_of(pw, rows, horizon, exact) for _, (pw, rows) in todo]
+    else:
+        with ThreadPoolExecutor(min(len(todo), os.cpu_count() or 1)) as pool:
+            made = list(pool.map(lambda item: clock_of(item[1][0], item[1][1], horizon, exact), todo))
+    if kept is None:
+        return made
+    for (k, _), clock in zip(todo, made):
+        kept.put(k, clock)
+    return [kept.get(k) for k in keys]
+
+
+class ClockMemo:
+    """Clocks by the content of their leaves, the most recent within `limit` bytes: an explorer's
+    settings differ in a control or two, and every pathway no control of theirs touches has the
+    same leaves, so the same clock (read-only)."""
+
+    def __init__(self, limit: int = 256 << 20):
+        self.limit, self._kept = limit, OrderedDict()
+
+    @staticmethod
+    def key(pathway: Pathway, rows: tuple, horizon: int, exact: bool) -> tuple:
+        digest = hashlib.blake2b(digest_size=16)
+        for a in rows:
+            digest.update(np.ascontiguousarray(a, float).tobytes())
+        return (id(pathway), pathway.id, horizon, exact, rows[0].shape, digest.hexdigest())
+
+    def get(self, key):
+        clock = self._kept.get(key)
+        if clock is not None:
+            self._kept.move_to_end(key)
+        return clock
+
+    def put(self, key, clock: np.ndarray) -> None:
+        if self.limit <= 0:
+            return
+        clock.flags.writeable = False
+        self._kept[key] = clock
+        while sum(c.nbytes for c in self._kept.values()) > self.limit and len(self._kept) > 1:
+            self._kept.popitem(last=False)
 
 
 def clock_of(pathway: Pathway, leaves: tuple, horizon: int, exact: bool = True) -> np.ndarray:
