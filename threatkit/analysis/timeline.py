@@ -166,6 +166,16 @@ def clock_of(pathway: Pathway, leaves: tuple, horizon: int, exact: bool = True) 
     leaves' (p, tau, cap) rows; `exact` as in clock.root_clock."""
     flat = leaf_table(pathway).flat
     p, tau, cap = leaves
+    # columns with the same leaves have the same clock: a sweep's columns differ in one input, so
+    # for most pathways nearly all of them are the modes' column
+    table = np.concatenate([p, tau, cap]).T
+    unique, first, again = np.unique(table, axis=0, return_index=True, return_inverse=True)
+    if len(first) < table.shape[0]:
+        order = np.sort(first)                       # the distinct columns, in their first order
+        position = np.empty(table.shape[0], np.intp)
+        position[order] = np.arange(order.size)
+        clock = clock_of(pathway, (p[:, order], tau[:, order], cap[:, order]), horizon, exact)
+        return clock[position[first][again.reshape(-1)]]
     width = p.shape[1]
     # blocks of columns: a big tree holds many days x draws arrays at once (one per level and sibling)
     block = max(32, CLOCK_BYTES // (8 * (horizon + 1) * max(1, int(flat.depth[-1]) * 3)))
