@@ -615,6 +615,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 
     path = Path(args.path)
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)      # as batch -o makes its folder
         write_starter(path)
     except FileExistsError:
         raise UserError(f"{path} already exists; threatkit init never overwrites a file (choose another PATH)") from None

@@ -16,6 +16,7 @@ from typing import Any, Iterable
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from threatkit import examples
 from threatkit.model import cache, errors, text as model_text
 from threatkit.model.values import (
     KINDS,
@@ -216,8 +217,12 @@ def _load_located(src: Located, base_dir: Path, stack: tuple[Path, ...],
                 merged.update(builtin)
                 problems += found
             continue
-        target = (base_dir / inc).resolve()
         line = src.line(("include", i))
+        try:
+            target = (base_dir / examples.resolve(inc)).resolve()     # example:NAME: a shipped example
+        except examples.UnknownExample as exc:
+            problems.append(Problem(name, line, f"include: {exc}"))
+            continue
         if target in stack:
             chain = " -> ".join(p.name for p in stack + (target,))
             problems.append(Problem(name, line, f"include: cycle {chain}; expected includes that do not loop back"))
@@ -228,7 +233,8 @@ def _load_located(src: Located, base_dir: Path, stack: tuple[Path, ...],
             problems.append(Problem(name, line, f"include: cannot read {inc!r} ({exc.strerror or exc}); "
                                                 f"expected 'builtin' or a path relative to {base_dir}"))
             continue
-        shown = os.path.normpath(os.path.join(os.path.dirname(name), inc))   # as the user would write it
+        shown = (str(target) if inc.startswith(examples.PREFIX)
+                 else os.path.normpath(os.path.join(os.path.dirname(name), inc)))   # as the user would write it
         part, found = _load_file(inc_text, shown, target.parent, stack + (target,))
         part.files[str(target)] = cache.digest(inc_text)
         merged.update(part)
