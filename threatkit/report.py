@@ -260,8 +260,13 @@ class ScenarioReport:
         """Controls by risk reduction per dollar, as a DataFrame."""
         import pandas as pd
 
+        from dataclasses import fields
+
+        from threatkit.analysis.controls import ControlValue
+
         rows = [v.to_dict() for v in control_values(self.model, self.scenario)]
-        frame = pd.DataFrame(rows).set_index("control")
+        # a first sketch may define no controls at all: an empty table, with its columns
+        frame = pd.DataFrame(rows, columns=[f.name for f in fields(ControlValue)]).set_index("control")
         return Table(frame.style.set_uuid(f"threatkit-controls-{self.scenario}").format(
             {"risk_reduction": "{:.4f}", "cost_usd": "${:,.0f}",
              "reduction_per_million_usd": lambda x: "free" if x is None or x != x else f"{x:.4f}"},

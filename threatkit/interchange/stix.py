@@ -70,7 +70,7 @@ def threat_actor(actor: Actor, when: str) -> dict:
         **_common("threat-actor", stix_id("threat-actor", actor.id), when),
         "name": actor.title, "description": actor.description,
         "threat_actor_types": ACTOR_TYPES[actor.kind],
-        "resource_level": RESOURCE_LEVELS[actor.capacity],
+        "resource_level": RESOURCE_LEVELS.get(actor.capacity),     # capacity is optional: then none
         "sophistication": SOPHISTICATION[actor.skill],
         "x_threatkit_id": actor.id, "x_threatkit_kind": actor.kind, "x_threatkit_capacity": actor.capacity,
         "x_threatkit_budget_usd": number(actor.budget_usd), "x_threatkit_skill": actor.skill,
