@@ -531,17 +531,20 @@ def test_explorer_in_jupyterlab(lab, page, model):
     session.choice["tier"] = "public-api"
     session.check("2-tier-public-api", changes="curve")
 
-    # Named-account access: fewer accounts, lower probability, later capability.
-    control = model.control("named-account-access")
+    # Export licensing: own accounts refused more often (and 20 of them at most): lower probability,
+    # later capability. (Named-account access alone no longer moves distillation: the 317 samples
+    # a 0.5 share needs take one account less than a day.)
+    control = model.control("export-licensing")
     box = session.explorer.locator(".widget-checkbox", has_text=control.title).locator("input")
     box.scroll_into_view_if_needed()
     box.click()
     assert box.is_checked()
     session.choice["controls"] = session.choice["controls"] | {control.id}
-    session.check("3-control-named-accounts")
+    session.check("3-control-export-licensing")
 
     # The query cap, from the keyboard on the slider handle: three pages down from "no cap". A capped
-    # harvest collects fewer teacher samples, so the expected durable share falls, not only later.
+    # harvest collects fewer teacher samples, so the expected durable share falls, not only later
+    # (broad imitation's; the targeted student's 317 samples still fit, so its tree stays the same).
     uncapped = session.shown["got"]["summary"]["expectedSixMonths"]
     handle = session.explorer.locator(".noUi-handle")
     handle.scroll_into_view_if_needed()
@@ -550,9 +553,9 @@ def test_explorer_in_jupyterlab(lab, page, model):
         handle.press("PageDown")
     cap = CAP_MAX_EXPONENT - 3 * SLIDER_PAGE
     session.choice["cap"] = cap
-    got = session.check("4-query-cap")
+    got = session.check("4-query-cap", changes="curve")
     assert session.explorer.locator(".widget-readout").inner_text().strip() == f"{10 ** cap:,.0f}"
-    assert float(got["summary"]["expectedSixMonths"]) < float(uncapped), "a lower cap must lower the curve"
+    assert float(got["summary"]["expectedSixMonths"]) <= float(uncapped), "a lower cap must never raise the curve"
 
     # An individual: fewer means, later capability.
     session.dropdown("Actor").select_option(label=model.actor("individual").title)

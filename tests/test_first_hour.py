@@ -33,3 +33,14 @@ def test_an_unknown_example_in_include_is_a_line_of_its_own(tmp_path, capsys):
     err = capsys.readouterr().err
     assert f"{path}:4: include: no shipped example 'mythoz'; expected one of: example:mythos" in err
     assert "Traceback" not in err
+
+
+def test_the_report_names_which_own_development_figure_it_gives():
+    """The acceleration section gives own development at the most likely values, the key judgment
+    the median over the draws: both named, so 7.0 and about 7.1 months do not look like a slip."""
+    from threatkit.report import ScenarioReport
+
+    report = ScenarioReport.build("", "status-quo", samples=200, seed=1)
+    assert "at the inputs' most likely values" in report.acceleration_text()
+    judged = [j for j in report.brief.judgments if j.id == "acceleration"]
+    assert judged and "(the median over the draws)" in judged[0].statement

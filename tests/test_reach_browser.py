@@ -181,6 +181,9 @@ def test_snapshot_opens_offline_with_the_live_explorers_numbers(tmp_path, browse
     wait_for_numbers(page.locator(".tk-explorer"), model, choice, "snapshot-offline", page)
     check_stored_controls(page, model, choice)
     assert all(u.startswith(("file:", "data:")) for u in requests), [u[:80] for u in requests]
+    # offline, a button looks as it does online: no icon from a font the page cannot load (a stray glyph)
+    size = page.locator(".tk-tree-size")
+    assert size.inner_text().strip() == "Full size" and size.locator("i.fa").count() == 0
     page.context.close()
 
 

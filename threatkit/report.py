@@ -26,6 +26,7 @@ from threatkit.render.safe import md_text
 from threatkit.resources import data_path
 
 RESULTS_MIME = "application/vnd.threatkit.results+json"
+AT_MODES = "at the inputs' most likely values"   # names the deterministic figure beside the draws' medians
 EXAMPLE = "examples/mythos.yaml"
 
 
@@ -247,14 +248,16 @@ class ScenarioReport:
             return ("**Acceleration:** the model gives this actor no independent-development estimate, so how "
                     "much sooner access gets it there is not computed.")
         if math.isnan(t.acceleration_days):
-            return (f"**Acceleration:** on its own the actor would reach parity in {_months(t.days_independent)}; "
+            return (f"**Acceleration:** on its own the actor would reach parity in {_months(t.days_independent)} "
+                    f"{AT_MODES}; "
                     f"durable capability through access is not reached within {_months(t.horizon_days)}.")
         if t.acceleration_days <= 0:
             return (f"**Acceleration:** none. The actor's own development (parity in "
-                    f"{_months(t.days_independent)}) gets it there no later than access does.")
+                    f"{_months(t.days_independent)} {AT_MODES}) gets it there no later than access does.")
         band = self._band("acceleration_days", "over the draws")
         return (f"**Acceleration:** access gets the actor there **{_months(t.acceleration_days)} sooner** than "
-                f"its own development would, which reaches parity in {_months(t.days_independent)}{band}.")
+                f"its own development would, which reaches parity in {_months(t.days_independent)} "
+                f"{AT_MODES}{band}.")
 
     def recommendations(self):
         """Controls by risk reduction per dollar, as a DataFrame."""

@@ -70,7 +70,8 @@ class Explorer:
         self.tree_view = w.HTML(layout=w.Layout(**{**box, "height": "430px"}))
         self.tree_view.add_class("tk-tree")
         # The tree opens fitted to its box (root in view); full size scrolls inside the box.
-        self.tree_full = w.ToggleButton(value=False, description="Full size", icon="expand",
+        # no icon: its font (Font Awesome) is not in an offline snapshot, where it showed a stray glyph
+        self.tree_full = w.ToggleButton(value=False, description="Full size",
                                         tooltip="show the tree at full size, scrolling inside its box")
         self.tree_full.add_class("tk-tree-size")
         self.tree_full.observe(self._tree_size, names="value")

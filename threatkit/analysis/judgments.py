@@ -387,6 +387,8 @@ def _acceleration_judgment(make, mc: Answer, samples, actor: str, setting: Setti
     values = {"acceleration_days_p5": q["acceleration_p5"], "acceleration_days_p50": q["acceleration_p50"],
               "acceleration_days_p95": q["acceleration_p95"]}
     own = ph.duration(float(np.median(independent)))
+    if samples:
+        own += " (the median over the draws)"           # the report's other figure is at the most likely values
     if not samples:
         x = float(acc[0])
         text = (f"Access does not get {actor} to durable capability sooner than its own development (about {own})"
