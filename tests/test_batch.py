@@ -799,3 +799,28 @@ def test_the_batch_keeps_its_model_and_draws_for_the_reports_it_forks(tmp_path, 
     monkeypatch.setattr(load_module, "_KEPT", {})
     share_models(jobs)
     assert load_module._KEPT == {}
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_a_batch_that_inherited_sigint_ignored(tmp_path):
+    """A script's background job (`make test &` without job control) starts with SIGINT ignored;
+    the batch must still stop at a Ctrl-C (here `kill -INT`), keep what it finished and exit 130."""
+    out = tmp_path / "reports"
+    proc = subprocess.Popen([sys.executable, "-m", "threatkit.cli", "batch", str(EXAMPLE), "-o", str(out),
+                             "--jobs", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    try:
+        seen = []
+        for line in proc.stderr:
+            seen.append(line)
+            if line.startswith("[1/"):
+                break
+        time.sleep(0.25)
+        proc.send_signal(signal.SIGINT)
+        _, rest = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 130, "".join(seen) + rest
+    assert len(list(out.glob("[!.]*.html"))) < len(EXAMPLE_SCENARIOS)

@@ -406,6 +406,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
         raise UserError(exc.args[0], status=2) from None
     except (ReportError, OSError) as exc:
         raise UserError(str(exc), status=2) from None
+    _listen_for_ctrl_c()
     runner = make_runner(args.jobs, args.scheduler)
     try:
         result = run_batch(jobs, args.output, runner, title=f"threatkit batch: {model.name or Path(args.file).name}",
@@ -421,6 +422,22 @@ def cmd_batch(args: argparse.Namespace) -> int:
           + (f", {len(failed)} failed ({', '.join(o.scenario for o in failed)})" if failed else ""), file=sys.stderr)
     print(result.index)
     return 1 if failed else 0
+
+
+def _listen_for_ctrl_c() -> None:
+    """A batch started from a script's background (`make test &`, `cmd &` without job control)
+    inherits SIGINT ignored, and then ran every report to the end after a Ctrl-C or `kill -INT`.
+    A batch must stop when asked: SIGINT raises KeyboardInterrupt here, whatever it inherited."""
+    import signal
+
+    if threading_is_main() and signal.getsignal(signal.SIGINT) in (signal.SIG_IGN, signal.SIG_DFL, None):
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def threading_is_main() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
 
 
 def summary(model: ThreatModel) -> str:
