@@ -661,12 +661,11 @@ def test_changing_a_parameter_redoes_every_scenario(example_batch, tmp_path):
     assert rerun(out, samples=50) == {s: "skipped" for s in EXAMPLE_SCENARIOS}
 
 
-@pytest.mark.slow
-def test_interrupted_batch_leaves_a_folder_the_next_run_completes(tmp_path):
-    out = tmp_path / "reports"
-    # --jobs 1 and the default 2000 samples: one report after the other, each well over 0.25 s
+def interrupt_after_the_first_report(out, **popen) -> tuple[int, str]:
+    """Start a batch of the example (--jobs 1, the default 2000 samples: one report after the other,
+    each well over 0.25 s), send SIGINT once the first report is in; (exit status, its stderr)."""
     proc = subprocess.Popen([sys.executable, "-m", "threatkit.cli", "batch", str(EXAMPLE), "-o", str(out),
-                             "--jobs", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             "--jobs", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen)
     try:
         seen = []
         for line in proc.stderr:                    # the first report is in: the batch goes on with the next
@@ -676,13 +675,19 @@ def test_interrupted_batch_leaves_a_folder_the_next_run_completes(tmp_path):
         assert seen and seen[-1].startswith("[1/"), "".join(seen)
         time.sleep(0.25)          # past the fork of the next job (see test_ctrl_c_while_a_job_is_forked)
         proc.send_signal(signal.SIGINT)
-        _, rest = proc.communicate(timeout=30)
+        _, rest = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
-    stderr = "".join(seen) + rest
-    assert proc.returncode == 130, stderr
+    return proc.returncode, "".join(seen) + rest
+
+
+@pytest.mark.slow
+def test_interrupted_batch_leaves_a_folder_the_next_run_completes(tmp_path):
+    out = tmp_path / "reports"
+    code, stderr = interrupt_after_the_first_report(out)
+    assert code == 130, stderr
     assert "interrupted" in stderr.splitlines()[-1]
     assert processes_mentioning(str(out)) == []           # its forks (same command line) are gone too
 
@@ -806,21 +811,8 @@ def test_ctrl_c_stops_a_batch_that_inherited_sigint_ignored(tmp_path):
     """A script's background job (`make test &` without job control) starts with SIGINT ignored;
     the batch must still stop at a Ctrl-C (here `kill -INT`), keep what it finished and exit 130."""
     out = tmp_path / "reports"
-    proc = subprocess.Popen([sys.executable, "-m", "threatkit.cli", "batch", str(EXAMPLE), "-o", str(out),
-                             "--jobs", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
-    try:
-        seen = []
-        for line in proc.stderr:
-            seen.append(line)
-            if line.startswith("[1/"):
-                break
-        time.sleep(0.25)
-        proc.send_signal(signal.SIGINT)
-        _, rest = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
-    assert proc.returncode == 130, "".join(seen) + rest
+    code, stderr = interrupt_after_the_first_report(
+        out, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    assert code == 130, stderr
+    assert "interrupted" in stderr.splitlines()[-1]
     assert len(list(out.glob("[!.]*.html"))) < len(EXAMPLE_SCENARIOS)
