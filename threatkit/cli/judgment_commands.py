@@ -1,14 +1,11 @@
-"""`threatkit brief` and `threatkit sensitivity`: key judgments and the inputs that drive them.
-
-Kept apart from cli.py (which registers them) so that the command table stays short there.
-"""
+"""`threatkit brief` and `threatkit sensitivity`: key judgments and the inputs that drive them."""
 from __future__ import annotations
 
 import argparse
 import json
 import math
 
-from threatkit.cli import (
+from threatkit.cli.common import (
     FILE_HELP,
     HARVEST_HELP,
     UserError,
