@@ -177,3 +177,16 @@ def test_leaf_clocks_at_the_edges():
     assert (F[2] == 1 - 0.5 ** 3).all()                         # three instant attempts
     assert F[3, 9] == 0 and (F[3, 10:] == 1 - (1 - 0.3)).all()    # once, on day 10, for good
     assert (F[4] == 0).all()
+
+
+def test_many_attempts_a_day_need_no_table_of_every_power():
+    """A step of tiny p tried at once a billion times (tau 0, no cap) or every thousandth of a day:
+    1 - (1 - p)^attempts, computed directly rather than through a table of every power."""
+    import numpy as np
+
+    from threatkit.analysis.clock import extend, leaf_clock
+
+    F = extend(leaf_clock(np.array([1e-12, 1e-9]), np.array([0.0, 0.001]), np.array([np.inf, 1e9]), 50), 50)
+    enough = np.ceil(np.log(2.0 ** -54) / np.log(1 - 1e-12)) + 1                # the attempts until it settles
+    assert F[0, 0] == 1 - (1 - 1e-12) ** enough
+    assert F[1, 1] == 1 - (1 - 1e-9) ** 1000 and F[1, 50] == 1 - (1 - 1e-9) ** 50000

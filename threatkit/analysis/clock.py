@@ -37,8 +37,12 @@ def leaf_clock(p: np.ndarray, tau: np.ndarray, cap: np.ndarray, horizon: int, dt
     if rows.size and (tau[rows] == tau[rows[0]]).all() and (last[rows] == last[rows[0]]).all():
         # every draw attempts on the same days (a fixed time, the usual case): one row of counts
         counts = attempts(np.arange(T + 1, dtype=float), tau[rows[0]], last[rows[0]])
-        powers = np.power(q[:, None], np.arange(int(counts[-1]) + 1, dtype=float)[None, :]).astype(dtype, copy=False)
-        miss = powers[:, counts.astype(np.intp)]
+        if counts[-1] <= 4 * (T + 1):                              # (1 - p)^k for each k once, then looked up
+            powers = np.power(q[:, None], np.arange(int(counts[-1]) + 1, dtype=float)[None, :])
+            miss = powers.astype(dtype, copy=False)[:, counts.astype(np.intp)]
+        else:                                                      # many attempts a day (tiny or no tau)
+            with np.errstate(over="ignore"):
+                miss = np.power(q[:, None], counts[None, :]).astype(dtype, copy=False)
     else:
         t = np.arange(T + 1, dtype=float)[None, :]
         a = attempts(t, tau[:, None], last[:, None])
