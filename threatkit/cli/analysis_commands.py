@@ -5,7 +5,8 @@ import argparse
 import json
 
 from threatkit.cli.common import (
-    FILE_HELP, HARVEST_HELP, UserError, _load, _lookup, _nonnegative_int, _positive_int, _rounded,
+    add_harvest,
+    FILE_HELP, UserError, _load, _lookup, _nonnegative_int, _positive_int, _rounded,
     _scenarios, _share, _write, command, format_table, model_file)
 from threatkit.tabular import ASSESS_COLUMNS, is_stat_column, to_csv
 
@@ -22,8 +23,7 @@ def add_parsers(sub) -> None:
     p.add_argument("--threshold", type=_share, metavar="X",
                    help="share of the capability that counts as holding it, which sets the adaptive harvest "
                         "(default: each scenario's capability_threshold, else 0.5)")
-    p.add_argument("--harvest", choices=["adaptive", "planned"], metavar="adaptive|planned",
-                   help=HARVEST_HELP)
+    add_harvest(p)
     p.add_argument("-o", "--output", metavar="OUT", help="write here (atomically) instead of standard output")
 
     p = sub.add_parser("timeline", help="capability over time: days to durable and usable capability, lead, acceleration",
@@ -40,8 +40,7 @@ def add_parsers(sub) -> None:
                         "capability_threshold, else 0.5)")
     p.add_argument("--horizon", type=_positive_int, default=3650, metavar="DAYS",
                    help="last day looked at (default: 3650)")
-    p.add_argument("--harvest", choices=["adaptive", "planned"], metavar="adaptive|planned",
-                   help=HARVEST_HELP)
+    add_harvest(p)
     p.add_argument("--format", choices=["table", "json", "csv"], default="table", help="output format (default: table)")
     p.add_argument("--samples", type=_positive_int, metavar="N", help="Monte Carlo draws (default: none, deterministic only)")
     p.add_argument("--seed", type=_nonnegative_int, default=0, metavar="S", help="random seed for --samples (default: 0)")

@@ -17,6 +17,11 @@ HARVEST_HELP = ("how much a transfer step harvests, for every scenario: adaptive
                 "each scenario's harvest, else adaptive")
 
 
+def add_harvest(parser: argparse.ArgumentParser) -> None:
+    """--harvest, as every command over time takes it."""
+    parser.add_argument("--harvest", choices=["adaptive", "planned"], metavar="adaptive|planned", help=HARVEST_HELP)
+
+
 def model_file(text: str) -> str:
     """A FILE argument: `example:NAME` becomes the shipped example's path (one place for all commands)."""
     from threatkit.examples import UnknownExample, resolve

@@ -6,8 +6,8 @@ import json
 import math
 
 from threatkit.cli.common import (
+    add_harvest,
     FILE_HELP,
-    HARVEST_HELP,
     UserError,
     _lookup,
     _nonnegative_int,
@@ -19,6 +19,7 @@ from threatkit.cli.common import (
 )
 from threatkit.model.load import load_model
 from threatkit.render.safe import terminal_safe
+
 
 def add_parsers(sub) -> None:
     p = sub.add_parser("brief", help="key judgments for a scenario, in ICD 203 estimative language",
@@ -33,7 +34,7 @@ def add_parsers(sub) -> None:
                    help="Monte Carlo draws (default: 2000, as reports; 0 for values at the modes only)")
     p.add_argument("--seed", type=_nonnegative_int, default=1, metavar="S", help="random seed (default: 1, as reports)")
     p.add_argument("--threshold", type=_share, metavar="X", help="share of the capability that counts as holding it")
-    p.add_argument("--harvest", choices=["adaptive", "planned"], metavar="adaptive|planned", help=HARVEST_HELP)
+    add_harvest(p)
     p.add_argument("--format", choices=["text", "json"], default="text", help="output format (default: text)")
 
     p = sub.add_parser("sensitivity", help="which inputs an output hangs on: a tornado (or Sobol' indices)",
@@ -55,7 +56,7 @@ def add_parsers(sub) -> None:
                    help="Sobol' base sample size, a power of 2 (N x (inputs + 2) evaluations; default 256)")
     p.add_argument("--seed", type=_nonnegative_int, default=0, metavar="S", help="random seed for --method sobol")
     p.add_argument("--threshold", type=_share, metavar="X", help="share of the capability that counts as holding it")
-    p.add_argument("--harvest", choices=["adaptive", "planned"], metavar="adaptive|planned", help=HARVEST_HELP)
+    add_harvest(p)
     p.add_argument("--top", type=_positive_int, metavar="N", help="only the N largest rows")
 
 

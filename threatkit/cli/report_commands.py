@@ -6,7 +6,8 @@ import sys
 from pathlib import Path
 
 from threatkit.cli.common import (
-    FILE_HELP, HARVEST_HELP, UserError, _nonnegative_int, _positive_int, command, model_file)
+    add_harvest,
+    FILE_HELP, UserError, _nonnegative_int, _positive_int, command, model_file)
 from threatkit.model.load import ModelError
 
 
@@ -23,8 +24,7 @@ def add_parsers(sub) -> None:
     p.add_argument("--samples", type=_nonnegative_int, default=2000, metavar="N",
                    help="Monte Carlo draws (default: 2000; 0 for deterministic values only)")
     p.add_argument("--seed", type=_nonnegative_int, default=1, metavar="S", help="random seed (default: 1)")
-    p.add_argument("--harvest", choices=["adaptive", "planned"], metavar="adaptive|planned",
-                   help=HARVEST_HELP)
+    add_harvest(p)
     p.add_argument("--timeout", type=float, metavar="S", help="seconds a cell may run before the report fails")
     p.add_argument("--engine", choices=["threatkit", "kernel"], default="threatkit",
                    help="threatkit: run in a forked child of this warm process (fast, default); "
@@ -48,8 +48,7 @@ def add_parsers(sub) -> None:
     p.add_argument("--samples", type=_nonnegative_int, default=2000, metavar="N",
                    help="Monte Carlo draws per report (default: 2000)")
     p.add_argument("--seed", type=_nonnegative_int, default=1, metavar="S", help="random seed (default: 1)")
-    p.add_argument("--harvest", choices=["adaptive", "planned"], metavar="adaptive|planned",
-                   help=HARVEST_HELP)
+    add_harvest(p)
     p.add_argument("--engine", choices=["threatkit", "kernel"], default="threatkit",
                    help="threatkit: each report in a forked child of a warm process (fast, default); "
                         "kernel: a fresh Jupyter kernel per report (for templates that need one)")
