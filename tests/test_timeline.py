@@ -515,3 +515,49 @@ def test_a_cap_that_shrinks_the_harvest_has_value_through_the_share():
 def test_timeline_takes_a_shipped_example_by_name(capsys):
     assert main(["timeline", "example:mythos", "--scenario", "status-quo", "--format", "json"]) == 0
     assert json.loads(capsys.readouterr().out)[0]["scenario"] == "status-quo"
+
+
+# ---- the ecosystem example: the rows that need no substitutes or exposures ------------------------
+
+ECOSYSTEM = Path(__file__).parent / "examples" / "ecosystem.yaml"
+
+
+def without_the_ecosystem(tmp_path) -> Path:
+    """The ecosystem example less its substitutes and exposures (issue 21's keys, not yet read):
+    each scenario's own-access rows do not depend on them."""
+    doc = yaml.safe_load(ECOSYSTEM.read_text())
+    doc.pop("substitutes")
+    for scenario in doc["scenarios"]:
+        scenario.pop("substitutes", None)
+        scenario.pop("exposures", None)
+    path = tmp_path / "ecosystem-own-access.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return path
+
+
+def test_ecosystem_example_own_access_rows(tmp_path, capsys):
+    stated = expected(ECOSYSTEM)[("adaptive", "assess")]
+    rows = run_json(capsys, ["assess", str(without_the_ecosystem(tmp_path)), "--format", "json"])
+    own = {(r["scenario"], r["asset"], r["pathway"]): r for r in rows}
+    checked = 0
+    for key, want in stated.items():
+        if key not in own:                       # a row on another model (an exposure): issue 21
+            continue
+        r = own[key]
+        assert r["probability"] == pytest.approx(want["probability"], abs=1e-6), key
+        assert r["time_days"] == pytest.approx(want["time_days"], abs=1e-4), key
+        assert r["fidelity"] == pytest.approx(want["fidelity"], abs=1e-6), key
+        assert r["transfer_samples"] == want["transfer_samples"], key
+        assert (r["likelihood"], r["impact"], r["risk"]) == (want["likelihood"], want["impact"], want["risk"]), key
+        checked += 1
+    assert checked == 3 * 5                      # every scenario's three pathways on its own asset
+
+
+def test_ecosystem_example_weight_theft_over_time(tmp_path):
+    # the one-shot insider gives 0.12 from day 60; the intrusion brings it to 0.56 on day 240 and
+    # 1 - 0.88 x 0.5^2 = 0.78 on day 480 (2 of the 10 attempts a $50M budget pays for)
+    model = threatkit.load_model(without_the_ecosystem(tmp_path))
+    inp = inputs(model, "unilateral")
+    k = [pw.id for pw in inp.pathways].index("weight-theft")
+    P = held(inp, np.array([[59, 60, 239, 240, 480]], float))[k, 0]
+    assert P == pytest.approx([0.0, 0.12, 0.12, 1 - 0.88 * 0.5, 1 - 0.88 * 0.25])
