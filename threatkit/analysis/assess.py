@@ -186,12 +186,7 @@ def evaluate_blocks(pathway: Pathway, setting: Setting, sampler: Sampler, read):
         part = sampler.block(lo, min(lo + block, width))
         parts.append([np.array(row) for row in read(evaluate(pathway, setting, part), part)])   # copies: a
         # tree's root row is a view that would keep all its nodes' arrays alive
-    return tuple(_join(rows) for rows in zip(*parts))
-
-
-def _join(rows: list[np.ndarray]) -> np.ndarray:
-    """Blocks' rows as one (a row per column first)."""
-    return np.concatenate(rows)
+    return tuple(np.concatenate(rows) for rows in zip(*parts))
 
 
 @dataclass(frozen=True, eq=False)

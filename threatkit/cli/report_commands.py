@@ -112,12 +112,8 @@ def _listen_for_ctrl_c() -> None:
     inherits SIGINT ignored, and then ran every report to the end after a Ctrl-C or `kill -INT`.
     A batch must stop when asked: SIGINT raises KeyboardInterrupt here, whatever it inherited."""
     import signal
-
-    if threading_is_main() and signal.getsignal(signal.SIGINT) in (signal.SIG_IGN, signal.SIG_DFL, None):
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-
-
-def threading_is_main() -> bool:
     import threading
 
-    return threading.current_thread() is threading.main_thread()
+    inherited = signal.getsignal(signal.SIGINT) in (signal.SIG_IGN, signal.SIG_DFL, None)
+    if inherited and threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.default_int_handler)
