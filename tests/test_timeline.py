@@ -435,30 +435,42 @@ def run_json(capsys, argv):
     return json.loads(capsys.readouterr().out)
 
 
-@pytest.mark.parametrize("harvest", ["adaptive", "planned"])
-def test_worked_example_assess(capsys, harvest):
+ECOSYSTEM = Path(__file__).parent / "examples" / "ecosystem.yaml"
+STATED_BLOCKS = [(path, harvest) for path in (EXAMPLE, ECOSYSTEM) for harvest in ("adaptive", "planned")
+                 if (harvest, "assess") in expected(path)]
+
+
+def test_every_stated_block_is_checked():
+    # the capability-timeline example states both harvests, the ecosystem example the default
+    assert [(p.name, h) for p, h in STATED_BLOCKS] == [
+        ("capability-timeline.yaml", "adaptive"), ("capability-timeline.yaml", "planned"), ("ecosystem.yaml", "adaptive")]
+
+
+@pytest.mark.parametrize("path, harvest", STATED_BLOCKS, ids=lambda x: getattr(x, "stem", x))
+def test_worked_example_assess(capsys, path, harvest):
     flag = [] if harvest == "adaptive" else ["--harvest", "planned"]
-    rows = run_json(capsys, ["assess", str(EXAMPLE), "--format", "json", *flag])
-    stated = STATED[(harvest, "assess")]
-    assert {(r["scenario"], r["asset"], r["pathway"]) for r in rows} == set(stated) and len(rows) == 15
+    rows = run_json(capsys, ["assess", str(path), "--format", "json", *flag])
+    stated = expected(path)[(harvest, "assess")]
+    assert [(r["scenario"], r["asset"], r["pathway"]) for r in rows] == list(stated)
     for r in rows:
         want = stated[(r["scenario"], r["asset"], r["pathway"])]
         assert r["probability"] == pytest.approx(want["probability"], abs=1e-6)
-        assert r["time_days"] == (None if want["time_days"] is None else pytest.approx(want["time_days"]))
+        assert r["time_days"] == (None if want["time_days"] is None else pytest.approx(want["time_days"], abs=1e-4))
         assert r["fidelity"] == pytest.approx(want["fidelity"], abs=1e-6)
         assert r["transfer_samples"] == want["transfer_samples"]
         assert (r["likelihood"], r["impact"], r["risk"]) == (want["likelihood"], want["impact"], want["risk"])
 
 
-@pytest.mark.parametrize("harvest", ["adaptive", "planned"])
-def test_worked_example_timeline(capsys, harvest):
+@pytest.mark.parametrize("path, harvest", STATED_BLOCKS, ids=lambda x: getattr(x, "stem", x))
+def test_worked_example_timeline(capsys, path, harvest):
     flag = [] if harvest == "adaptive" else ["--harvest", "planned"]
-    out = run_json(capsys, ["timeline", str(EXAMPLE), "--format", "json", *flag])
-    stated = STATED[(harvest, "timeline")]
+    out = run_json(capsys, ["timeline", str(path), "--format", "json", *flag])
+    stated = expected(path)[(harvest, "timeline")]
     assert [t["scenario"] for t in out] == list(stated)
     for t in out:
         want = stated[t["scenario"]]
-        assert t["threshold"] == want["threshold"] and t["horizon_days"] == 3650 and t["harvest"] == harvest
+        assert t["threshold"] == want["threshold"] and t["horizon_days"] == 3650
+        assert t["harvest"] == ("planned" if t["scenario"] == "coordinated-planned" else harvest)
         assert {k: t[k] for k in TIMELINE_FIELDS} == {k: want[k] for k in TIMELINE_FIELDS}
         assert t["expected_capability"] == pytest.approx(want["expected_capability"], abs=5e-7)
 
@@ -517,46 +529,12 @@ def test_timeline_takes_a_shipped_example_by_name(capsys):
     assert json.loads(capsys.readouterr().out)[0]["scenario"] == "status-quo"
 
 
-# ---- the ecosystem example: the rows that need no substitutes or exposures ------------------------
+# ---- the ecosystem example: what its text says besides the stated rows ---------------------------
 
-ECOSYSTEM = Path(__file__).parent / "examples" / "ecosystem.yaml"
-
-
-def without_the_ecosystem(tmp_path) -> Path:
-    """The ecosystem example less its substitutes and exposures (issue 21's keys, not yet read):
-    each scenario's own-access rows do not depend on them."""
-    doc = yaml.safe_load(ECOSYSTEM.read_text())
-    doc.pop("substitutes")
-    for scenario in doc["scenarios"]:
-        scenario.pop("substitutes", None)
-        scenario.pop("exposures", None)
-    path = tmp_path / "ecosystem-own-access.yaml"
-    path.write_text(yaml.safe_dump(doc, sort_keys=False))
-    return path
-
-
-def test_ecosystem_example_own_access_rows(tmp_path, capsys):
-    stated = expected(ECOSYSTEM)[("adaptive", "assess")]
-    rows = run_json(capsys, ["assess", str(without_the_ecosystem(tmp_path)), "--format", "json"])
-    own = {(r["scenario"], r["asset"], r["pathway"]): r for r in rows}
-    checked = 0
-    for key, want in stated.items():
-        if key not in own:                       # a row on another model (an exposure): issue 21
-            continue
-        r = own[key]
-        assert r["probability"] == pytest.approx(want["probability"], abs=1e-6), key
-        assert r["time_days"] == pytest.approx(want["time_days"], abs=1e-4), key
-        assert r["fidelity"] == pytest.approx(want["fidelity"], abs=1e-6), key
-        assert r["transfer_samples"] == want["transfer_samples"], key
-        assert (r["likelihood"], r["impact"], r["risk"]) == (want["likelihood"], want["impact"], want["risk"]), key
-        checked += 1
-    assert checked == 3 * 5                      # every scenario's three pathways on its own asset
-
-
-def test_ecosystem_example_weight_theft_over_time(tmp_path):
+def test_ecosystem_example_weight_theft_over_time():
     # the one-shot insider gives 0.12 from day 60; the intrusion brings it to 0.56 on day 240 and
     # 1 - 0.88 x 0.5^2 = 0.78 on day 480 (2 of the 10 attempts a $50M budget pays for)
-    model = threatkit.load_model(without_the_ecosystem(tmp_path))
+    model = threatkit.load_model(ECOSYSTEM)
     inp = inputs(model, "unilateral")
     k = [pw.id for pw in inp.pathways].index("weight-theft")
     P = held(inp, np.array([[59, 60, 239, 240, 480]], float))[k, 0]

@@ -5,7 +5,7 @@ import csv
 import io
 from collections.abc import Sequence
 
-ASSESS_COLUMNS = ("scenario", "pathway", "actor", "tier", "probability", "cost_usd", "time_days", "skill",
+ASSESS_COLUMNS = ("scenario", "asset", "pathway", "actor", "tier", "probability", "cost_usd", "time_days", "skill",
                   "fidelity", "likelihood", "impact", "risk", "cheapest_attack", "transfer_samples")
 TIMELINE_COLUMNS = ("scenario", "threshold", "horizon_days", "days_to_durable", "days_to_usable",
                     "days_to_durable_without_controls", "days_independent", "days_substitute",

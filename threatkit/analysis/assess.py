@@ -24,6 +24,7 @@ from threatkit.model.values import (
     Quantity,
     Scales,
     Scenario,
+    Substitute,
     ThreatModel,
     Tier,
 )
@@ -37,9 +38,23 @@ HARVESTS = ("adaptive", "planned")
 
 
 @dataclass(frozen=True)
+class Route:
+    """Another model the actor reaches (a scenario's exposure): its asset, and its capability as
+    a share of the scenario's asset's, drawn under `key`."""
+
+    asset: Asset
+    relative_capability: Quantity
+    key: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Setting:
     """A scenario resolved to its entries (or an ad hoc one, e.g. from a widget), with the
-    threshold share that counts as holding the capability and how the actor harvests."""
+    threshold share that counts as holding the capability and how the actor harvests.
+
+    `asset` is always the asset whose capability counts (the scenario's). An exposure is a
+    Setting of its own in `exposures`, with its tier and controls and a `route` naming the
+    other model; `substitutes` are what the world offers without access."""
 
     id: str
     asset: Asset
@@ -49,6 +64,9 @@ class Setting:
     scales: Scales
     threshold: float = DEFAULT_THRESHOLD
     harvest: str = DEFAULT_HARVEST          # adaptive | planned
+    exposures: tuple[Setting, ...] = ()
+    substitutes: tuple[Substitute, ...] = ()
+    route: Route | None = None              # set on an exposure's setting
 
     @classmethod
     def of(cls, model: ThreatModel, scenario: Scenario | str, *, controls: tuple[str, ...] | None = None,
@@ -58,12 +76,42 @@ class Setting:
         ids = s.controls if controls is None else controls
         theta = threshold if threshold is not None else (
             s.capability_threshold if s.capability_threshold is not None else DEFAULT_THRESHOLD)
-        return cls(id=s.id, asset=model.asset(s.asset), actor=model.actor(s.actor), tier=model.tier(s.tier),
-                   controls=tuple(model.control(c) for c in ids), scales=model.scales, threshold=float(theta),
-                   harvest=harvest or s.harvest or DEFAULT_HARVEST)
+        own = cls(id=s.id, asset=model.asset(s.asset), actor=model.actor(s.actor), tier=model.tier(s.tier),
+                  controls=tuple(model.control(c) for c in ids), scales=model.scales, threshold=float(theta),
+                  harvest=harvest or s.harvest or DEFAULT_HARVEST, substitutes=model.substitutes_of(s))
+        exposures = tuple(
+            replace(own, tier=model.tier(e.tier), controls=tuple(model.control(c) for c in e.controls),
+                    substitutes=(), route=Route(model.asset(e.asset), e.relative_capability,
+                                                ("scenario", s.id, f"exposures[{e.asset}].relative_capability")))
+            for e in s.exposures)
+        return replace(own, exposures=exposures)
+
+    @property
+    def routes(self) -> tuple[Setting, ...]:
+        """The scenario's own access, then each exposure."""
+        return (self,) + self.exposures
+
+    @property
+    def route_asset(self) -> Asset:
+        """The model this setting reaches: an exposure's, else the scenario's asset."""
+        return self.route.asset if self.route is not None else self.asset
 
     def with_controls(self, controls: tuple[Control, ...]) -> Setting:
+        """Other controls on the scenario's own access (its exposures keep theirs)."""
         return replace(self, controls=tuple(controls))
+
+    def without_controls(self) -> Setting:
+        """No controls anywhere: on the scenario's own access nor on any exposure (what a lead is
+        measured against)."""
+        return replace(self, controls=(), exposures=tuple(replace(e, controls=()) for e in self.exposures))
+
+    def with_options(self, threshold: float | None = None, harvest: str | None = None) -> Setting:
+        """The threshold and harvest replaced, on every route."""
+        change = {k: v for k, v in (("threshold", None if threshold is None else float(threshold)),
+                                    ("harvest", harvest)) if v is not None}
+        if not change:
+            return self
+        return replace(self, **change, exposures=tuple(replace(e, **change) for e in self.exposures))
 
 
 # ---- per-pathway leaf table (pure function of the pathway, cached) ----------------------------
@@ -273,7 +321,8 @@ def evaluate(pathway: Pathway, setting: Setting, sampler: Sampler = Sampler()) -
             window = np.where(rate * accounts > 0, rate * accounts * duration, 0.0)
         collected = np.minimum(queries[step], window)
         if setting.harvest == "adaptive":
-            collected = adaptive_harvest(pathway, sampler, collected, setting.threshold)
+            collected = adaptive_harvest(pathway, sampler, collected, setting.threshold,
+                                         relative_capability(setting, sampler))
         queries = queries.copy()
         queries[step] = collected
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -339,15 +388,23 @@ def attempt_caps(table: LeafTable, time: np.ndarray, cost: np.ndarray, budget: n
     return np.where(table.once[:, None], np.minimum(caps, 1.0), caps)
 
 
-def adaptive_harvest(pathway: Pathway, sampler: Sampler, n_max: np.ndarray, threshold: float) -> np.ndarray:
+def adaptive_harvest(pathway: Pathway, sampler: Sampler, n_max: np.ndarray, threshold: float,
+                     factor: np.ndarray | float = 1.0) -> np.ndarray:
     """The adaptive actor's harvest (DESIGN.md "Harvest"): where the most access allows
     (`n_max`) clears the threshold, the least whole number of samples that does (never more
-    than n_max); elsewhere n_max."""
+    than n_max); elsewhere n_max. The route's share is `factor` x curve(n)."""
     points = [n for n, _ in pathway.transfer.curve]
-    shares = sampler.draw([q for _, q in pathway.transfer.curve], "pathway", pathway.id, "transfer")
+    shares = sampler.draw([q for _, q in pathway.transfer.curve], "pathway", pathway.id, "transfer") * factor
     clears = reaches(share_at(n_max, points, shares), threshold)
     least = least_samples(threshold, points, shares)
     return np.where(clears, np.minimum(n_max, least), n_max)
+
+
+def relative_capability(setting: Setting, sampler: Sampler) -> np.ndarray | float:
+    """The route's share factor r: an exposure's relative_capability (drawn), 1 on the scenario's own access."""
+    if setting.route is None:
+        return 1.0
+    return sampler.draw_one(setting.route.relative_capability, *setting.route.key)
 
 
 def _reasons(table, tier, actor, lacks, low_rank, over_budget, out_of_time, cost, budget, query_time, duration):
@@ -446,12 +503,14 @@ class PathwayAssessment:
 
 @dataclass(frozen=True)
 class Assessment:
-    """A scenario assessed: one PathwayAssessment per pathway of the model."""
+    """A scenario assessed: one PathwayAssessment per pathway of the model on the scenario's own
+    access (`pathways`), and one per exposure and pathway (`exposures`)."""
 
     setting: Setting
     pathways: tuple[PathwayAssessment, ...]
     samples: int | None = None
     seed: int = 0
+    exposures: tuple[PathwayAssessment, ...] = ()
 
     @property
     def scenario(self) -> str:
@@ -461,17 +520,22 @@ class Assessment:
         return f"<Assessment {self.scenario}: {len(self.pathways)} pathways, overall risk {self.overall_risk}>"
 
     @property
+    def routes(self) -> tuple[PathwayAssessment, ...]:
+        """Every row: the scenario's own access, then each exposure's."""
+        return self.pathways + self.exposures
+
+    @property
     def overall_risk(self) -> str:
         order = risk_order(self.setting.scales)
-        return max((p.risk for p in self.pathways), key=order.index, default=order[0])
+        return max((p.risk for p in self.routes), key=order.index, default=order[0])
 
     @property
     def controls_acting(self) -> dict[str, dict[str, tuple[str, ...]]]:
-        """pathway id -> leaf id -> controls acting on it."""
+        """pathway id -> leaf id -> controls acting on it (on the scenario's own access)."""
         return {p.pathway: p.tree.countered for p in self.pathways if p.tree and p.tree.countered}
 
     def rows(self) -> list[dict]:
-        return [p.to_dict() for p in self.pathways]
+        return [p.to_dict() for p in self.routes]
 
     def __getitem__(self, pathway: str) -> PathwayAssessment:
         for p in self.pathways:
@@ -491,43 +555,47 @@ def assess_setting(setting: Setting, pathways: tuple[Pathway, ...], samples: int
                               or [p.id for p in drawn.pathways] != [p.id for p in pathways]
                               or drawn.width != samples):
         raise ValueError("drawn must be these pathways in this setting over the same draws")
-    capability = setting.asset.capability_value.mode
+    capability = setting.asset.capability_value.mode      # the scenario's asset, on every route
     results = []
-    for pw in pathways:
-        tree = evaluate(pw, setting, sampler_det)
-        prob = float(tree.root("probability")[0])
-        fidelity = float(share(pw, tree, sampler_det)[0])
-        impact_value = fidelity * capability
-        like = likelihood_of(prob, setting.scales)
-        imp = int(level_of(impact_value, setting.scales.impact))
-        stats: dict[str, float] = {}
-        if drawn is not None:
-            k = len(results)
-            for attr, rows in zip(SAMPLED, (drawn.p, drawn.cost, drawn.time)):
-                stats.update(summarise(attr, rows[k]))
-        elif sampler_mc is not None:
-            rows = evaluate_blocks(pw, setting, sampler_mc, lambda t, _: tuple(t.root(a) for a in SAMPLED))
-            for attr, values in zip(SAMPLED, rows):
-                stats.update(summarise(attr, values))
-        results.append(PathwayAssessment(
-            scenario=setting.id, pathway=pw.id, actor=setting.actor.id, tier=setting.tier.id,
-            asset=setting.asset.id, probability=prob, cost_usd=float(tree.root("cost_usd")[0]),
-            time_days=float(tree.root("time_days")[0]), skill=float(tree.root("skill")[0]),
-            fidelity=fidelity, impact_value=impact_value, likelihood=like, impact=imp,
-            risk=risk_of(like, imp, setting.scales), cheapest_attack=tree.cheapest,
-            persistent=pw.persistent, stats=stats, tree=tree,
-            transfer_samples=None if tree.samples is None else float(tree.samples[0])))
-    return Assessment(setting, tuple(results), samples, seed)
+    for route in setting.routes:
+        for pw in pathways:
+            tree = evaluate(pw, route, sampler_det)
+            prob = float(tree.root("probability")[0])
+            fidelity = float(share(pw, tree, sampler_det)[0])
+            impact_value = fidelity * capability
+            like = likelihood_of(prob, setting.scales)
+            imp = int(level_of(impact_value, setting.scales.impact))
+            stats: dict[str, float] = {}
+            if drawn is not None:
+                k = len(results)              # drawn rows: routes in order, pathways within
+                for attr, rows in zip(SAMPLED, (drawn.p, drawn.cost, drawn.time)):
+                    stats.update(summarise(attr, rows[k]))
+            elif sampler_mc is not None:
+                rows = evaluate_blocks(pw, route, sampler_mc, lambda t, _: tuple(t.root(a) for a in SAMPLED))
+                for attr, values in zip(SAMPLED, rows):
+                    stats.update(summarise(attr, values))
+            results.append(PathwayAssessment(
+                scenario=setting.id, pathway=pw.id, actor=setting.actor.id, tier=route.tier.id,
+                asset=route.route_asset.id, probability=prob, cost_usd=float(tree.root("cost_usd")[0]),
+                time_days=float(tree.root("time_days")[0]), skill=float(tree.root("skill")[0]),
+                fidelity=fidelity, impact_value=impact_value, likelihood=like, impact=imp,
+                risk=risk_of(like, imp, setting.scales), cheapest_attack=tree.cheapest,
+                persistent=pw.persistent, stats=stats, tree=tree,
+                transfer_samples=None if tree.samples is None else float(tree.samples[0])))
+    own = len(pathways)
+    return Assessment(setting, tuple(results[:own]), samples, seed, exposures=tuple(results[own:]))
 
 
 def share(pathway: Pathway, tree: EvaluatedTree, sampler: Sampler = Sampler()) -> np.ndarray:
-    """The share of the asset's capability the pathway transfers, per draw: its
-    transfer curve at the samples collected, or its fidelity."""
+    """The share of the asset's capability the pathway transfers on the tree's route, per draw:
+    r x its transfer curve at the samples collected, or r x its fidelity (r = 1 on the scenario's
+    own access, an exposure's relative_capability otherwise)."""
+    r = relative_capability(tree.setting, sampler)
     if pathway.transfer is None:
-        return sampler.draw_one(pathway.fidelity, "pathway", pathway.id, "fidelity")
+        return sampler.draw_one(pathway.fidelity, "pathway", pathway.id, "fidelity") * r
     points = [n for n, _ in pathway.transfer.curve]
     shares = sampler.draw([q for _, q in pathway.transfer.curve], "pathway", pathway.id, "transfer")
-    return share_at(tree.samples, points, shares)
+    return share_at(tree.samples, points, shares) * r
 
 
 def summarise(attr: str, values: np.ndarray) -> dict[str, float]:

@@ -36,6 +36,7 @@ from threatkit.analysis.assess import Setting, evaluate_blocks, leaf_table, shar
 from threatkit.analysis.clock import root_clock
 from threatkit.analysis.grid import column_percentiles
 from threatkit.analysis.simulate import Sampler
+from threatkit.analysis.substitutes import Shares
 from threatkit.analysis.transfer import reaches
 from threatkit.model.values import Pathway, ThreatModel
 
@@ -49,7 +50,9 @@ CLOCK_BYTES = 64 << 20 # about what one day x draw array of a tree's clock may t
 
 @dataclass(frozen=True, eq=False)
 class Inputs:
-    """Everything the curves depend on, one column per draw (one row per pathway)."""
+    """Everything the curves depend on, one column per draw. A row per route: each pathway on the
+    scenario's own access (the first len(pathways) rows, in the pathways' order), then each
+    pathway on each exposure."""
 
     setting: Setting
     pathways: tuple[Pathway, ...]
@@ -58,15 +61,38 @@ class Inputs:
     share: np.ndarray          # (K, D) share of the capability a success gives
     persistent: np.ndarray     # (K,) bool
     needs_access: np.ndarray   # (K,) bool
-    duration: np.ndarray       # (D,) days access lasts (inf: open-ended)
+    duration: np.ndarray       # (D,) days the scenario's own access lasts (inf: open-ended)
     parity: np.ndarray         # (D,) day of independent parity (inf: never)
     threshold: float
-    clocks: tuple[np.ndarray, ...] = ()   # per pathway, F_root over days 0..T_k: (D, T_k + 1), settled after
+    clocks: tuple[np.ndarray, ...] = ()   # per route, F_root over days 0..T_k: (D, T_k + 1), settled after
     cost: np.ndarray | None = None   # (K, D) cost of the attack, for an assessment to share (None: not kept)
+    route_duration: np.ndarray | None = None   # (K, D) days each route's access lasts (None: `duration` for all)
+    routes: tuple[str, ...] = ()     # per row, the asset it reaches
+    substitutes: Shares | None = None           # what the world offers without access (None: nothing)
+    days_substitute: np.ndarray | None = None   # (D,) first day sub(t) reaches the threshold (inf: never)
 
     @property
     def width(self) -> int:
         return self.duration.size
+
+    @property
+    def ends(self) -> np.ndarray:
+        """(K, D): the day each route's access ends."""
+        if self.route_duration is not None:
+            return self.route_duration
+        return np.broadcast_to(self.duration, (len(self.persistent), self.width))
+
+    def substitute(self, days: np.ndarray) -> np.ndarray:
+        """sub(t) on `days`: (D, M); zeros without substitutes."""
+        if self.substitutes is None or not len(self.substitutes):
+            return np.zeros(np.broadcast_shapes(np.shape(days), (self.width, 1)))
+        return self.substitutes.at(days)
+
+    @property
+    def without_access(self) -> np.ndarray:
+        """(D,): the earlier of own development and the substitutes (inf: neither)."""
+        sub = self.days_substitute if self.days_substitute is not None else np.full(self.width, np.inf)
+        return np.minimum(self.parity, sub)
 
 
 def independent_months(setting: Setting, model_scenario=None):
@@ -84,32 +110,42 @@ def parity_day(months: np.ndarray | float) -> np.ndarray:
 
 def gather(setting: Setting, pathways: tuple[Pathway, ...], sampler: Sampler = Sampler(), *,
            months=None, horizon: int = DEFAULT_HORIZON_DAYS, kept: ClockMemo | None = None) -> Inputs:
-    """Evaluate every pathway in the setting and collect the curves' inputs, each pathway's
-    clock over days 0..horizon included. `months` is (quantity or None, draw key) from
-    `independent_months`. `kept`: clocks already computed for the same leaves (an explorer's)."""
+    """Evaluate every pathway on every route of the setting (its own access, then each exposure)
+    and collect the curves' inputs, each route's clock over days 0..horizon included. `months` is
+    (quantity or None, draw key) from `independent_months`. `kept`: clocks already computed for
+    the same leaves (an explorer's)."""
     rows = {"p": [], "time": [], "share": [], "cost": []}
-    leaves = []
-    for pw in pathways:
-        def read(tree, part, pw=pw):
-            p, tau, cap = tree.leaves                                  # (L, columns): as columns' rows
-            return (tree.root("probability"), tree.root("time_days"), tree.root("cost_usd"), share(pw, tree, part),
-                    p.T, tau.T, cap.T)
-        p, time, cost, shares, *leaf = evaluate_blocks(pw, setting, sampler, read)
-        for name, row in zip(("p", "time", "cost", "share"), (p, time, cost, shares)):
-            rows[name].append(row)
-        leaves.append((pw, tuple(x.T for x in leaf)))
+    leaves, ends, assets = [], [], []
+    for route in setting.routes:
+        route_end = sampler.draw_one(route.tier.duration_days, "tier", route.tier.id, "duration_days")
+        for pw in pathways:
+            def read(tree, part, pw=pw):
+                p, tau, cap = tree.leaves                                  # (L, columns): as columns' rows
+                return (tree.root("probability"), tree.root("time_days"), tree.root("cost_usd"),
+                        share(pw, tree, part), p.T, tau.T, cap.T)
+            p, time, cost, shares, *leaf = evaluate_blocks(pw, route, sampler, read)
+            for name, row in zip(("p", "time", "cost", "share"), (p, time, cost, shares)):
+                rows[name].append(row)
+            leaves.append((pw, tuple(x.T for x in leaf)))
+            ends.append(route_end)
+            assets.append(route.route_asset.id)
     clocks = _clocks(leaves, horizon, sampler.exact_clock, kept)
     width = sampler.width
     duration = sampler.draw_one(setting.tier.duration_days, "tier", setting.tier.id, "duration_days")
     quantity, key = months if months is not None else independent_months(setting)
     parity = parity_day(sampler.draw_one(quantity, *key)) if quantity is not None else np.full(width, np.inf)
-    table = {k: np.array(v).reshape(-1, width) if pathways else np.zeros((0, width)) for k, v in rows.items()}
+    table = {k: np.array(v).reshape(-1, width) if v else np.zeros((0, width)) for k, v in rows.items()}
+    substitutes = Shares.of(setting.substitutes, sampler)
+    routes = len(setting.routes)
     return Inputs(
         setting=setting, pathways=tuple(pathways), p=table["p"], time=table["time"], share=table["share"],
         cost=table["cost"], clocks=tuple(clocks),
-        persistent=np.array([pw.persistent for pw in pathways], bool),
-        needs_access=np.array([pw.needs_access for pw in pathways], bool),
-        duration=duration, parity=parity, threshold=float(setting.threshold))
+        persistent=np.array([pw.persistent for pw in pathways] * routes, bool),
+        needs_access=np.array([pw.needs_access for pw in pathways] * routes, bool),
+        duration=duration, parity=parity, threshold=float(setting.threshold),
+        route_duration=np.array(ends, float).reshape(-1, width) if ends else np.zeros((0, width)),
+        routes=tuple(assets), substitutes=substitutes,
+        days_substitute=substitutes.first_day(float(setting.threshold), int(horizon)))
 
 
 def _clocks(leaves: list, horizon: int, exact: bool, kept: ClockMemo | None = None) -> list[np.ndarray]:
@@ -202,21 +238,22 @@ def stack_clocks(parts: list[np.ndarray]) -> np.ndarray:
 # ---- the curves, at given days ----------------------------------------------------------
 
 def held(inp: Inputs, days: np.ndarray) -> np.ndarray:
-    """P_k(t) for every pathway: shape (K, D, M) for `days` of shape (D, M) or (1, M)."""
+    """P_k(t) for every route: shape (K, D, M) for `days` of shape (D, M) or (1, M)."""
     t = np.broadcast_to(np.asarray(days, float), (inp.width, np.shape(days)[-1]))
     out = np.zeros((len(inp.clocks),) + t.shape)
-    within = np.minimum(t, np.floor(inp.duration)[:, None])
-    whole = bool(np.isfinite(t).all() and (t >= 0).all() and not np.isnan(within).any())
+    ends = inp.ends
+    finite_days = bool(np.isfinite(t).all() and (t >= 0).all())
     for k, F in enumerate(inp.clocks):
-        on = within if inp.needs_access[k] else t         # with needs_access nothing succeeds after access ends
+        end = ends[k][:, None]
+        on = np.minimum(t, np.floor(end)) if inp.needs_access[k] else t   # nothing succeeds after access ends
         last = F.shape[1] - 1
-        if whole:                                          # days as given: no nan or infinity to guard
+        if finite_days and not np.isnan(on).any():          # days as given: no nan or infinity to guard
             index = np.minimum(on, last).astype(np.intp)
         else:
             index = np.clip(np.nan_to_num(on, nan=0.0, posinf=last), 0, last).astype(np.intp)
         Pk = F[0, index[0]][None] if F.shape[0] == 1 else np.take_along_axis(F, index, axis=1)
         if not inp.persistent[k]:                          # gone once access has ended
-            Pk = np.where(t > inp.duration[:, None], 0.0, Pk)
+            Pk = np.where(t > end, 0.0, Pk)
         out[k] = Pk
     return out
 
@@ -226,27 +263,33 @@ def own(inp: Inputs, days: np.ndarray) -> np.ndarray:
     return (np.asarray(days, float) >= inp.parity[:, None]).astype(float)
 
 
-def _holding(inp: Inputs, days: np.ndarray, persistent_only: bool, P: np.ndarray | None = None) -> np.ndarray:
+def _holding(inp: Inputs, days: np.ndarray, persistent_only: bool, P: np.ndarray | None = None,
+             substitutes: bool = True) -> np.ndarray:
     P = held(inp, days) if P is None else P
     counts = reaches(inp.share, inp.threshold)                 # (K, D)
     if persistent_only:
         counts = counts & inp.persistent[:, None]
     survive = np.prod(np.where(counts[:, :, None], 1.0 - P, 1.0), axis=0) if len(P) else 1.0
-    return 1.0 - (1.0 - own(inp, days)) * survive
+    none = (1.0 - own(inp, days)) * survive
+    if substitutes:
+        none = none * ~reaches(inp.substitute(days), inp.threshold)
+    return 1.0 - none
 
 
-def durable(inp: Inputs, days: np.ndarray, P: np.ndarray | None = None) -> np.ndarray:
-    """Chance of holding at least the threshold share for good by each day: (D, M). `P`: held(inp, days)."""
-    return _holding(inp, days, True, P)
+def durable(inp: Inputs, days: np.ndarray, P: np.ndarray | None = None, substitutes: bool = True) -> np.ndarray:
+    """Chance of holding at least the threshold share for good by each day: (D, M). `P`: held(inp, days).
+    `substitutes=False`: from access and own development alone."""
+    return _holding(inp, days, True, P, substitutes)
 
 
-def usable(inp: Inputs, days: np.ndarray, P: np.ndarray | None = None) -> np.ndarray:
+def usable(inp: Inputs, days: np.ndarray, P: np.ndarray | None = None, substitutes: bool = True) -> np.ndarray:
     """Chance of being able to use at least the threshold share on each day: (D, M). `P`: held(inp, days)."""
-    return _holding(inp, days, False, P)
+    return _holding(inp, days, False, P, substitutes)
 
 
 def expected_capability(inp: Inputs, days: np.ndarray, P: np.ndarray | None = None) -> np.ndarray:
-    """E[largest share held durably by each day], own development counting 1: (D, M). `P`: held(inp, days)."""
+    """E[largest share held durably by each day]: own development counting 1, the substitutes
+    sub(t) for sure, every persistent route its share: (D, M). `P`: held(inp, days)."""
     keep = inp.persistent
     P = (held(inp, days) if P is None else P)[keep]                    # (K', D, M)
     s = inp.share[keep]                                                 # (K', D)
@@ -257,7 +300,12 @@ def expected_capability(inp: Inputs, days: np.ndarray, P: np.ndarray | None = No
     s, P = s[order, cols], P[order, cols[None, :]]
     before = np.cumprod(1.0 - P, axis=0)
     none_yet = np.concatenate([np.ones_like(P[:1]), before[:-1]])       # prod over j < i of (1 - P_j)
-    return np.sum(s[:, :, None] * P * none_yet, axis=0)
+    if inp.substitutes is None or not len(inp.substitutes):
+        return np.sum(s[:, :, None] * P * none_yet, axis=0)
+    sub = inp.substitute(days)                                          # (D, M), held with chance 1
+    above = s[:, :, None] > sub[None]                                   # the items sorted before it: a prefix
+    items = np.sum(np.where(above, s[:, :, None] * P * none_yet, 0.0), axis=0)
+    return items + sub * np.prod(np.where(above, 1.0 - P, 1.0), axis=0)
 
 
 # ---- days to a curve reaching 1/2 --------------------------------------------------------
@@ -268,6 +316,8 @@ def _first_day(curve, inp: Inputs, lo: np.ndarray, hi: np.ndarray) -> np.ndarray
     lo, hi = lo.astype(float).copy(), hi.astype(float).copy()
     if inp.width == 1 and np.isfinite(hi).all() and hi[0] - lo[0] < 8192:
         # one column: every day at once costs less than a dozen bisection steps
+        if hi[0] < lo[0]:
+            return np.array([np.inf])
         days = np.arange(lo[0], hi[0] + 1)
         ok = np.flatnonzero(curve(inp, days[None, :])[0] >= 0.5)
         return np.array([days[ok[0]] if ok.size else np.inf])
@@ -284,19 +334,43 @@ def _first_day(curve, inp: Inputs, lo: np.ndarray, hi: np.ndarray) -> np.ndarray
     return np.where(reached, lo, np.inf)
 
 
+def _access(inp: Inputs, days: np.ndarray) -> np.ndarray:
+    return durable(inp, days, substitutes=False)
+
+
+def _access_usable(inp: Inputs, days: np.ndarray) -> np.ndarray:
+    return usable(inp, days, substitutes=False)
+
+
+def _with_substitutes(inp: Inputs, days: np.ndarray) -> np.ndarray:
+    """The first day counting the substitutes: sub(t) reaching the threshold makes the curve 1,
+    so a curve without them (non-decreasing) and the substitutes' first day decide it."""
+    if inp.days_substitute is None:
+        return days
+    return np.minimum(days, inp.days_substitute)
+
+
 def days_to_durable(inp: Inputs, horizon: int = DEFAULT_HORIZON_DAYS) -> np.ndarray:
     zeros = np.zeros(inp.width)
-    return _first_day(durable, inp, zeros, np.full(inp.width, float(horizon)))
+    return _with_substitutes(inp, _first_day(_access, inp, zeros, np.full(inp.width, float(horizon))))
 
 
 def days_to_usable(inp: Inputs, horizon: int = DEFAULT_HORIZON_DAYS) -> np.ndarray:
-    """Usable never falls while access lasts; after that it is durable (non-persistent
-    pathways have ended), so bisect within access, then take durable's day past it."""
-    within = np.minimum(np.floor(inp.duration), horizon)
-    first = _first_day(usable, inp, np.zeros(inp.width), within)
-    after = np.maximum(days_to_durable(inp, horizon), within + 1)
-    after = np.where(after <= horizon, after, np.inf)
-    return np.where(np.isfinite(first), first, after)
+    """Usable never falls while the same accesses are open; it falls when a non-persistent
+    route's access ends. So the days are cut where accesses end, and each stretch is searched
+    in order; the last (every access ended) is durable's."""
+    ends = np.floor(inp.ends[~inp.persistent]) if len(inp.persistent) else np.zeros((0, inp.width))
+    cuts = np.sort(np.minimum(ends, horizon), axis=0)                     # (K', D)
+    found = np.full(inp.width, np.inf)
+    lo = np.zeros(inp.width)
+    for cut in list(cuts) + [np.full(inp.width, float(horizon))]:
+        hi = np.minimum(cut, horizon)
+        todo = ~np.isfinite(found) & (lo <= hi)
+        if todo.any():
+            first = _first_day(_access_usable, inp, np.where(todo, lo, 0.0), np.where(todo, hi, -1.0))
+            found = np.where(todo & np.isfinite(first), first, found)
+        lo = np.maximum(lo, cut + 1)
+    return _with_substitutes(inp, found)
 
 
 # ---- the answer for a scenario ---------------------------------------------------------
@@ -391,23 +465,20 @@ class Answer:
         """`setting` replaces the scenario's own (other controls, from the explorer); `threshold`
         and `harvest` override the scenario's (or the setting's)."""
         s = model.scenario(scenario)
-        setting = setting or Setting.of(model, s)
-        if threshold is not None or harvest is not None:
-            setting = replace(setting, threshold=float(threshold if threshold is not None else setting.threshold),
-                              harvest=harvest or setting.harvest)
+        setting = (setting or Setting.of(model, s)).with_options(threshold, harvest)
         months = independent_months(setting, s)
         chosen = model.pathways if pathways is None else pathways
         with_ = gather(setting, chosen, sampler, months=months, horizon=int(horizon))
-        without = with_ if not setting.controls else gather(setting.with_controls(()), chosen, sampler,
-                                                            months=months, horizon=int(horizon))
+        bare = setting.without_controls()              # none of the scenario's nor its exposures' controls
+        without = with_ if bare == setting else gather(bare, chosen, sampler, months=months, horizon=int(horizon))
         return cls(with_, without, int(horizon))
 
     def days(self) -> dict[str, np.ndarray]:
         d = days_to_durable(self.with_, self.horizon)
         d0 = days_to_durable(self.without, self.horizon)
         independent = self.with_.parity
-        substitute = np.full(self.with_.width, np.inf)
-        without_access = np.minimum(independent, substitute)
+        substitute = self.with_.days_substitute
+        without_access = self.with_.without_access
         return {"days_to_durable": d, "days_to_usable": days_to_usable(self.with_, self.horizon),
                 "days_to_durable_without_controls": d0, "days_independent": independent,
                 "days_substitute": substitute, "days_without_access": without_access,
@@ -469,6 +540,13 @@ class Curves:
     days_independent: float         # at deterministic values (inf: never)
     days_to_durable: float          # at deterministic values
     days_to_usable: float
+    substitute: np.ndarray | None = None    # mean sub(t): the substitutes' share (None: no substitutes)
+    days_substitute: float = math.inf       # at deterministic values (inf: never)
+
+    @property
+    def days_without_access(self) -> float:
+        """The earlier of own development and the substitutes (deterministic; inf: neither)."""
+        return min(self.days_independent, self.days_substitute)
 
     def __repr__(self) -> str:
         return (f"<Curves {self.scenario}: durable from day {self.days_to_durable:g}, usable from day "
@@ -493,7 +571,7 @@ def curves(inp: Inputs, det: Inputs | None = None, *, label: str = "", horizon: 
            points: int = DEFAULT_POINTS) -> Curves:
     """Curves for plotting from `inp` (draws); days at `det` (deterministic inputs, default `inp`'s first draw)."""
     days = day_grid(horizon, points)
-    e_rows, d_sum, u_sum = [], np.zeros(days.size), np.zeros(days.size)
+    e_rows, d_sum, u_sum, s_sum = [], np.zeros(days.size), np.zeros(days.size), np.zeros(days.size)
     for lo in range(0, inp.width, CHUNK):
         part = _columns(inp, slice(lo, lo + CHUNK))
         grid = days[None, :]
@@ -502,6 +580,8 @@ def curves(inp: Inputs, det: Inputs | None = None, *, label: str = "", horizon: 
         e_rows.append(block[0])
         d_sum += block[1].sum(axis=0)
         u_sum += block[2].sum(axis=0)
+        s_sum += part.substitute(grid).sum(axis=0)
+    has_substitutes = inp.substitutes is not None and len(inp.substitutes) > 0
     e = np.concatenate(e_rows)
     low, high = column_percentiles(e, [5, 95])
     det = det if det is not None else _columns(inp, slice(0, 1))
@@ -509,13 +589,18 @@ def curves(inp: Inputs, det: Inputs | None = None, *, label: str = "", horizon: 
                   expected_high=high, durable=d_sum / inp.width, usable=u_sum / inp.width,
                   threshold=inp.threshold, days_independent=float(det.parity[0]),
                   days_to_durable=float(days_to_durable(det, horizon)[0]),
-                  days_to_usable=float(days_to_usable(det, horizon)[0]))
+                  days_to_usable=float(days_to_usable(det, horizon)[0]),
+                  substitute=s_sum / inp.width if has_substitutes else None,
+                  days_substitute=float(det.days_substitute[0]) if det.days_substitute is not None else math.inf)
 
 
 def _columns(inp: Inputs, cols: slice) -> Inputs:
     return replace(inp, p=inp.p[:, cols], time=inp.time[:, cols], share=inp.share[:, cols],
                    cost=None if inp.cost is None else inp.cost[:, cols], duration=inp.duration[cols],
-                   parity=inp.parity[cols], clocks=tuple(F[cols] for F in inp.clocks))
+                   parity=inp.parity[cols], clocks=tuple(F[cols] for F in inp.clocks),
+                   route_duration=None if inp.route_duration is None else inp.route_duration[:, cols],
+                   substitutes=None if inp.substitutes is None else inp.substitutes.columns(cols),
+                   days_substitute=None if inp.days_substitute is None else inp.days_substitute[cols])
 
 
 def scenario_curves(model: ThreatModel, scenario: str, *, samples: int | None = None, seed: int = 0,
@@ -545,35 +630,43 @@ class PolicyLead:
     policy_days: float
     days_independent: float
     lead_days: float                # policy - base
-    acceleration_base_days: float   # independent - base (nan: undefined)
+    acceleration_base_days: float   # without access - base (nan: undefined)
     acceleration_policy_days: float
     lead_p5: float = math.nan
     lead_p50: float = math.nan
     lead_p95: float = math.nan
+    days_substitute: float = math.inf       # under the base scenario's substitutes (inf: never)
+    days_without_access: float = math.inf   # the earlier of own development and the substitutes
 
 
 def policy_leads(model: ThreatModel, base: str, policy: str, actors: tuple[str, ...] | None = None,
                  samples: int | None = None, seed: int = 0, horizon: int = DEFAULT_HORIZON_DAYS,
                  harvest: str | None = None) -> dict[str, PolicyLead]:
     """For each actor (default: all), days to durable capability under `base` and under `policy`
-    (their tiers and controls), the lead the policy buys and the acceleration under each."""
-    a, b = Setting.of(model, base, harvest=harvest), Setting.of(model, policy, harvest=harvest)
+    (their tiers, controls, exposures and substitutes, for that actor), the lead the policy buys
+    and the acceleration under each (against the days without access)."""
+    scenarios = {"base": model.scenario(base), "policy": model.scenario(policy)}
     out = {}
     for actor_id in actors if actors is not None else [x.id for x in model.actors]:
-        actor = model.actor(actor_id)
+        model.actor(actor_id)                        # an unknown actor: KeyError naming the closest
         row = {}
         for sampler in ([Sampler()] + ([Sampler(samples, seed)] if samples else [])):
             days = {}
-            for name, setting in (("base", replace(a, actor=actor)), ("policy", replace(b, actor=actor))):
+            for name, s in scenarios.items():
+                setting = Setting.of(model, s.model_copy(update={"actor": actor_id}), harvest=harvest)
                 inp = gather(setting, model.pathways, sampler, months=independent_months(setting), horizon=horizon)
                 days[name] = days_to_durable(inp, horizon)
-                days["independent"] = inp.parity
+                if name == "base":
+                    days["independent"], days["substitute"] = inp.parity, inp.days_substitute
+                    days["without"] = inp.without_access
             if sampler.deterministic:
                 row.update(base_days=float(days["base"][0]), policy_days=float(days["policy"][0]),
                            days_independent=float(days["independent"][0]),
+                           days_substitute=float(days["substitute"][0]),
+                           days_without_access=float(days["without"][0]),
                            lead_days=float(lead(days["policy"], days["base"])[0]),
-                           acceleration_base_days=float(acceleration(days["independent"], days["base"])[0]),
-                           acceleration_policy_days=float(acceleration(days["independent"], days["policy"])[0]))
+                           acceleration_base_days=float(acceleration(days["without"], days["base"])[0]),
+                           acceleration_policy_days=float(acceleration(days["without"], days["policy"])[0]))
             else:
                 q = percentiles("lead", lead(days["policy"], days["base"]), horizon)
                 row.update(lead_p5=q["lead_p5"], lead_p50=q["lead_p50"], lead_p95=q["lead_p95"])

@@ -27,6 +27,7 @@ from threatkit.model.values import (
     Pathway,
     Scales,
     Scenario,
+    Substitute,
     ThreatModel,
     Tier,
 )
@@ -35,10 +36,11 @@ from threatkit.resources import data_path, resource_dir
 
 ENTRY_TYPES: dict[str, type[BaseModel]] = {
     "assets": Asset, "tiers": Tier, "actors": Actor,
-    "pathways": Pathway, "controls": Control, "scenarios": Scenario,
+    "pathways": Pathway, "controls": Control, "substitutes": Substitute, "scenarios": Scenario,
 }
 BUILTIN = "builtin"
-BUILTIN_FILES = ("scales.yaml", "assets.yaml", "tiers.yaml", "actors.yaml", "pathways.yaml", "controls.yaml")
+BUILTIN_FILES = ("scales.yaml", "assets.yaml", "tiers.yaml", "actors.yaml", "pathways.yaml", "controls.yaml",
+                 "substitutes.yaml")
 
 
 class ModelError(Exception):
@@ -359,6 +361,27 @@ def _check_references(m: _Merged) -> list[Problem]:
         for i, c in enumerate(s.controls):
             if c not in known["controls"]:
                 unknown(at("scenarios", s.id, "controls", i), "control", c, known["controls"], "the id of one of the model's controls")
+        for i, x in enumerate(s.substitutes or ()):
+            if x not in known["substitutes"]:
+                unknown(at("scenarios", s.id, "substitutes", i), "substitute", x, known["substitutes"],
+                        "the id of one of the model's substitutes")
+        for i, e in enumerate(s.exposures):
+            for ref, kind in (("asset", "assets"), ("tier", "tiers")):
+                value = getattr(e, ref)
+                if value not in known[kind]:
+                    unknown(at("scenarios", s.id, "exposures", i, ref), ref, value, known[kind],
+                            f"the id of one of the model's {kind}")
+            for j, c in enumerate(e.controls):
+                if c not in known["controls"]:
+                    unknown(at("scenarios", s.id, "exposures", i, "controls", j), "control", c, known["controls"],
+                            "the id of one of the model's controls")
+
+    for x in m.entries["substitutes"].values():
+        for field_name, kind in (("available_to", "actors"), ("assets", "assets")):
+            for i, ref in enumerate(getattr(x, field_name) or ()):
+                if ref not in known[kind]:
+                    unknown(at("substitutes", x.id, field_name, i), kind[:-1], ref, known[kind],
+                            f"the id of one of the model's {kind}")
 
     targets = _counter_targets(m)
     for c in m.entries["controls"].values():

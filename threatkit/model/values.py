@@ -103,8 +103,10 @@ def _closest(word: str, choices: list[str]) -> str:
     return f" (did you mean {match[0]!r}?)" if match else ""
 
 
-def _parse_quantity(value: Any, *, lo: float, hi: float | None, words: bool) -> Quantity:
-    bounds = f"between {lo:g} and {hi:g}" if hi is not None else f"at least {lo:g}"
+def _parse_quantity(value: Any, *, lo: float, hi: float | None, words: bool, above: bool = False) -> Quantity:
+    """`above`: the low bound is exclusive (a value must exceed `lo`)."""
+    bounds = (f"above {lo:g} and at most {hi:g}" if above and hi is not None
+              else f"between {lo:g} and {hi:g}" if hi is not None else f"at least {lo:g}")
     if isinstance(value, Quantity):
         return value
     if isinstance(value, bool) or value is None:
@@ -142,7 +144,7 @@ def _parse_quantity(value: Any, *, lo: float, hi: float | None, words: bool) -> 
     else:
         raise fail("quantity", f"expected a number{_expected_forms(words)}, found a {type(value).__name__}")
     for v in (q.low, q.high):
-        if v != v or v < lo or (hi is not None and v > hi):
+        if v != v or v < lo or (above and v <= lo) or (hi is not None and v > hi):
             raise fail("quantity", f"value must be {bounds}, found {v:g}")
     return q
 
@@ -151,8 +153,9 @@ def _expected_forms(words: bool) -> str:
     return ", a {low, mode, high} range or an estimative word" if words else " or a {low, mode, high} range"
 
 
-def _quantity_schema(lo: float, hi: float | None, words: bool) -> dict:
-    number = {"type": "number", "minimum": lo, **({"maximum": hi} if hi is not None else {})}
+def _quantity_schema(lo: float, hi: float | None, words: bool, above: bool = False) -> dict:
+    number = {"type": "number", ("exclusiveMinimum" if above else "minimum"): lo,
+              **({"maximum": hi} if hi is not None else {})}
     forms: list[dict] = [number, {"type": "object", "additionalProperties": False, "required": ["low", "mode", "high"],
                                   "properties": {"low": number, "mode": number, "high": number}}]
     if words:
@@ -160,15 +163,16 @@ def _quantity_schema(lo: float, hi: float | None, words: bool) -> dict:
     return {"anyOf": forms}
 
 
-def _quantity(lo: float, hi: float | None, words: bool = False) -> Any:
-    return Annotated[Quantity, BeforeValidator(lambda v: _parse_quantity(v, lo=lo, hi=hi, words=words)),
-                     WithJsonSchema(_quantity_schema(lo, hi, words))]
+def _quantity(lo: float, hi: float | None, words: bool = False, above: bool = False) -> Any:
+    return Annotated[Quantity, BeforeValidator(lambda v: _parse_quantity(v, lo=lo, hi=hi, words=words, above=above)),
+                     WithJsonSchema(_quantity_schema(lo, hi, words, above))]
 
 
 Probability = _quantity(0.0, 1.0, words=True)
 Fraction = _quantity(0.0, 1.0)
 NonNegative = _quantity(0.0, None)
 Positive = _quantity(1e-12, None)
+RelativeShare = _quantity(0.0, 1.0, above=True)      # in (0, 1]
 
 
 class Entry(BaseModel):
@@ -380,6 +384,25 @@ class Node(BaseModel):
                 stack.extend(reversed(node.children))
 
 
+def _check_points(points: Any, key: str, unit: str, expected: str, least: float) -> None:
+    """[x, share] points: a non-empty list of pairs, x >= `least` and strictly ascending (the
+    shares are checked as quantities by the field itself)."""
+    at = (key.rpartition(".")[2],)
+    if not isinstance(points, (list, tuple)) or not points:
+        raise fail("points", f"{key} must be a non-empty list of [{unit}, share] points", at)
+    previous = None
+    for i, point in enumerate(points):
+        if not isinstance(point, (list, tuple)) or len(point) != 2:
+            raise fail("points", f"point {i + 1} of {key} must be a pair [{unit}, share], found {point!r}", at + (i,))
+        x = point[0]
+        if isinstance(x, bool) or not isinstance(x, (int, float)) or not x >= least:
+            raise fail("points", f"point {i + 1} of {key} needs {expected}, found {x!r}", at + (i, 0))
+        if previous is not None and x <= previous:
+            raise fail("points", f"{key} {unit} must ascend strictly: point {i + 1} has {x:g} after {previous:g}",
+                       at + (i, 0))
+        previous = x
+
+
 class Transfer(BaseModel):
     """How much capability a pathway transfers, by the teacher samples one step collects."""
 
@@ -393,24 +416,8 @@ class Transfer(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _points(cls, data: Any) -> Any:
-        if not isinstance(data, dict) or "curve" not in data:
-            return data
-        curve = data["curve"]
-        if not isinstance(curve, (list, tuple)) or not curve:
-            raise fail("transfer", "transfer.curve must be a non-empty list of [samples, share] points", ("curve",))
-        previous = None
-        for i, point in enumerate(curve):
-            if not isinstance(point, (list, tuple)) or len(point) != 2:
-                raise fail("transfer", f"point {i + 1} of the curve must be a pair [samples, share], found "
-                                       f"{point!r}", ("curve", i))
-            n = point[0]
-            if isinstance(n, bool) or not isinstance(n, (int, float)) or not n >= 1:
-                raise fail("transfer", f"point {i + 1} of the curve needs a number of samples >= 1, found {n!r}",
-                           ("curve", i, 0))
-            if previous is not None and n <= previous:
-                raise fail("transfer", f"curve samples must ascend strictly: point {i + 1} has {n:g} after "
-                                       f"{previous:g}", ("curve", i, 0))
-            previous = n
+        if isinstance(data, dict) and "curve" in data:
+            _check_points(data["curve"], "transfer.curve", "samples", "a number of samples >= 1", 1.0)
         return data
 
     def share(self, samples: float) -> float:
@@ -476,6 +483,43 @@ class Control(Entry):
     atlas: tuple[AtlasId, ...] = Field((), description="MITRE ATLAS mitigation ids.")
 
 
+class Substitute(Entry):
+    """What the world offers an actor without access: an open-weight release, a domestic lab's
+    model. Held for sure and for good (open weights cannot be recalled)."""
+
+    share: tuple[tuple[float, Fraction], ...] = Field(
+        description="[months, share] points, months >= 0 strictly ascending: the share of the asset's capability "
+                    "the substitute gives by month since the scenario starts (0 before the first point, linear "
+                    "between points, the last share after the last).")
+    available_to: tuple[Id, ...] | None = Field(None, description="Actor ids it is available to; absent: every actor.")
+    assets: tuple[Id, ...] | None = Field(None, description="Asset ids it substitutes for; absent: every asset.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _points(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "share" in data:
+            _check_points(data["share"], "share", "months", "a number of months >= 0", 0.0)
+        return data
+
+    def applies_to(self, actor: str, asset: str) -> bool:
+        return ((self.available_to is None or actor in self.available_to)
+                and (self.assets is None or asset in self.assets))
+
+
+class Exposure(BaseModel):
+    """Another model the scenario's actor also reaches: every pathway is evaluated on it too."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    asset: Id = Field(description="Asset id of the other model (not the scenario's own asset).")
+    tier: Id = Field(description="Tier id: how the actor reaches it.")
+    controls: tuple[Id, ...] = Field((), description="Control ids in place on it (default none); they act on this "
+                                                     "exposure only.")
+    relative_capability: RelativeShare = Field(
+        default_factory=lambda: Quantity.scalar(1.0),
+        description="Its capability as a share of the scenario's asset's, in (0, 1] (default 1).")
+
+
 class Scenario(Entry):
     """An asset, an actor, a tier and the controls in place."""
 
@@ -491,6 +535,24 @@ class Scenario(Entry):
         None, description="How much a transfer STEP harvests: adaptive (default; the least whole number of "
                           "samples that clears the threshold, capped by what access allows) or planned (all "
                           "the step's queries that access allows).")
+    substitutes: tuple[Id, ...] | None = Field(
+        None, description="Substitute ids that apply, used as given ([] = none); absent: every substitute "
+                          "available to the actor and the asset.")
+    exposures: tuple[Exposure, ...] = Field((), description="Other models the actor also reaches.")
+
+    @model_validator(mode="after")
+    def _distinct_exposures(self) -> Scenario:
+        seen: set[str] = set()
+        for i, e in enumerate(self.exposures):
+            if e.asset == self.asset:
+                raise fail("exposure", f"exposure {i + 1} names the scenario's own asset {e.asset!r}; an exposure "
+                                       "is another model the actor reaches (the scenario's own access is its tier)",
+                           ("exposures", i, "asset"))
+            if e.asset in seen:
+                raise fail("exposure", f"asset {e.asset!r} is exposed twice; give each other model one exposure",
+                           ("exposures", i, "asset"))
+            seen.add(e.asset)
+        return self
 
 
 def _no_bool(value: Any) -> Any:
@@ -499,7 +561,7 @@ def _no_bool(value: Any) -> Any:
     return value
 
 
-KINDS = ("assets", "tiers", "actors", "pathways", "controls", "scenarios")
+KINDS = ("assets", "tiers", "actors", "pathways", "controls", "substitutes", "scenarios")
 
 
 class ModelFile(BaseModel):
@@ -519,6 +581,7 @@ class ModelFile(BaseModel):
     actors: tuple[Actor, ...] = ()
     pathways: tuple[Pathway, ...] = ()
     controls: tuple[Control, ...] = ()
+    substitutes: tuple[Substitute, ...] = ()
     scenarios: tuple[Scenario, ...] = ()
 
 
@@ -534,6 +597,7 @@ class ThreatModel(BaseModel):
     actors: tuple[Actor, ...] = ()
     pathways: tuple[Pathway, ...] = ()
     controls: tuple[Control, ...] = ()
+    substitutes: tuple[Substitute, ...] = ()
     scenarios: tuple[Scenario, ...] = ()
     _warnings: tuple = PrivateAttr(())     # set by the loader; not a key of the model file
 
@@ -580,6 +644,16 @@ class ThreatModel(BaseModel):
 
     def scenario(self, id: str) -> Scenario:
         return self.get("scenarios", id)
+
+    def substitute(self, id: str) -> Substitute:
+        return self.get("substitutes", id)
+
+    def substitutes_of(self, scenario: Scenario) -> tuple[Substitute, ...]:
+        """The substitutes that apply to a scenario: its `substitutes` as given, else every one
+        available to its actor and asset."""
+        if scenario.substitutes is not None:
+            return tuple(self.substitute(i) for i in scenario.substitutes)
+        return tuple(x for x in self.substitutes if x.applies_to(scenario.actor, scenario.asset))
 
     def with_harvest(self, harvest: str | None) -> ThreatModel:
         """This model with every scenario's `harvest` set (the CLI's --harvest); itself for None."""
