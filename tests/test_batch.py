@@ -50,7 +50,7 @@ EXAMPLE = ROOT / "data" / "examples" / "mythos.yaml"
 EXAMPLE_SCENARIOS = sorted(s.id for s in load_model(EXAMPLE).scenarios)
 SAMPLES = 100
 ASSESS_COLUMNS = ["scenario", "pathway", "actor", "tier", "probability", "cost_usd", "time_days", "skill",
-                  "fidelity", "likelihood", "impact", "risk", "cheapest_attack", "transfer_samples"]
+                  "fidelity", "likelihood", "impact", "risk", "cheapest_attack", "transfer_samples", "asset"]
 MC_SUFFIXES = ("_mean", "_p5", "_p50", "_p95")
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 

@@ -219,7 +219,14 @@ def timeline():
 
 @pytest.fixture(scope="module")
 def assess_rows():
-    return {(r["scenario"], r["pathway"]): r for r in _cli_json(["assess", str(EXAMPLE), "--format", "json"])}
+    rows = _cli_json(["assess", str(EXAMPLE), "--format", "json"])
+    return {(r["scenario"], r["pathway"]): r for r in rows if r["asset"] == "mythos-5"}     # own access
+
+
+@pytest.fixture(scope="module")
+def rival_rows():
+    rows = _cli_json(["assess", str(EXAMPLE), "--format", "json"])
+    return {(r["scenario"], r["pathway"]): r for r in rows if r["asset"] == "rival-frontier"}
 
 
 def test_the_scenario_ids_notebooks_and_tests_use_are_kept(timeline):
@@ -252,10 +259,48 @@ def then(*fs):                         # sand: each child started on the day the
     return out
 
 
-def first_half(*routes, own_day=INDEPENDENT_DAY) -> float:
-    """First day durable(t) = 1 - (1 - own(t)) x prod(1 - P_k(t)) reaches 1/2."""
+# ---- substitutes, from DESIGN.md "Substitutes" and calibration.md Q3 (lags transcribed, not read from the YAML)
+
+OPEN_WEIGHT_LAG = (3, 6, 10)           # months: Epoch 3-4 (ECI); LessWrong 2026 public 4-6, private 8-10
+CHINA_LAG = (4, 7, 14)                 # Epoch US-vs-China: mean 7, min 4, max 14
+
+
+def substitute_share(points, t: int) -> float:
+    """0 before the first month, linear in months between points, the last share after."""
+    m = t * 12 / 365.25
+    if m < points[0][0]:
+        return 0.0
+    for (m0, y0), (m1, y1) in zip(points, points[1:]):
+        if m <= m1:
+            return y0 + (y1 - y0) * (m - m0) / (m1 - m0)
+    return points[-1][1]
+
+
+def first_substitute_day(threshold: float) -> int:
+    catalog = builtin_model()
+    modes = [[(m, q.mode) for m, q in catalog.substitute(x).share] for x in ("open-weights", "domestic-frontier")]
+    return next(t for t in range(H + 1) if max(substitute_share(p, t) for p in modes) >= threshold - 1e-12)
+
+
+def test_substitutes_are_the_lags_of_calibration_md(catalog):
+    for sid, lags, who in (("open-weights", OPEN_WEIGHT_LAG, None),
+                           ("domestic-frontier", CHINA_LAG, ("state-linked", "state-priority"))):
+        x = catalog.substitute(sid)
+        assert x.available_to == who and x.assets is None and "calibration.md Q3" in x.source
+        assert x.share[0][0] == 0 and x.share[0][1].mode == 0.0          # the gap unit: 0 at the start
+        for months, q in x.share[1:]:
+            # share = min(1, months / lag): the low share at the longest lag, the high at the shortest
+            want = [min(1.0, months / lag) for lag in reversed(lags)]
+            assert (q.low, q.mode, q.high) == pytest.approx(want, abs=0.005), (sid, months)
+        assert x.share[-1][1].mode == 1.0
+    # open weights close half the lead in month 3 (day 92), the domestic frontier in month 3.5 (day 107)
+    assert first_substitute_day(0.5) == 92 and first_substitute_day(0.85) == 156
+
+
+def first_half(*routes, own_day=INDEPENDENT_DAY, substitute_day=math.inf) -> float:
+    """First day durable(t) = 1 - (1 - own(t)) x (1 - [sub(t) >= theta]) x prod(1 - P_k(t)) reaches 1/2."""
     for t in range(H + 1):
-        miss = 0.0 if t >= own_day else 1.0
+        miss = 0.0 if t >= own_day or t >= substitute_day else 1.0
         for P in routes:
             miss *= 1 - P[t]
         if 1 - miss >= 0.5:
@@ -306,7 +351,8 @@ def test_status_quo_by_hand(timeline, assess_rows):
     assert t["days_independent"] == INDEPENDENT_DAY == 214
     assert t["days_to_durable"] == first_half(distil, weight_theft()) == 51
     assert t["days_to_durable_without_controls"] == first_half(bare, weight_theft(insider_copy_factor=1.0)) == 49
-    assert (t["lead_days"], t["acceleration_days"]) == (2, 214 - 51)
+    assert t["days_substitute"] == first_substitute_day(0.5) == t["days_without_access"] == 92
+    assert (t["lead_days"], t["acceleration_days"]) == (2, 92 - 51)
 
 
 def test_what_the_restriction_buys_against_the_state_linked_group(timeline, assess_rows):
@@ -336,13 +382,40 @@ def test_a_two_week_evaluation_gives_a_useful_but_not_a_near_parity_student(time
     row = assess_rows[("state-evaluation", "distillation")]
     assert row["transfer_samples"] == SAMPLES < allowed         # the adaptive actor needs a fraction of it
     t = timeline["state-evaluation"]
-    assert t["days_to_durable"] == 49 and t["acceleration_days"] == 214 - 49
-    # near parity (0.85) is beyond even the whole window's 28,000 samples (0.74): own development decides
+    assert t["days_to_durable"] == 49 and t["acceleration_days"] == 92 - 49
+    # near parity (0.85) is beyond even the whole window's 28,000 samples (0.74): open weights decide
     parity = timeline["state-evaluation-parity"]
     share = 0.60 + (math.log10(allowed) - 3) / 3 * (0.88 - 0.60)
     assert parity["threshold"] == 0.85 and share < 0.85
     assert assess_rows[("state-evaluation-parity", "distillation")]["transfer_samples"] == allowed
-    assert parity["days_to_durable"] == INDEPENDENT_DAY
+    assert parity["days_to_durable"] == parity["days_substitute"] == first_substitute_day(0.85) == 156 < INDEPENDENT_DAY
+
+
+def test_unilateral_and_coordinated_restrictions(timeline, rival_rows):
+    # the rival model is 0.9 of Mythos 5: a 0.5 share of Mythos needs 0.9 x 0.6 log10(n) / 3 >= 0.5, n = 600
+    rival_samples = math.ceil(10 ** (3 * 0.5 / (0.9 * 0.6)))
+    assert rival_samples == 600
+    for scenario in ("two-labs-status-quo", "unilateral-restriction", "coordinated-restriction"):
+        row = rival_rows[(scenario, "distillation")]
+        assert row["transfer_samples"] == rival_samples and row["fidelity"] == pytest.approx(0.9 * 0.6 * math.log10(600) / 3)
+        assert rival_rows[(scenario, "weight-exfiltration")]["fidelity"] == pytest.approx(0.9)
+    detection = 0.85 ** (SAMPLES / 1e6)
+    rival_detection = 0.85 ** (rival_samples / 1e6)
+    open_, restricted = (0.5, 1.0), (0.5 * 0.15, 0.4)          # (own accounts, resellers) factors
+    mythos = {k: targeted_distillation(*f, 0.9 * detection, 0.9) for k, f in (("open", open_), ("restricted", restricted))}
+    rival = {k: targeted_distillation(*f, 0.9 * rival_detection, 0.9) for k, f in (("open", open_), ("restricted", restricted))}
+    theft = weight_theft()                                      # SL3 on both models
+    by_hand = {
+        "two-labs-status-quo": first_half(mythos["open"], theft, rival["open"], theft, substitute_day=92),
+        "unilateral-restriction": first_half(mythos["restricted"], theft, rival["open"], theft, substitute_day=92),
+        "coordinated-restriction": first_half(mythos["restricted"], theft, rival["restricted"], theft, substitute_day=92),
+    }
+    assert by_hand == {"two-labs-status-quo": 48, "unilateral-restriction": 49, "coordinated-restriction": 51}
+    for scenario, day in by_hand.items():
+        assert timeline[scenario]["days_to_durable"] == day
+        assert timeline[scenario]["acceleration_days"] == 92 - day
+    # the restriction on Mythos alone buys a week with no rival in view, a day with one
+    assert timeline["restricted-export"]["days_to_durable"] - timeline["status-quo"]["days_to_durable"] == 7
 
 
 def _cli_json(argv):
@@ -369,4 +442,4 @@ def test_the_restriction_holds_under_uncertainty(capsys):
     [restricted] = json.loads(capsys.readouterr().out)
     assert restricted["days_to_durable_p50"] > quo["days_to_durable_p50"]
     assert restricted["lead_days_p50"] > quo["lead_days_p50"] > 0
-    assert quo["acceleration_days_p50"] > 60                     # access gets the group there months sooner
+    assert quo["acceleration_days_p50"] > 14                     # access gets the group there weeks sooner

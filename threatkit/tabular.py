@@ -5,8 +5,10 @@ import csv
 import io
 from collections.abc import Sequence
 
-ASSESS_COLUMNS = ("scenario", "asset", "pathway", "actor", "tier", "probability", "cost_usd", "time_days", "skill",
-                  "fidelity", "likelihood", "impact", "risk", "cheapest_attack", "transfer_samples")
+# `asset` came with exposures (a row per scenario, asset and pathway): appended, so that scripts that
+# read the columns by position keep working
+ASSESS_COLUMNS = ("scenario", "pathway", "actor", "tier", "probability", "cost_usd", "time_days", "skill",
+                  "fidelity", "likelihood", "impact", "risk", "cheapest_attack", "transfer_samples", "asset")
 TIMELINE_COLUMNS = ("scenario", "threshold", "horizon_days", "days_to_durable", "days_to_usable",
                     "days_to_durable_without_controls", "days_independent", "days_substitute",
                     "days_without_access", "lead_days", "acceleration_days",
