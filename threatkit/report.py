@@ -213,12 +213,12 @@ class ScenarioReport:
         show_svg(plot.to_svg(), f"Capability over time in scenario {self.scenario}: expected durable share "
                                 f"and the chance of holding at least {with_.threshold:g} of it, with and "
                                 f"without the scenario's controls")
-        _markdown("\n\n".join((self.lead_text(), self.acceleration_text())))
+        _markdown("\n\n".join(filter(None, (self.lead_text(), self.acceleration_text(), self.ecosystem_text()))))
 
     def lead_text(self) -> str:
         t = self.timeline
         theta = f"{t.threshold:.0%} of the capability"
-        if not self.setting.controls:
+        if not self.setting.controls and not any(e.controls for e in self.setting.exposures):
             return "The scenario has no controls, so they buy no lead."
         d, d0 = t.days_to_durable, t.days_to_durable_without_controls
         if math.isinf(d) and math.isinf(d0):
@@ -232,8 +232,10 @@ class ScenarioReport:
             return (f"**Lead:** none. With or without the scenario's controls, the actor first has an even chance "
                     f"of holding {theta} durably after {_months(d)}: the controls do not act on the route that "
                     f"gets it there first{band}.")
-        return (f"**Lead:** the scenario's controls move the first day the actor has an even chance of holding "
-                f"{theta} durably from {_months(d0)} to {_months(d)}: they buy **{_months(t.lead_days)}**{band}.")
+        where = " (on every model the actor reaches)" if self.setting.exposures else ""
+        return (f"**Lead:** the scenario's controls{where} move the first day the actor has an even chance of "
+                f"holding {theta} durably from {_months(d0)} without any of them to {_months(d)}: they buy "
+                f"**{_months(t.lead_days)}**{band}.")
 
     def _band(self, key: str, over: str) -> str:
         """' (5th to 95th percentile OVER: a to b)' for a timeline quantity drawn with samples, else ''."""
@@ -244,20 +246,72 @@ class ScenarioReport:
 
     def acceleration_text(self) -> str:
         t = self.timeline
-        if math.isinf(t.days_independent):
-            return ("**Acceleration:** the model gives this actor no independent-development estimate, so how "
-                    "much sooner access gets it there is not computed.")
+        if math.isinf(t.days_without_access):
+            return ("**Acceleration:** the model gives this actor no independent-development estimate and no "
+                    "substitute reaches the threshold within the horizon, so how much sooner access gets it "
+                    "there is not computed.")
+        baseline = self._baseline_words()
         if math.isnan(t.acceleration_days):
-            return (f"**Acceleration:** on its own the actor would reach parity in {_months(t.days_independent)} "
-                    f"{AT_MODES}; "
+            return (f"**Acceleration:** without access the actor would get there in "
+                    f"{_months(t.days_without_access)} ({baseline}, {AT_MODES}); "
                     f"durable capability through access is not reached within {_months(t.horizon_days)}.")
         if t.acceleration_days <= 0:
-            return (f"**Acceleration:** none. The actor's own development (parity in "
-                    f"{_months(t.days_independent)} {AT_MODES}) gets it there no later than access does.")
+            return (f"**Acceleration:** none. Without access the actor gets there in {_months(t.days_without_access)} "
+                    f"({baseline}, {AT_MODES}), no later than access does.")
         band = self._band("acceleration_days", "over the draws")
         return (f"**Acceleration:** access gets the actor there **{_months(t.acceleration_days)} sooner** than "
-                f"its own development would, which reaches parity in {_months(t.days_independent)} "
-                f"{AT_MODES}{band}.")
+                f"it would get there without access: {baseline}, {AT_MODES}{band}.")
+
+    def _baseline_words(self) -> str:
+        """Which way without access comes first, in words."""
+        t = self.timeline
+        own = (f"its own development reaches parity in {_months(t.days_independent)}"
+               if math.isfinite(t.days_independent) else "it has no own-development estimate")
+        if not self.setting.substitutes:
+            return own
+        sub = (f"substitutes ({', '.join(md_text(x.title) for x in self.setting.substitutes)}) give "
+               f"{t.threshold:.0%} of the capability in {_months(t.days_substitute)}"
+               if math.isfinite(t.days_substitute) else "the substitutes never give enough within the horizon")
+        return f"{sub}; {own}" if t.days_substitute <= t.days_independent else f"{own}; {sub}"
+
+    def ecosystem_text(self) -> str:
+        """Substitutes and the other models the actor reaches, and what a coordinated restriction changes."""
+        s, t = self.setting, self.timeline
+        theta = f"{t.threshold:.0%} of the capability"
+        parts = []
+        if s.substitutes and math.isfinite(t.days_substitute):
+            parts.append(f"**Without access:** substitutes give the actor {theta} after "
+                         f"{_months(t.days_substitute)} ({AT_MODES}), whatever any lab restricts: open weights cannot "
+                         "be recalled, so they count as held for good. Access, and controls on it, matter only "
+                         "before that day.")
+        if not s.exposures:
+            return "\n\n".join(parts)
+        from threatkit.analysis.timeline import ecosystem
+
+        e = ecosystem(self.model, self.scenario)
+        asset = md_text(s.asset.title)
+        for x in s.exposures:
+            controls = ", ".join(md_text(c.title) for c in x.controls) or "no controls"
+            parts.append(f"**Other models:** the actor also reaches {md_text(x.route.asset.title)} "
+                         f"({x.route.relative_capability.mode:.0%} of {asset}'s capability) through "
+                         f"{md_text(x.tier.title)}, under {controls}; every pathway is assessed on it too.")
+        words = (f"**Unilateral or coordinated:** the first day the actor has an even chance of holding {theta} "
+                 f"durably is {_months(e.asset_alone)} with {asset} the only model in view, "
+                 f"{_months(e.as_is)} with the other models as this scenario has them, and "
+                 f"{_months(e.coordinated)} if they carried this scenario's controls too (a coordinated "
+                 f"restriction), {AT_MODES}.")
+        if e.as_is < e.asset_alone:
+            words += (f" The other models undo {_months(e.asset_alone - e.as_is)} of what the controls on {asset} "
+                      "buy on their own.")
+        if e.coordination_gain > 0:
+            words += f" Coordinating buys {_months(e.coordination_gain)} over this scenario."
+        elif e.coordinated == e.as_is and e.as_is < e.asset_alone:
+            words += " Coordinating buys no more than this scenario already has."
+        if math.isfinite(t.days_substitute) and t.days_substitute <= max(e.asset_alone, e.coordinated):
+            words += (f" No restriction buys more than the substitutes allow: they give as much after "
+                      f"{_months(t.days_substitute)}.")
+        parts.append(words)
+        return "\n\n".join(parts)
 
     def recommendations(self):
         """Controls by risk reduction per dollar, as a DataFrame."""
@@ -315,12 +369,12 @@ class ScenarioReport:
 
 
 def _months(days: float) -> str:
-    """Days in words an analyst reads: months to one decimal (days when under a month)."""
+    """Days in words an analyst reads: months to one decimal (days under three months)."""
     if math.isnan(days):
         return "undefined"
     if math.isinf(days):
         return "never within the horizon" if days > 0 else "never"
-    if abs(days) < DAYS_PER_MONTH:
+    if abs(days) < 3 * DAYS_PER_MONTH:     # a few weeks read better in days (48 and 49 days, not 1.6 and 1.6 months)
         return f"{days:,.0f} day{'' if abs(days) == 1 else 's'}"
     return f"{days / DAYS_PER_MONTH:.1f} months"
 

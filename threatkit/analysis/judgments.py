@@ -302,6 +302,9 @@ def key_judgments(model: ThreatModel, scenario: str, *, samples: int | None = No
 
     out.append(_lead_judgment(make, mc, samples, has_controls, actor))
     out.append(_acceleration_judgment(make, mc, samples, actor, setting))
+    substitutes = _substitutes_judgment(make, mc, samples, actor, setting)
+    if substitutes is not None:
+        out.append(substitutes)
     out += _pathway_judgments(make, model, setting, mc, samples)
     title = s.title
     return Brief(scenario, title, _premise_text(model, s, setting), tuple(out), samples, seed)
@@ -375,36 +378,80 @@ def _span(days: float) -> str:
     return "none" if days == 0 else ph.duration(days)
 
 
+def _baseline(mc: Answer, samples) -> str:
+    """What the actor would have without access, in words: own development and the substitutes."""
+    inp = mc.with_
+    parts = []
+    if np.isfinite(inp.parity).any():
+        parts.append(f"its own development in about {ph.duration(float(np.median(inp.parity)))}")
+    sub = inp.days_substitute
+    if sub is not None and np.isfinite(sub).any():
+        parts.append(f"substitutes such as open-weight models in about {ph.duration(float(np.median(sub)))}")
+    # the report's other figures are at the modes: say these are medians
+    return " or ".join(parts) + (", the medians over the draws" if samples else "")
+
+
 def _acceleration_judgment(make, mc: Answer, samples, actor: str, setting: Setting) -> Judgment:
-    independent = mc.with_.parity
-    if not np.isfinite(independent).any():
+    without = mc.with_.without_access
+    if not np.isfinite(without).any():
         return make("acceleration",
                     f"The model has no estimate of how long {actor} would need to build this capability on its "
-                    f"own, so how much sooner access gets it there is not judged", None, None)
+                    f"own, and no substitute gives it, so how much sooner access gets it there is not judged",
+                    None, None)
     d = days_to_durable(mc.with_, mc.horizon)
-    acc = acceleration(independent, d)
+    acc = acceleration(without, d)
     q = percentiles("acceleration", acc, mc.horizon)
     values = {"acceleration_days_p5": q["acceleration_p5"], "acceleration_days_p50": q["acceleration_p50"],
               "acceleration_days_p95": q["acceleration_p95"]}
-    own = ph.duration(float(np.median(independent)))
-    if samples:
-        own += " (the median over the draws)"           # the report's other figure is at the most likely values
+    baseline = _baseline(mc, samples)
     if not samples:
         x = float(acc[0])
-        text = (f"Access does not get {actor} to durable capability sooner than its own development (about {own})"
-                if not x > 0 else
-                f"Access gets {actor} to durable capability {ph.duration(x)} sooner than its own development "
-                f"(about {own}) would")
+        text = (f"Access does not get {actor} to durable capability sooner than it would get there without "
+                f"access ({baseline})" if not x > 0 else
+                f"Access gets {actor} to durable capability {ph.duration(x)} sooner than it would get there "
+                f"without access ({baseline})")
         return make("acceleration", text, None, "acceleration_days", {"acceleration_days": x})
     p = float(np.mean(np.nan_to_num(acc, nan=0.0) > 0))
     if q["acceleration_p50"] > 0:
-        text = (f"{CHANCE} that access gets {actor} to durable capability sooner than its own development "
-                f"would, which takes about {own}; the median gain is {ph.duration(q['acceleration_p50'])} (90% band: "
+        text = (f"{CHANCE} that access gets {actor} to durable capability sooner than it would get there without "
+                f"access ({baseline}); the median gain is {ph.duration(q['acceleration_p50'])} (90% band: "
                 f"{_acc_span(q['acceleration_p5'])} to {_acc_span(q['acceleration_p95'])})")
     else:
-        text = (f"{CHANCE} that access gets {actor} to durable capability sooner than its own development "
-                f"would, which takes about {own}")
+        text = (f"{CHANCE} that access gets {actor} to durable capability sooner than it would get there without "
+                f"access ({baseline})")
     return make("acceleration", text, p, "acceleration_days", values)
+
+
+def _substitutes_judgment(make, mc: Answer, samples, actor: str, setting: Setting) -> Judgment | None:
+    """The chance that access gets the actor there before the substitutes would, and by how much."""
+    if not setting.substitutes:
+        return None
+    sub = mc.with_.days_substitute
+    names = ph.listing([ph.common(x.title) for x in setting.substitutes])
+    if not np.isfinite(sub).any():
+        return make("substitutes", f"The substitutes in this scenario ({names}) never give {actor} "
+                                   f"{ph.share(mc.with_.threshold)} of the capability within the horizon", None,
+                    None)
+    d = days_to_durable(mc.with_, mc.horizon)
+    with np.errstate(invalid="ignore"):
+        gain = sub - d                                            # > 0: access first; nan: neither
+    q = percentiles("gain", gain, mc.horizon)
+    values = {"substitute_gain_days_p5": q["gain_p5"], "substitute_gain_days_p50": q["gain_p50"],
+              "substitute_gain_days_p95": q["gain_p95"]}
+    when = ph.duration(float(np.median(sub[np.isfinite(sub)])))
+    if not samples:
+        x = float(gain[0])
+        text = (f"The substitutes ({names}) give {actor} as much in about {when}; access gets it there "
+                f"{ph.duration(x)} before they would" if x > 0 else
+                f"The substitutes ({names}) give {actor} as much in about {when}, no later than access does: "
+                "denying access buys nothing against them")
+        return make("substitutes", text, None, None, {"substitute_gain_days": x})
+    p = float(np.mean(np.nan_to_num(gain, nan=0.0) > 0))
+    tail = (f"; the median gain is {ph.duration(q['gain_p50'])} (90% band: {_acc_span(q['gain_p5'])} to "
+            f"{_acc_span(q['gain_p95'])})" if q["gain_p50"] > 0 else "")
+    text = (f"{CHANCE} that access gets {actor} there before the substitutes ({names}) would, which take about "
+            f"{when} (the median over the draws){tail}")
+    return make("substitutes", text, p, None, values)
 
 
 def _acc_span(days: float) -> str:
@@ -415,10 +462,10 @@ def _acc_span(days: float) -> str:
 
 def _pathway_judgments(make, model: ThreatModel, setting: Setting, mc: Answer, samples) -> list[Judgment]:
     """The most likely pathway and the cheapest feasible attack."""
-    pathways = mc.with_.pathways
+    pathways = mc.with_.pathways                     # on the scenario's own access: its first rows
     if not pathways:
         return []
-    probs = mc.with_.p.mean(axis=1)                  # mean over draws; the modes when deterministic
+    probs = mc.with_.p[:len(pathways)].mean(axis=1)  # mean over draws; the modes when deterministic
     trees = [evaluate(pw, setting) for pw in pathways]   # deterministic: time, cost, cheapest attack
     costs = np.array([float(t.root("cost_usd")[0]) for t in trees])
     times = np.array([float(t.root("time_days")[0]) for t in trees])

@@ -84,7 +84,7 @@ def outputs_of(answer: Answer, extra: tuple[str, ...] = ()) -> list[dict[str, fl
     w, wo, h = answer.with_, answer.without, answer.horizon
     d, d0 = days_to_durable(w, h), days_to_durable(wo, h)
     cols = {"days_to_durable": d, "days_to_durable_without_controls": d0, "lead_days": lead(d, d0),
-            "acceleration_days": acceleration(w.parity, d)}
+            "acceleration_days": acceleration(w.without_access, d)}
     days = sorted(set(JUDGED_DAYS) | {int(o.partition(":")[2]) for o in extra if _internal(o)})
     grid = np.array([days], float)
     for name, inp in (("durable", w), ("durable_without_controls", wo)):

@@ -37,9 +37,11 @@ def evaluate_columns(model: ThreatModel, scenario: str, inputs: list[Input], val
     if output == "lead_days":
         return d - np.minimum(days_to_durable(answer.without, horizon), cap)
     if output == "acceleration_days":
-        if not np.isfinite(answer.with_.parity).all():
-            raise ValueError("acceleration needs the actor's independent_months (the model gives none)")
-        return answer.with_.parity - d
+        without = answer.with_.without_access
+        if not np.isfinite(without).all():
+            raise ValueError("acceleration needs a day without access: the actor's independent_months, or a "
+                             "substitute that reaches the threshold within the horizon (the model gives neither)")
+        return without - d
     if output.startswith("probability:"):
         k = [pw.id for pw in answer.with_.pathways].index(output.split(":", 1)[1])
         return answer.with_.p[k]

@@ -672,3 +672,45 @@ def policy_leads(model: ThreatModel, base: str, policy: str, actors: tuple[str, 
                 row.update(lead_p5=q["lead_p5"], lead_p50=q["lead_p50"], lead_p95=q["lead_p95"])
         out[actor_id] = PolicyLead(actor=actor_id, **row)
     return out
+
+
+# ---- the ecosystem: one lab's restriction against a coordinated one ---------------------
+
+@dataclass(frozen=True)
+class Ecosystem:
+    """Days to durable capability (deterministic) for a scenario's world, and its variants: the
+    asset the only model in view, and every exposure restricted as the scenario's own access."""
+
+    scenario: str
+    as_is: float                # the scenario as given
+    asset_alone: float          # without its exposures
+    coordinated: float          # every exposure with the scenario's own controls as well
+    days_substitute: float      # inf: never
+    days_independent: float
+
+    @property
+    def coordination_gain(self) -> float:
+        """Days a coordinated restriction buys over the scenario as given."""
+        return float(lead(np.array([self.coordinated]), np.array([self.as_is]))[0])
+
+
+def ecosystem(model: ThreatModel, scenario: str, *, threshold: float | None = None, harvest: str | None = None,
+              horizon: int = DEFAULT_HORIZON_DAYS) -> Ecosystem:
+    """What the other models the actor reaches change: the scenario as given, with the asset alone,
+    and with every exposure carrying the scenario's own controls too (a coordinated restriction)."""
+    s = model.scenario(scenario)
+    setting = Setting.of(model, s).with_options(threshold, harvest)
+    months = independent_months(setting, s)
+    variants = {
+        "as_is": setting,
+        "asset_alone": replace(setting, exposures=()),
+        "coordinated": replace(setting, exposures=tuple(
+            replace(e, controls=e.controls + tuple(c for c in setting.controls if c.id not in {x.id for x in e.controls}))
+            for e in setting.exposures)),
+    }
+    days, inp = {}, None
+    for name, variant in variants.items():
+        inp = gather(variant, model.pathways, Sampler(), months=months, horizon=horizon)
+        days[name] = float(days_to_durable(inp, horizon)[0])
+    return Ecosystem(scenario, days_substitute=float(inp.days_substitute[0]), days_independent=float(inp.parity[0]),
+                     **days)

@@ -2,7 +2,7 @@
 
 Two panels share the time axis: above, the expected share of the asset's
 capability the actor holds durably (with its 5-95% band, the threshold line
-and the day of independent parity); below, the chance of holding at least the
+the substitutes' share and the days of independent parity and of the substitutes); below, the chance of holding at least the
 threshold share durably and usably, with the 1/2 line whose crossings are the
 "days to" answers.
 
@@ -25,6 +25,7 @@ import numpy as np
 from threatkit.analysis.timeline import DAYS_PER_MONTH, Curves
 
 COLOURS = ("#1f4e79", "#c0392b", "#2e7d32", "#8e44ad", "#d35400", "#555555")
+SUBSTITUTE = "#b7791f"        # the substitutes' share and day
 WIDTH, HEIGHT = 750, 520
 LEFT, RIGHT, TOP, BOTTOM, GAP = 64, 736, 34, 474, 16      # the panels' box; GAP between them
 DASH = {"-": None, "--": "7,3", ":": "1.5,2", "-.": "6,2,1.5,2"}
@@ -76,7 +77,8 @@ class CapabilityPlot:
         horizon = float(self.curves[0].days[-1])
         marks = [1.0]
         for c in self.curves:
-            marks += [x for x in (c.days_to_durable, c.days_to_usable, c.days_independent) if math.isfinite(x)]
+            marks += [x for x in (c.days_to_durable, c.days_to_usable, c.days_independent, c.days_substitute)
+                      if math.isfinite(x)]
             peak = float(c.expected_high.max())
             if peak > 0:
                 marks.append(float(c.days[np.argmax(c.expected_high >= 0.98 * peak)]))
@@ -115,16 +117,16 @@ class CapabilityPlot:
                 legends["bottom"].append(("line", colour, (1, ":"),
                                           f"{c.label}: usable {_when(c.days_to_usable, months)}"))
         first = self.curves[0]
+        if first.substitute is not None:      # what the world offers without access: held for sure
+            out.append(_line(top, first.days / scale, first.substitute, SUBSTITUTE, 1.5, "-.", "substitute"))
+            legends["top"].append(("line", SUBSTITUTE, (1.5, "-."), "substitutes' share"))
         out.append(_hline(top, first.threshold, "#777777", 0.9, ":"))
         legends["top"].append(("line", "#777777", (0.9, ":"), f"threshold {first.threshold:g}"))
         out.append(_hline(bottom, 0.5, "#999999", 0.8, ":"))
-        if math.isfinite(first.days_independent) and first.days_independent <= limit:
-            at = float(top.x(first.days_independent / scale))
-            for panel in (top, bottom):
-                out.append(f'<line class="own" x1="{_num(at)}" y1="{panel.y0}" x2="{_num(at)}" y2="{panel.y1}" '
-                           f'stroke="#555555" stroke-dasharray="{DASH["-."]}"/>')
-            out.append(f'<text x="{_num(at - 3)}" y="{_num(top.y1 - 4)}" font-size="8" fill="#555555" '
-                       f'transform="rotate(-90 {_num(at - 3)} {_num(top.y1 - 4)})">own development</text>')
+        for day, kind, colour, text in ((first.days_independent, "own", "#555555", "own development"),
+                                        (first.days_substitute, "substitute", SUBSTITUTE, "substitutes reach it")):
+            if math.isfinite(day) and day <= limit:
+                out += _vline(top, bottom, float(top.x(day / scale)), kind, colour, text)
         out += _legend(top, legends["top"]) + _legend(bottom, legends["bottom"])
         out.append(_ylabel(top, "share of capability"))
         out.append(_ylabel(bottom, "P(holding ≥ threshold)"))
@@ -135,6 +137,15 @@ class CapabilityPlot:
 
     def _repr_svg_(self) -> str:
         return self.to_svg()
+
+
+def _vline(top: _Panel, bottom: _Panel, at: float, kind: str, colour: str, text: str) -> list[str]:
+    """A day marked across both panels, named along the line."""
+    out = [f'<line class="{kind}" x1="{_num(at)}" y1="{panel.y0}" x2="{_num(at)}" y2="{panel.y1}" '
+           f'stroke="{colour}" stroke-dasharray="{DASH["-."]}"/>' for panel in (top, bottom)]
+    out.append(f'<text x="{_num(at - 3)}" y="{_num(top.y1 - 4)}" font-size="8" fill="{colour}" '
+               f'transform="rotate(-90 {_num(at - 3)} {_num(top.y1 - 4)})">{escape(text)}</text>')
+    return out
 
 
 def _axes(panel: _Panel, ticks: list[float], label: bool) -> list[str]:

@@ -83,13 +83,15 @@ ASSESSMENT_COLUMNS = ("pathway", "probability", "cost_usd", "time_days", "skill"
 
 
 def assessment_frame(assessment):
-    """The assessment as a DataFrame, one row per pathway."""
+    """The assessment as a DataFrame, one row per pathway (per asset and pathway with exposures)."""
     import pandas as pd
 
     rows = assessment.rows()
-    frame = pd.DataFrame(rows, columns=[c for c in ASSESSMENT_COLUMNS])
+    frame = pd.DataFrame(rows, columns=["asset", *ASSESSMENT_COLUMNS])
     frame["cheapest_attack"] = frame["cheapest_attack"].map(", ".join)
-    return frame.set_index("pathway")
+    if assessment.exposures:        # a row per model the actor reaches and pathway
+        return frame.set_index(["asset", "pathway"])
+    return frame.drop(columns="asset").set_index("pathway")
 
 
 def assessment_html(assessment) -> str:
