@@ -36,6 +36,9 @@ def hostile_model() -> dict:
         k = next(entry)
         return {"name": text(k), "description": text(k + 1), "source": text(k + 2)}
 
+    def fixed(k: int) -> dict:       # entries added later: texts of their own, the others' unchanged
+        return {"name": text(k), "description": text(k + 1), "source": text(k + 2)}
+
     levels = lambda n, bounds: [{"level": i + 1, "name": f"{text(i + n)} {i + 1}",
                                  **({"below": b} if b is not None else {})} for i, b in enumerate(bounds)]
     risks = [f"{text(i)} risk {i}" for i in range(3)]
@@ -51,7 +54,8 @@ def hostile_model() -> dict:
             "impact": levels(3, (0.3, 0.7, None)),
             "risk": [[risks[0], risks[0], risks[1]], [risks[0], risks[1], risks[2]], [risks[1], risks[2], risks[2]]],
         },
-        "assets": [{"id": "asset", "capability_value": 0.9, **meta()}],
+        "assets": [{"id": "asset", "capability_value": 0.9, **meta()},
+                   {"id": "other", "capability_value": 0.8, **fixed(100)}],
         "tiers": [{"id": "api", "rank": 1, "queries_per_day": 10000, "exposes": ["outputs"], **meta()},
                   {"id": "weights", "rank": 3, "exposes": ["outputs", "weights"], "name": LONG}],
         "actors": [{"id": "actor", "kind": "state", "capacity": "OC4", "budget_usd": 1e7, "skill": 4, **meta()},
@@ -73,8 +77,12 @@ def hostile_model() -> dict:
                       "cost_usd": 10000, **meta()},
                      {"id": "screen", "counters": ["accounts", "distill"], "effectiveness": 0.3, "cost_usd": 5000,
                       "name": LONG}],
+        "substitutes": [{"id": "hostile-substitute", "share": [[0, 0.1], [2, 0.6]], "available_to": ["actor"],
+                         "confidence": "low", **fixed(103)}],
         "scenarios": [{"id": "hostile", "asset": "asset", "actor": "actor", "tier": "api",
-                       "controls": ["limit", "screen"], **meta()},
+                       "controls": ["limit", "screen"], **meta(),
+                       "exposures": [{"asset": "other", "tier": "api", "controls": ["limit"],
+                                      "relative_capability": {"low": 0.7, "mode": 0.8, "high": 0.9}}]},
                       {"id": "bare", "asset": "asset", "actor": "long", "tier": "weights", **meta()}],
     }
 

@@ -153,6 +153,17 @@ def test_the_model_is_hostile_everywhere(model):
     assert model.name == HOSTILE[0] + " model"
     assert {model.pathway("distill").tree.children[0].label, model.tier("weights").name} == {LONG}
     assert model.pathway("distill").name in HOSTILE and model.scales.risk[0][0].startswith(HOSTILE[0])
+    assert model.substitute("hostile-substitute").name in HOSTILE and model.asset("other").name in HOSTILE
+    assert model.scenario("hostile").exposures[0].asset == "other"
+
+
+def test_report_shows_the_hostile_substitute_and_exposure_as_text(report, model):
+    """The capability section names the substitute (in the acceleration's baseline) and the exposure's
+    asset (in the ecosystem paragraph): both as text, never as markup."""
+    html_text = report[0].read_text(encoding="utf-8")
+    parsed = assert_inert(html_text)
+    shows(parsed, one_line_of(model.substitute("hostile-substitute").title)[:30],
+          one_line_of(model.asset("other").title)[:30])
 
 
 # ---- the report, end to end --------------------------------------------------------------
@@ -375,7 +386,8 @@ def test_assess_table_keeps_model_text_on_one_line(model_file, model):
     out = cli("assess", str(model_file)).stdout
     assert not CONTROL.search(out)
     lines = out.decode().splitlines()
-    assert len(lines) == 1 + len(model.scenarios) * len(model.pathways)
+    routes = sum(1 + len(s.exposures) for s in model.scenarios)      # the scenario's own access and each exposure
+    assert len(lines) == 1 + routes * len(model.pathways)
     assert any(model.scales.risk[0][0] in line for line in lines)
 
 
