@@ -81,8 +81,9 @@ def expected(model, actor: str, tier: str, controls: frozenset[str], cap_exponen
         chosen += (Control(id=CAP_CONTROL_ID, name="Explorer query cap",
                            caps_queries_per_day=Quantity.scalar(10.0 ** cap_exponent)),)
     base = Setting.of(model, SCENARIO)
+    scenario = model.scenario(SCENARIO).model_copy(update={"actor": actor})
     setting = Setting(id="explorer", asset=base.asset, actor=model.actor(actor), tier=model.tier(tier),
-                      controls=chosen, scales=model.scales)
+                      controls=chosen, scales=model.scales, substitutes=model.substitutes_of(scenario))
     row = assess_setting(setting, (model.pathway(PATHWAY),)).pathways[0]
     tree, p, likelihood, impact = row.tree, row.probability, row.likelihood, row.impact
     without, with_ = scenario_curves(model, SCENARIO, samples=SAMPLES, seed=SEED, setting=setting)
@@ -618,7 +619,7 @@ def test_static_export_embeds_widget_state(model):
         assert d["_options_labels"] == [e.title for e in entries]
         assert d["index"] == [e.id for e in entries].index(chosen)
     boxes = {c["description"]: c["value"] for c in of("CheckboxModel")}
-    assert boxes == {c.title: c in base.controls for c in model.controls}
+    assert boxes == {**{c.title: c in base.controls for c in model.controls}, "Substitutes (open weights, ...)": True}
     (slider,) = of("FloatLogSliderModel")
     assert slider["value"] == 10.0 ** CAP_MAX_EXPONENT
     # The stored views are the library's numbers for the notebook's scenario.

@@ -61,3 +61,31 @@ def test_only_the_most_recent_parts_are_kept(model):
     for setting in settings(model):
         answers.answer(setting)
     assert len(answers._kept) == 8
+
+
+def test_the_explorer_switches_substitutes_off_and_restricts_other_models(model):
+    # the widgets' choices give the numbers of the example's own scenarios: the rival model under the
+    # restriction's controls is coordinated-restriction; not reachable is restricted-export; substitutes
+    # off is the same scenario with `substitutes: []`
+    from threatkit.widgets import Explorer
+
+    explorer = Explorer(model, "unilateral-restriction", samples=20)
+    assert set(explorer.exposures) == {"rival-frontier"} and explorer.substitutes.value
+    days = {"unilateral-restriction": explorer.state["days_to_durable"]}
+    explorer.exposures["rival-frontier"].value = "coordinated"
+    days["coordinated-restriction"] = explorer.state["days_to_durable"]
+    explorer.exposures["rival-frontier"].value = "off"
+    days["restricted-export"] = explorer.state["days_to_durable"]
+    assert days == {k: timeline(model, k).days_to_durable for k in days} == {
+        "unilateral-restriction": 49, "coordinated-restriction": 51, "restricted-export": 58}
+    assert explorer.state["days_substitute"] == 92
+    explorer.substitutes.value = False
+    alone = threatkit.load_text(
+        "threatkit: 1\ninclude: ['example:mythos']\nscenarios:\n"
+        "  - {id: no-substitutes, asset: mythos-5, actor: state-linked, tier: intermediary-api, substitutes: [],\n"
+        f"     controls: [{', '.join(model.scenario('restricted-export').controls)}]}}\n")
+    want = timeline(alone, "no-substitutes")
+    assert explorer.state["days_substitute"] == want.days_substitute == float("inf")
+    assert explorer.state["days_without_access"] == want.days_without_access == 214     # own development alone
+    assert explorer.state["expected_capability"] == want.expected_capability
+    assert want.expected_capability != timeline(model, "restricted-export").expected_capability

@@ -1,5 +1,5 @@
 """An ipywidgets explorer: pick an actor, a tier, controls and a query-rate cap,
-and watch the attack tree, the risk-matrix cell and the capability the actor
+switch the substitutes off or restrict the other models the actor reaches, and watch the attack tree, the risk-matrix cell and the capability the actor
 holds over time update.
 
 All numbers come from the analysis layer (`Explorer.state` exposes them, so
@@ -22,6 +22,9 @@ from threatkit.model.values import Control, Quantity, ThreatModel
 from threatkit.render.safe import one_line
 
 CAP_CONTROL_ID = "explorer-query-cap"
+# what an exposure (another model the actor reaches) carries in the explorer
+EXPOSURE_CHOICES = (("its controls, as in the scenario", "scenario"), ("the controls ticked above", "coordinated"),
+                    ("no controls", "none"), ("not reachable", "off"))
 TABS = ("Attack tree", "Risk matrix", "Capability over time", "Numbers", "Why")
 WHY_PENDING = "<p><i>The key judgments for this setting are computed when this tab is shown.</i></p>"
 CAP_MAX_EXPONENT = 7      # the slider's top position (10 million a day) means "no cap"
@@ -63,7 +66,16 @@ class Explorer:
                                     continuous_update=False, description="Query cap/day", style=style,
                                     layout=wide, readout_format=",.0f",
                                     tooltip="queries per account per day; the top position means no cap")
-        for widget in (self.actor, self.tier, self.pathway, self.cap, *self.controls.values()):
+        # What the world offers without access, and the other models the actor reaches: switched off,
+        # or each exposure restricted as the scenario, with the controls ticked here (coordinated), or not
+        self.substitutes = w.Checkbox(value=True, description="Substitutes (open weights, ...)", indent=False,
+                                      layout=w.Layout(width="300px"))
+        self.exposures = {e.route.asset.id: w.Dropdown(options=list(EXPOSURE_CHOICES), value="scenario",
+                                                        description=_label(e.route.asset.title), style=style,
+                                                        layout=wide)
+                          for e in self.base.exposures}
+        for widget in (self.actor, self.tier, self.pathway, self.cap, *self.controls.values(), self.substitutes,
+                       *self.exposures.values()):
             widget.observe(self._changed, names="value")
 
         box = {"height": "auto", "overflow": "auto", "border": "1px solid #ddd", "padding": "4px"}
@@ -91,7 +103,10 @@ class Explorer:
         # inside their own boxes, instead of squeezing and clipping the controls.
         left = w.VBox([self.actor, self.tier, self.pathway, self.cap,
                        w.HTML("<small>query cap per account per day; far right: no cap</small>"),
-                       w.HTML("<b>Controls</b>"), w.VBox(list(self.controls.values()))],
+                       w.HTML("<b>Controls</b>"), w.VBox(list(self.controls.values())),
+                       *([w.HTML("<b>Without access</b>"), self.substitutes] if model.substitutes else []),
+                       *([w.HTML("<b>Other models the actor reaches</b>"), *self.exposures.values()]
+                         if self.exposures else [])],
                       layout=w.Layout(width="440px", flex="0 0 440px"))
         self.views = views = w.Tab(children=[w.VBox([self.tree_full, self.tree_view]), self.matrix_view,
                                              self.curve_view, self.details, self.why_view])
@@ -114,8 +129,17 @@ class Explorer:
         if self.cap.value < 10 ** CAP_MAX_EXPONENT:
             controls += (Control(id=CAP_CONTROL_ID, name="Explorer query cap",
                                  caps_queries_per_day=Quantity.scalar(float(self.cap.value))),)
-        return replace(self.base, id="explorer", actor=self.model.actor(self.actor.value),
-                       tier=self.model.tier(self.tier.value), controls=controls)
+        actor = self.model.actor(self.actor.value)
+        scenario = self.model.scenario(self.base.id).model_copy(update={"actor": actor.id})
+        substitutes = self.model.substitutes_of(scenario) if self.substitutes.value else ()
+        exposures = []
+        for e in self.base.exposures:
+            choice = self.exposures[e.route.asset.id].value
+            if choice != "off":
+                chosen = {"scenario": e.controls, "coordinated": controls, "none": ()}[choice]
+                exposures.append(replace(e, id="explorer", actor=actor, controls=chosen))
+        return replace(self.base, id="explorer", actor=actor, tier=self.model.tier(self.tier.value),
+                       controls=controls, substitutes=substitutes, exposures=tuple(exposures))
 
     def compute(self) -> dict:
         """The numbers the views show, from the analysis layer."""
@@ -127,7 +151,8 @@ class Explorer:
                 "likelihood": result.likelihood, "impact": result.impact, "risk": result.risk,
                 "cheapest_attack": result.cheapest_attack, "controls": tuple(c.id for c in setting.controls),
                 "threshold": t.threshold, "days_to_durable": t.days_to_durable, "days_to_usable": t.days_to_usable,
-                "days_independent": t.days_independent, "lead_days": t.lead_days,
+                "days_independent": t.days_independent, "days_substitute": t.days_substitute,
+                "days_without_access": t.days_without_access, "lead_days": t.lead_days,
                 "acceleration_days": t.acceleration_days, "expected_capability": t.expected_capability}
 
     def summary(self):
@@ -142,7 +167,9 @@ class Explorer:
             "likelihood": s["likelihood"], "impact": s["impact"], "risk": s["risk"],
             "cheapest attack": ", ".join(s["cheapest_attack"]) or "none feasible",
             "days to durable capability": s["days_to_durable"], "days to usable capability": s["days_to_usable"],
-            "days to parity on its own": s["days_independent"], "lead from controls (days)": s["lead_days"],
+            "days to parity on its own": s["days_independent"],
+            "days to the substitutes": s["days_substitute"], "days without access": s["days_without_access"],
+            "lead from controls (days)": s["lead_days"],
             "acceleration (days)": s["acceleration_days"],
             "expected durable share at 6 months": round(s["expected_capability"][180], 4),
             "expected durable share at 1 year": round(s["expected_capability"][365], 4),

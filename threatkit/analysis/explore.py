@@ -1,7 +1,7 @@
 """Capability over time for many settings of one scenario, each part computed once.
 
 An explorer shows one scenario under the settings an analyst picks (actor,
-tier, controls, a query cap) and comes back to them: a control ticked and
+tier, controls, a query cap, substitutes on or off, what each exposure carries) and comes back to them: a control ticked and
 unticked, an actor tried and left. Every part of the answer is a pure function
 of the setting, so it is kept, keyed by the setting's content: the curves'
 inputs per setting and sampler, the curves, and the timeline. The setting
@@ -31,7 +31,9 @@ T = TypeVar("T")
 def setting_key(setting: Setting) -> tuple:
     """What a setting's numbers depend on (controls by content: an ad hoc cap has a value)."""
     return (setting.id, setting.asset.id, setting.actor.id, setting.tier.id,
-            tuple(c.model_dump_json() for c in setting.controls), setting.threshold, setting.harvest)
+            tuple(c.model_dump_json() for c in setting.controls), setting.threshold, setting.harvest,
+            tuple(x.id for x in setting.substitutes),
+            tuple((e.route.asset.id, e.route.key, e.route.relative_capability, setting_key(e)) for e in setting.exposures))
 
 
 class SettingAnswers:
@@ -47,7 +49,7 @@ class SettingAnswers:
         self.clocks = ClockMemo()       # per pathway: a control acts on few pathways, the rest keep their clocks
 
     def answer(self, setting: Setting) -> tuple[Curves, Curves, Timeline]:
-        bare = setting.with_controls(())
+        bare = setting.without_controls()
         with_, without = (self._curves(x, label) for x, label in ((setting, "with controls"),
                                                                   (bare, "without controls")))
         det = Answer(self._inputs(setting, True), self._inputs(bare, True), self.horizon)
