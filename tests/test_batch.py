@@ -81,14 +81,15 @@ def timeline_by_scenario(model: Path) -> dict[str, dict]:
     return {t["scenario"]: t for t in json.loads(result.stdout)}
 
 
-TIMELINE_SUMMARY = ["days_to_durable", "lead_months", "acceleration_months"]
+TIMELINE_SUMMARY = ["days_to_durable", "lead_months", "acceleration_months", "days_without_access"]
 
 
 def timeline_summary_text(t: dict) -> dict[str, str]:
     """How a scenario's timeline reads in summary.csv: days, and days / (365.25 / 12) to 2 places."""
     months = {k: "" if t[k] is None else str(round(t[k] / (365.25 / 12), 2)) for k in ("lead_days", "acceleration_days")}
     return {"days_to_durable": csv_text(t["days_to_durable"]), "lead_months": months["lead_days"],
-            "acceleration_months": months["acceleration_days"]}
+            "acceleration_months": months["acceleration_days"],
+            "days_without_access": csv_text(t["days_without_access"])}
 
 
 def read_summary(out: Path) -> tuple[list[str], list[dict]]:
@@ -125,9 +126,9 @@ def assert_rows_equal_assess(rows: list[dict], expected: list[dict], timelines: 
 def assert_summary_header(header: list[str], expected: list[dict]) -> None:
     mc = {k for e in expected for k in e if k.endswith(MC_SUFFIXES)}
     assert header[:len(ASSESS_COLUMNS)] == ASSESS_COLUMNS
-    assert header[len(ASSESS_COLUMNS):len(ASSESS_COLUMNS) + 3] == TIMELINE_SUMMARY
+    assert header[len(ASSESS_COLUMNS):len(ASSESS_COLUMNS) + len(TIMELINE_SUMMARY)] == TIMELINE_SUMMARY
     assert header[-2:] == ["status", "error"]
-    assert set(header[len(ASSESS_COLUMNS) + 3:-2]) == mc and mc     # --samples adds the Monte Carlo columns
+    assert set(header[len(ASSESS_COLUMNS) + len(TIMELINE_SUMMARY):-2]) == mc and mc     # --samples adds the Monte Carlo columns
 
 
 class IndexPage(HTMLParser):
@@ -357,7 +358,8 @@ def test_summary_csv_equals_assess_json(example_batch):
     assert_summary_header(header, expected)
     expected.sort(key=lambda r: r["scenario"])          # summary.csv: by scenario, pathways in model order
     assert_rows_equal_assess(rows, expected, timeline_by_scenario(EXAMPLE))
-    assert len(rows) == len(EXAMPLE_SCENARIOS) * len(load_model(EXAMPLE).pathways)
+    model = load_model(EXAMPLE)        # a row per scenario, model it reaches (its asset and each exposure) and pathway
+    assert len(rows) == sum(1 + len(model.scenario(s).exposures) for s in EXAMPLE_SCENARIOS) * len(model.pathways)
 
 
 @pytest.mark.slow

@@ -420,3 +420,102 @@ def test_brief_sensitivity_and_timeline_print_model_text_inertly(model_file, mod
     assert not CONTROL.search(proc.stdout) and b"Traceback" not in proc.stderr
     if "json" in rest:
         assert isinstance(json.loads(proc.stdout), list)
+
+
+# ---- exports: a hostile substitute and exposure (a small model of their own) -------------------
+
+EXPORT_TEXTS = {"script": "<script>alert(1)</script>", "formula": '=HYPERLINK("x")', "cdata": "]]></x>",
+                "plus": "+cmd|' /C calc'!A0", "at": "@SUM(1+1)*evil", "minus": "-1+1 evil\n<b>two</b>"}
+
+
+def _hostile_export_model():
+    """A substitute whose name, description and source are hostile, and an exposure on a second
+    asset whose name is: the exports' new rows, each text a payload."""
+    import yaml
+
+    from threatkit import load_text
+
+    t = EXPORT_TEXTS
+    data = {
+        "threatkit": 1, "include": [], "name": t["formula"],
+        "assets": [{"id": "asset", "capability_value": 0.9, "name": t["script"]},
+                   {"id": "other", "capability_value": 0.8, "name": t["plus"], "description": t["cdata"]}],
+        "tiers": [{"id": "api", "rank": 1, "queries_per_day": 1000, "exposes": ["outputs"], "name": t["at"]}],
+        "actors": [{"id": "actor", "kind": "state", "capacity": "OC4", "budget_usd": 1e6, "skill": 4,
+                    "name": t["formula"]}],
+        "pathways": [{"id": "use", "fidelity": 0.5, "name": t["minus"], "atlas": ["AML.T0040"],
+                      "tree": {"id": "step", "label": t["script"], "p": 0.5, "cost_usd": 10, "time_days": 1,
+                               "skill": 1, "atlas": ["AML.T0040"]}}],
+        "controls": [{"id": "limit", "counters": ["step"], "effectiveness": 0.5, "name": t["plus"]}],
+        "substitutes": [
+            {"id": "hostile-substitute", "name": t["script"], "description": t["formula"], "source": t["cdata"],
+             "share": [[0, 0.1], [2, {"low": 0.3, "mode": 0.6, "high": 0.9}]], "available_to": ["actor"],
+             "confidence": "low"},
+            {"id": "formula-substitute", "name": t["formula"], "description": t["minus"], "source": t["at"],
+             "share": [[1, 0.5]]}],
+        "scenarios": [{"id": "s", "name": t["minus"], "asset": "asset", "actor": "actor", "tier": "api",
+                       "controls": ["limit"], "exposures": [{"asset": "other", "tier": "api"}]}],
+    }
+    return load_text(yaml.safe_dump(data, allow_unicode=True), "hostile-export.yaml")
+
+
+def test_stix_export_keeps_a_hostile_substitute_as_data():
+    import stix2
+
+    from threatkit.interchange import export
+
+    text = export(_hostile_export_model(), "stix").data
+    bundle = json.loads(text)                                # valid JSON whatever the text held
+    stix2.parse(text, allow_custom=True)
+    assert "evil\\n<b>two</b>" in text and "evil\n" not in text       # a newline in a text stays escaped
+    tools = {o["x_threatkit_id"]: o for o in bundle["objects"] if o["type"] == "tool"}
+    hostile = tools["hostile-substitute"]
+    assert hostile["name"] == EXPORT_TEXTS["script"] and hostile["description"] == EXPORT_TEXTS["formula"]
+    assert hostile["x_threatkit_source"] == EXPORT_TEXTS["cdata"]
+    assert tools["formula-substitute"]["name"] == EXPORT_TEXTS["formula"]
+    # the texts are values only: every key is threatkit's own, none came from the model
+    keys = {k for o in bundle["objects"] for k in o}
+    assert all(re.fullmatch(r"[a-z_]+", k) for k in keys)
+    ids = {o["id"] for o in bundle["objects"]}
+    uses = [o for o in bundle["objects"] if o["type"] == "relationship" and o["target_ref"] in
+            {t["id"] for t in tools.values()}]
+    assert len(uses) == 2 and all(o["source_ref"] in ids for o in uses)
+    (summary,) = bundle["objects"][0]["x_threatkit_scenarios"]
+    assert summary["id"] == "s" and summary["exposures"][0]["asset"] == "other"
+
+
+def test_xlsx_export_keeps_a_hostile_substitute_as_text():
+    import io
+    import zipfile
+
+    import openpyxl
+
+    from threatkit.interchange import export
+    from threatkit.interchange.xlsx import FORMULA_START
+
+    data = export(_hostile_export_model(), "xlsx").data
+    wb = openpyxl.load_workbook(io.BytesIO(data))
+    subs = wb["Substitutes"]
+    header = [c.value for c in subs[1]]
+    names = [row[header.index("name")].value for row in subs.iter_rows(min_row=2)]
+    sources = [row[header.index("source")].value for row in subs.iter_rows(min_row=2)]
+    assert names == [EXPORT_TEXTS["script"]] * 2 + [EXPORT_TEXTS["formula"]]
+    assert sources == [EXPORT_TEXTS["cdata"]] * 2 + [EXPORT_TEXTS["at"]]
+    register = wb["Risk register"]
+    rheader = [c.value for c in register[1]]
+    assert [row[rheader.index("asset")].value for row in register.iter_rows(min_row=2)] == ["asset", "other"]
+    seen = set()
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                if isinstance(cell.value, str):
+                    assert cell.data_type == "s"                       # text, never a formula
+                    if cell.value.startswith(FORMULA_START):
+                        assert cell.quotePrefix, cell.value           # and stays text when edited
+                    seen.add(cell.value)
+    assert {EXPORT_TEXTS[k] for k in ("script", "formula", "cdata", "at", "minus")} <= seen
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        for name in z.namelist():
+            if name.endswith(".xml"):
+                root = ET.fromstring(z.read(name))                    # well-formed: "]]>" did not break out
+                assert not [e for e in root.iter() if e.tag.rpartition("}")[2] in ("f", "x")], name

@@ -15,6 +15,7 @@ import pytest
 
 from threatkit.analysis.timeline import timeline
 from threatkit.cli import main
+from threatkit.examples import resolve
 from threatkit.interchange import ExportError, export
 from threatkit.interchange.adtool_import import read_adtool
 from threatkit.interchange.stix import technique_id
@@ -22,6 +23,7 @@ from threatkit.model.load import atlas_ids, load_data, load_model
 from threatkit.render.matrix import RiskMatrix
 
 FIXTURES = Path(__file__).parent / "fixtures" / "adtool"
+ECOSYSTEM = Path(__file__).parent / "examples" / "ecosystem.yaml"
 HOSTILE = '<script>alert("x")</script> & \'q\' ]]> <!-- \n javascript:alert(1)'
 FORMULA = '=HYPERLINK("http://evil.example","click")'
 
@@ -71,6 +73,16 @@ def tiny_data() -> dict:
 @pytest.fixture(scope="module")
 def tiny():
     return load_data(tiny_data())
+
+
+@pytest.fixture(scope="module")
+def ecosystem():
+    return load_model(ECOSYSTEM)
+
+
+@pytest.fixture(scope="module")
+def mythos():
+    return load_model(resolve("example:mythos"))
 
 
 # ---- navigator ------------------------------------------------------------------------------
@@ -148,6 +160,74 @@ def test_stix_bundle_parses_and_carries_the_model(tiny):
         assert o.get("created", "2026-01-01T00:00:00.000Z") == "2026-01-01T00:00:00.000Z"
 
 
+def stix_objects(model, *scenarios: str) -> list[dict]:
+    import stix2
+
+    text = export(model, "stix", scenarios).data
+    assert text == export(model, "stix", scenarios).data                     # deterministic
+    objects = json.loads(text)["objects"]
+    assert len(stix2.parse(text, allow_custom=True).objects) == len(objects)
+    return objects
+
+
+def tool_uses(objects: list[dict]) -> dict[tuple[str, str], list[str]]:
+    """(actor id, substitute id) -> the scenarios of each `uses` relationship from an actor to a tool."""
+    ids = {o["id"]: o for o in objects}
+    return {(ids[o["source_ref"]]["x_threatkit_id"], ids[o["target_ref"]]["x_threatkit_id"]): o["x_threatkit_scenarios"]
+            for o in objects if o["type"] == "relationship" and o["relationship_type"] == "uses"
+            and ids[o["target_ref"]]["type"] == "tool"}
+
+
+def test_stix_substitutes_are_tools_the_actors_use(mythos):
+    objects = stix_objects(mythos)
+    tools = {o["x_threatkit_id"]: o for o in objects if o["type"] == "tool"}
+    assert set(tools) == {"open-weights", "domestic-frontier"}
+    wide = tools["open-weights"]
+    assert wide["name"] == "Best open-weight model" and wide["description"].startswith("The best openly released")
+    assert wide["x_threatkit_kind"] == "substitute" and "x_threatkit_available_to" not in wide   # every actor
+    assert wide["x_threatkit_share"][1] == {"months": 3.0, "low": 0.3, "mode": 0.5, "high": 1.0}
+    assert [p["months"] for p in wide["x_threatkit_share"]] == [0.0, 3.0, 6.0, 10.0]
+    assert wide["x_threatkit_source"].startswith("calibration.md Q3") and wide["confidence"] == 50
+    assert tools["domestic-frontier"]["x_threatkit_available_to"] == ["state-linked", "state-priority"]
+    uses = tool_uses(objects)
+    assert set(uses) == {("state-linked", "open-weights"), ("state-linked", "domestic-frontier"),
+                         ("competitor", "open-weights"), ("insider", "open-weights")}
+    assert {"unilateral-restriction", "coordinated-restriction"} <= set(uses["state-linked", "domestic-frontier"])
+    assert uses["competitor", "open-weights"] == ["competitor-public-api"]
+    report = objects[0]
+    assert "tool" in report["report_types"] and {t["id"] for t in tools.values()} <= set(report["object_refs"])
+    summary = {s["id"]: s for s in report["x_threatkit_scenarios"]}
+    (exposure,) = summary["coordinated-restriction"]["exposures"]
+    assert exposure["asset"] == "rival-frontier" and exposure["tier"] == "intermediary-api"
+    assert summary["coordinated-restriction"]["substitutes"] == ["open-weights", "domestic-frontier"]
+    rows = summary["unilateral-restriction"]["pathways"]                  # own access, then the exposure's
+    assert {r["asset"] for r in rows} == {"mythos-5", "rival-frontier"} and len(rows) == 2 * len(mythos.pathways)
+    coas = {o["name"] for o in objects if o["type"] == "course-of-action"}
+    exposure_controls = {mythos.control(c).title for s in mythos.scenarios for e in s.exposures for c in e.controls}
+    assert exposure_controls <= coas                                      # an exposure's controls are there too
+
+
+def test_stix_ecosystem_tools_follow_the_scenarios_substitutes(ecosystem):
+    objects = stix_objects(ecosystem)
+    tools = {o["x_threatkit_id"]: o for o in objects if o["type"] == "tool"}
+    assert tools["domestic-frontier"]["x_threatkit_assets"] == ["frontier"]
+    assert tools["open-weights"]["x_threatkit_share"][0] == {"months": 0.0, "low": 0.45, "mode": 0.45, "high": 0.45}
+    assert "x_threatkit_source" not in tools["open-weights"] and "confidence" not in tools["open-weights"]
+    assert tool_uses(objects) == {("state-linked", "open-weights"): ["coordinated", "unilateral"],
+                                  ("state-linked", "domestic-frontier"): ["coordinated", "unilateral"],
+                                  ("competitor", "open-weights"): ["competitor-evaluation"]}
+    summary = {s["id"]: s for s in objects[0]["x_threatkit_scenarios"]}
+    assert summary["unilateral"]["exposures"] == [
+        {"asset": "rival", "tier": "public-api", "controls": [], "relative_capability": 0.9}]
+    distil = {r["asset"]: r["probability"] for r in summary["unilateral"]["pathways"] if r["pathway"] == "distillation"}
+    assert distil == {"frontier": pytest.approx(0.103846, abs=1e-6), "rival": pytest.approx(0.486)}
+    # a scenario that counts no substitute (`substitutes: []`) brings no tool
+    alone = stix_objects(ecosystem, "coordinated-no-substitutes")
+    assert not [o for o in alone if o["type"] == "tool"] and alone[0]["report_types"] == ["threat-actor",
+                                                                                         "attack-pattern"]
+    assert alone[0]["x_threatkit_scenarios"][0]["substitutes"] == []
+
+
 # ---- xlsx ------------------------------------------------------------------------------------
 
 def test_xlsx_register_reads_back_with_colours_text_and_timeline(tiny):
@@ -156,7 +236,7 @@ def test_xlsx_register_reads_back_with_colours_text_and_timeline(tiny):
     data = export(tiny, "xlsx").data
     assert data == export(tiny, "xlsx").data                     # byte-identical on a rerun
     wb = openpyxl.load_workbook(io.BytesIO(data))
-    assert wb.sheetnames == ["Risk register", "Controls"]
+    assert wb.sheetnames == ["Risk register", "Controls", "Substitutes"]
     ws = wb["Risk register"]
     assert ws.freeze_panes == "A2" and ws.auto_filter.ref.startswith("A1:")
     header = [c.value for c in ws[1]]
@@ -190,6 +270,66 @@ def test_xlsx_register_reads_back_with_colours_text_and_timeline(tiny):
     with zip_of(data) as z:
         assert all(info.date_time == (1980, 1, 1, 0, 0, 0) for info in z.infolist())
         assert b"<f>" not in b"".join(z.read(n) for n in z.namelist() if n.startswith("xl/worksheets/"))
+
+
+def sheet_rows(ws) -> list[dict]:
+    header = [c.value for c in ws[1]]
+    return [dict(zip(header, (c.value for c in row))) for row in ws.iter_rows(min_row=2)]
+
+
+def test_xlsx_has_exposure_rows_and_a_substitutes_sheet(ecosystem):
+    import openpyxl
+
+    data = export(ecosystem, "xlsx").data
+    assert data == export(ecosystem, "xlsx").data
+    wb = openpyxl.load_workbook(io.BytesIO(data))
+    register = wb["Risk register"]
+    assert [c.value for c in register[1]][:5] == ["scenario", "scenario_name", "asset", "pathway", "pathway_name"]
+    rows = {(r["scenario"], r["asset"], r["pathway"]): r for r in sheet_rows(register)}
+    assert len(rows) == (4 * 2 + 1) * 3                   # four scenarios with an exposure, one without; 3 pathways
+    # the ecosystem example's stated assess rows
+    assert rows["unilateral", "rival", "distillation"]["probability"] == pytest.approx(0.486)
+    assert rows["coordinated", "rival", "distillation"]["probability"] == pytest.approx(0.101779, abs=1e-6)
+    assert rows["unilateral", "rival", "direct-use"]["fidelity"] == pytest.approx(0.81)
+    assert rows["unilateral", "rival", "direct-use"]["risk"] == "very high"
+    # each route shows its own controls: the unrestricted rival none, the restricted one both
+    assert rows["unilateral", "frontier", "distillation"]["controls"] == "licensing, rate-limit"
+    assert rows["unilateral", "rival", "distillation"]["controls"] is None
+    assert rows["unilateral", "rival", "distillation"]["controls_acting"] is None
+    assert rows["coordinated", "rival", "distillation"]["controls"] == "licensing, rate-limit"
+    assert rows["coordinated", "rival", "distillation"]["controls_acting"] == "licensing, rate-limit"
+    assert rows["unilateral", "rival", "distillation"]["days_to_durable"] == 37     # the scenario's, on every row
+
+    subs = sheet_rows(wb["Substitutes"])
+    assert [(r["substitute"], r["months"]) for r in subs] == [
+        ("open-weights", 0), ("open-weights", 4), ("open-weights", 16),
+        ("domestic-frontier", 3), ("domestic-frontier", 12)]
+    assert subs[1]["share_low"] == subs[1]["share_mode"] == subs[1]["share_high"] == 0.6
+    assert subs[0]["available_to"] == "(every actor)" and subs[0]["assets"] == "(every asset)"
+    assert subs[0]["scenarios"] == "unilateral, coordinated, competitor-evaluation"
+    assert subs[3]["available_to"] == "state-linked" and subs[3]["assets"] == "frontier"
+    assert subs[3]["name"] == "A domestic lab's frontier model" and subs[3]["scenarios"] == "unilateral, coordinated"
+    # only what the exported scenarios count
+    wb = openpyxl.load_workbook(io.BytesIO(export(ecosystem, "xlsx", ("competitor-evaluation",)).data))
+    assert [r["substitute"] for r in sheet_rows(wb["Substitutes"])] == ["open-weights"] * 3
+
+
+def test_xlsx_substitutes_sheet_for_mythos(mythos):
+    import openpyxl
+
+    scenarios = ("unilateral-restriction", "coordinated-restriction")
+    wb = openpyxl.load_workbook(io.BytesIO(export(mythos, "xlsx", scenarios).data))
+    subs = {(r["substitute"], r["months"]): r for r in sheet_rows(wb["Substitutes"])}
+    assert set(subs) == {("open-weights", m) for m in (0, 3, 6, 10)} | {("domestic-frontier", m) for m in (0, 4, 7, 14)}
+    assert (subs["open-weights", 3]["share_low"], subs["open-weights", 3]["share_mode"],
+            subs["open-weights", 3]["share_high"]) == (0.3, 0.5, 1.0)
+    assert subs["domestic-frontier", 4]["available_to"] == "state-linked, state-priority"
+    assert subs["domestic-frontier", 4]["confidence"] == "moderate"
+    assert subs["domestic-frontier", 4]["source"].startswith("calibration.md Q3")
+    assert subs["open-weights", 0]["scenarios"] == ", ".join(scenarios)
+    register = sheet_rows(wb["Risk register"])
+    assert {r["asset"] for r in register} == {"mythos-5", "rival-frontier"}
+    assert len(register) == 2 * 2 * len(mythos.pathways)
 
 
 def zip_of(data: bytes):

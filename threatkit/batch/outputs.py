@@ -11,18 +11,20 @@ from threatkit.analysis.timeline import DAYS_PER_MONTH
 from threatkit.tabular import ASSESS_COLUMNS, is_stat_column, to_csv
 
 # Per scenario, from its recorded timeline: repeated on each of its pathway rows in summary.csv.
-TIMELINE_SUMMARY = ("days_to_durable", "lead_months", "acceleration_months")
+TIMELINE_SUMMARY = ("days_to_durable", "lead_months", "acceleration_months", "days_without_access")
 
 
 def timeline_summary(results: dict) -> dict:
-    """Days to durable capability, and the lead and acceleration in months, from a report's results."""
+    """Days to durable capability, the lead and acceleration in months, and the days without access
+    (the earlier of own development and the substitutes), from a report's results."""
     t = results.get("timeline") or {}
 
     def months(days):
         return None if days is None else round(days / DAYS_PER_MONTH, 2)
 
     return {"days_to_durable": t.get("days_to_durable"), "lead_months": months(t.get("lead_days")),
-            "acceleration_months": months(t.get("acceleration_days"))}
+            "acceleration_months": months(t.get("acceleration_days")),
+            "days_without_access": t.get("days_without_access")}
 
 def summary_rows(outcomes: list[Outcome]) -> list[dict]:
     rows = []
@@ -115,12 +117,13 @@ def write_index(out_dir: Path, outcomes: list[Outcome], title: str, risk_rank: d
                 f'<td data-sort="{risk_rank.get(risk, -1)}">{e(risk)}</td>'
                 f'<td>{e(str(worst.get("pathway", "")))}</td><td>{(worst.get("probability") or 0):.3f}</td>'
                 + cell(t["days_to_durable"], ",.0f", "never")
+                + cell(t["days_without_access"], ",.0f", "never")      # neither own development nor a substitute
                 + cell(t["lead_months"], ".1f", "unbounded")           # only one side reaches it
                 + cell(t["acceleration_months"], ".1f", "n/a")         # no own-development estimate, or never
                 + f'<td class="judgment">{e(str(r.get("headline") or ""))}</td><td>ok</td></tr>')
         else:
             rows.append(f'<tr class="failed"><td>{link(o.scenario)}</td><td></td><td></td><td data-sort="-1"></td><td></td>'
-                        f'<td></td>' + '<td data-sort="1e12"></td>' * 3 + '<td></td><td>failed</td></tr>')
+                        f'<td></td>' + '<td data-sort="1e12"></td>' * 4 + '<td></td><td>failed</td></tr>')
     failures = [o for o in outcomes if not o.ok]
     failed_html = "".join(
         f'<h3>{link(o.scenario)}</h3><pre class="error">{e(o.error)}</pre>'
@@ -133,7 +136,8 @@ def write_index(out_dir: Path, outcomes: list[Outcome], title: str, risk_rank: d
 Click a column to sort.</p>
 <div class="wide"><table class="sortable"><thead><tr><th>scenario</th><th>actor</th><th>tier</th><th>overall risk</th>
 <th>most likely pathway</th><th>its probability</th><th>days to durable capability</th>
-<th>lead from controls (months)</th><th>acceleration over own development (months)</th>
+<th>days without access (own development or substitutes)</th>
+<th>lead from controls (months)</th><th>acceleration over no access (months)</th>
 <th>key judgment (12 months, with the controls)</th><th>status</th></tr></thead>
 <tbody>
 {chr(10).join(rows)}

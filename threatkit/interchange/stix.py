@@ -1,6 +1,8 @@
 """A STIX 2.1 bundle: the scenarios' actors, the ATLAS techniques their
-pathways use, the controls, who uses what and what mitigates it, and one
-report that refers to them all.
+pathways use, the controls, the substitutes the actors hold without access
+(as tools), who uses what and what mitigates it, and one report that refers
+to them all (with each scenario's exposures: the other models its actor
+reaches).
 
 Plain JSON built here (the `stix2` library is an optional extra the tests
 validate with). Deterministic: ids are uuid5 of the model's ids, timestamps
@@ -17,7 +19,7 @@ import uuid
 from threatkit.analysis.assess import assess
 from threatkit.interchange import atlas
 from threatkit.interchange.selection import ExportError, Exported, Selection, fixed_time
-from threatkit.model.values import Actor, Control, Pathway, Quantity
+from threatkit.model.values import Actor, Control, Pathway, Quantity, Substitute
 
 NAMESPACE = uuid.UUID("5b0f3c3e-7c51-4f7e-9a0e-1d6f4f1c2a77")        # threatkit's, fixed once
 ATLAS_NAMESPACE = uuid.UUID("atlas.mitre.org.".encode().hex())       # ATLAS's STIX generator's
@@ -116,6 +118,20 @@ def course_of_action(control: Control, when: str) -> dict:
     })
 
 
+def tool(substitute: Substitute, when: str) -> dict:
+    """A substitute (an open-weight release, a domestic lab's model): software the actor uses."""
+    return _clean({
+        **_common("tool", stix_id("tool", substitute.id), when),
+        "name": substitute.title, "description": substitute.description,
+        "x_threatkit_id": substitute.id, "x_threatkit_kind": "substitute",
+        "x_threatkit_share": [{"months": months, "low": q.low, "mode": q.mode, "high": q.high}
+                              for months, q in substitute.share],
+        "x_threatkit_available_to": None if substitute.available_to is None else list(substitute.available_to),
+        "x_threatkit_assets": None if substitute.assets is None else list(substitute.assets),
+        **_provenance(substitute),
+    })
+
+
 def mitigated(control: Control, pathways: tuple[Pathway, ...]) -> dict[str, list[str]]:
     """Technique id -> the steps it names that the control counters (a pathway id: all its steps)."""
     found: dict[str, list[str]] = {}
@@ -144,11 +160,18 @@ def bundle(sel: Selection) -> dict:
     when = fixed_time().strftime("%Y-%m-%dT%H:%M:%S.000Z")
     uses = atlas.technique_uses(sel)
     actors = {s.actor: model.actor(s.actor) for s in sel.scenarios}
-    controls = {c: model.control(c) for s in sel.scenarios for c in s.controls}
+    controls = {c: model.control(c) for s in sel.scenarios
+                for c in (*s.controls, *(c for e in s.exposures for c in e.controls))}
+    held: dict[tuple[str, str], list[str]] = {}        # (actor, substitute) -> the scenarios it applies in
+    for s in sel.scenarios:
+        for x in model.substitutes_of(s):
+            held.setdefault((s.actor, x.id), []).append(s.id)
+    substitutes = {x: model.substitute(x) for _, x in held}
 
     objects = [threat_actor(a, when) for a in sorted(actors.values(), key=lambda a: a.id)]
     objects += [attack_pattern(t, u, when) for t, u in uses.items()]
     objects += [course_of_action(c, when) for c in sorted(controls.values(), key=lambda c: c.id)]
+    objects += [tool(x, when) for x in sorted(substitutes.values(), key=lambda x: x.id)]
 
     relations = []
     for technique, its_uses in uses.items():
@@ -166,6 +189,10 @@ def bundle(sel: Selection) -> dict:
                 relations.append(relationship(
                     "mitigates", stix_id("course-of-action", control.id), technique_id(technique), when,
                     (control.id, technique), x_threatkit_steps=steps))
+    for (actor_id, substitute_id), scenarios in sorted(held.items()):
+        relations.append(relationship(
+            "uses", stix_id("threat-actor", actor_id), stix_id("tool", substitute_id), when,
+            (actor_id, "tool", substitute_id), x_threatkit_scenarios=sorted(scenarios)))
     objects += relations
 
     scenario_ids = tuple(s.id for s in sel.scenarios)
@@ -173,7 +200,7 @@ def bundle(sel: Selection) -> dict:
         **_common("report", stix_id("report", *scenario_ids), when),
         "name": f"threatkit: {model.name or 'threat model'}",
         "description": f"Capability-transfer threat model, scenarios {', '.join(scenario_ids)} (threatkit assess).",
-        "report_types": ["threat-actor", "attack-pattern"],
+        "report_types": ["threat-actor", "attack-pattern"] + (["tool"] if substitutes else []),
         "published": when,
         "object_refs": [o["id"] for o in objects],
         "x_threatkit_scenarios": [_scenario_summary(sel, s) for s in sel.scenarios],
@@ -185,8 +212,12 @@ def _scenario_summary(sel: Selection, scenario) -> dict:
     assessment = assess(sel.model, scenario, pathways=tuple(p.id for p in sel.pathways))
     return {"id": scenario.id, "asset": scenario.asset, "actor": scenario.actor, "tier": scenario.tier,
             "controls": list(scenario.controls),
-            "pathways": [{k: row[k] for k in ("pathway", "probability", "cost_usd", "time_days", "likelihood",
-                                              "impact", "risk")} for row in assessment.rows()]}
+            "exposures": [{"asset": e.asset, "tier": e.tier, "controls": list(e.controls),
+                           "relative_capability": number(e.relative_capability)} for e in scenario.exposures],
+            "substitutes": [x.id for x in sel.model.substitutes_of(scenario)],
+            # one row per route: the scenario's own asset, then each exposure's
+            "pathways": [{k: row[k] for k in ("asset", "pathway", "probability", "cost_usd", "time_days",
+                                              "likelihood", "impact", "risk")} for row in assessment.rows()]}
 
 
 def export(sel: Selection) -> Exported:

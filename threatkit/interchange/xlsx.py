@@ -1,6 +1,8 @@
-"""An Excel risk register: one row per scenario and pathway (the assess and
-timeline columns, the controls, sources and confidence, the risk cell coloured
-as in the risk matrix), and a sheet of the controls' value per dollar.
+"""An Excel risk register: one row per scenario, asset and pathway (the
+scenario's own asset, then each exposure's; the assess and timeline columns,
+the controls, sources and confidence, the risk cell coloured as in the risk
+matrix), a sheet of the controls' value per dollar, and a sheet of the
+substitutes the scenarios count (one row per share point).
 
 Every text cell is stored as text, never as a formula (a label such as
 `=HYPERLINK(...)` stays a label), and the workbook is byte-identical on a
@@ -22,10 +24,13 @@ from threatkit.analysis.timeline import timeline
 from threatkit.interchange.selection import ExportError, Exported, Selection, fixed_time
 from threatkit.tabular import ASSESS_COLUMNS, TIMELINE_COLUMNS, timeline_row
 
-REGISTER_COLUMNS = (("scenario", "scenario_name", "pathway", "pathway_name") + ASSESS_COLUMNS[2:]
-                    + TIMELINE_COLUMNS[1:] + ("controls", "controls_acting", "source", "confidence", "step_sources"))
+REGISTER_COLUMNS = (("scenario", "scenario_name", "asset", "pathway", "pathway_name")
+                    + tuple(c for c in ASSESS_COLUMNS[2:] if c != "asset") + TIMELINE_COLUMNS[1:]
+                    + ("controls", "controls_acting", "source", "confidence", "step_sources"))
 CONTROL_COLUMNS = ("scenario", "control", "name", "in_scenario", "risk_reduction", "cost_usd",
                    "reduction_per_million_usd", "counters", "effectiveness", "source", "confidence")
+SUBSTITUTE_COLUMNS = ("substitute", "name", "months", "share_low", "share_mode", "share_high", "available_to",
+                      "assets", "scenarios", "source", "confidence")
 NO_RISK_FILL = ("#eeeeee", "#000000")          # an infeasible pathway sits on no matrix cell: neutral
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet may read as the start of a formula
 ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")   # not allowed in the XML inside an xlsx
@@ -39,15 +44,16 @@ def register_rows(sel: Selection) -> list[dict]:
         result = assess(model, scenario, pathways=tuple(p.id for p in sel.pathways))
         with np.errstate(invalid="ignore"):      # timeline's acceleration subtracts two infinities before masking them
             times = timeline_row(timeline(model, scenario.id).to_dict())
-        acting = result.controls_acting
-        for pa, row in zip(result.pathways, result.rows()):
+        controls = {scenario.asset: scenario.controls, **{e.asset: e.controls for e in scenario.exposures}}
+        for pa, row in zip(result.routes, result.rows()):
             pathway = model.pathway(pa.pathway)
             leaves = [n for n in pathway.tree.walk() if n.is_leaf and n.source]
+            acting = pa.tree.countered if pa.tree else {}
             rows.append({
                 **row, **{k: v for k, v in times.items() if k != "scenario"},
                 "scenario_name": scenario.title, "pathway_name": pathway.title,
-                "controls": list(scenario.controls),
-                "controls_acting": sorted({c for cs in acting.get(pa.pathway, {}).values() for c in cs}),
+                "controls": list(controls[pa.asset]),
+                "controls_acting": sorted({c for cs in acting.values() for c in cs}),
                 "source": pathway.source, "confidence": pathway.confidence,
                 "step_sources": "\n".join(f"{n.id}: {n.source}" + (f" ({n.confidence})" if n.confidence else "")
                                           for n in leaves),
@@ -63,6 +69,25 @@ def control_rows(sel: Selection) -> list[dict]:
             rows.append({"scenario": scenario.id, **value.to_dict(), "name": control.title,
                          "counters": list(control.counters), "effectiveness": control.effectiveness.mode,
                          "source": control.source, "confidence": control.confidence})
+    return rows
+
+
+def substitute_rows(sel: Selection) -> list[dict]:
+    """One row per share point of every substitute the selected scenarios count."""
+    used: dict[str, list[str]] = {}
+    for scenario in sel.scenarios:
+        for x in sel.model.substitutes_of(scenario):
+            used.setdefault(x.id, []).append(scenario.id)
+    rows = []
+    for x in sel.model.substitutes:
+        if x.id not in used:
+            continue
+        for months, share in x.share:
+            rows.append({"substitute": x.id, "name": x.title, "months": months,
+                         "share_low": share.low, "share_mode": share.mode, "share_high": share.high,
+                         "available_to": "(every actor)" if x.available_to is None else list(x.available_to),
+                         "assets": "(every asset)" if x.assets is None else list(x.assets),
+                         "scenarios": used[x.id], "source": x.source, "confidence": x.confidence})
     return rows
 
 
@@ -150,6 +175,7 @@ def workbook_bytes(sel: Selection) -> bytes:
     _sheet(register, REGISTER_COLUMNS, rows)
     _colour_risks(register, rows, sel)
     _sheet(wb.create_sheet("Controls"), CONTROL_COLUMNS, control_rows(sel))
+    _sheet(wb.create_sheet("Substitutes"), SUBSTITUTE_COLUMNS, substitute_rows(sel))
     when = fixed_time()
     wb.properties.creator = "threatkit"
     wb.properties.title = sel.model.name or "threatkit risk register"
