@@ -382,7 +382,8 @@ def _months(days: float) -> str:
 def policy_comparison(model: ThreatModel, base: str, policy: str, samples: int | None = 1000, seed: int = 1,
                       actors: tuple[str, ...] | None = None):
     """Per actor: months to durable capability under each policy, the lead the policy buys (with
-    its band from paired draws), and the acceleration over independent development under each."""
+    its band from paired draws), own development, the days without access (the earlier of own
+    development and the substitutes) and the acceleration over them under each."""
     import pandas as pd
 
     from threatkit.analysis.timeline import policy_leads
@@ -391,7 +392,7 @@ def policy_comparison(model: ThreatModel, base: str, policy: str, samples: int |
     for actor_id, lead in policy_leads(model, base, policy, actors, samples, seed).items():
         rows.append({"actor": model.actor(actor_id).title,
                      f"durable ({base})": lead.base_days, f"durable ({policy})": lead.policy_days,
-                     "own development": lead.days_independent,
+                     "own development": lead.days_independent, "without access": lead.days_without_access,
                      "lead": lead.lead_days, "lead p5": lead.lead_p5, "lead p95": lead.lead_p95,
                      f"acceleration ({base})": lead.acceleration_base_days,
                      f"acceleration ({policy})": lead.acceleration_policy_days})
@@ -406,6 +407,38 @@ def policy_comparison(model: ThreatModel, base: str, policy: str, samples: int |
         return f"{x:.1f}"
 
     return Table(frame.style.set_uuid(f"threatkit-policy-{base}-{policy}").format(months, escape="html")
+                 .format_index(escape="html"))
+
+
+def restriction_comparison(model: ThreatModel, base: str, policies: tuple[str, ...], samples: int | None = 1000,
+                           seed: int = 1, harvests: tuple[str, ...] = ("adaptive", "planned")):
+    """Each policy scenario against `base` for its own actor (e.g. a unilateral and a coordinated
+    restriction against today's world), per harvest: the day the actor first has an even chance of
+    holding the threshold share durably, the days that buys over the base (with the 5th to 95th
+    percentile of paired draws), the days without access and the acceleration, all in days."""
+    import pandas as pd
+
+    from threatkit.analysis.timeline import policy_leads
+
+    rows = []
+    for harvest in harvests:
+        for policy in (base, *policies):
+            actor = model.scenario(policy).actor
+            lead = policy_leads(model, base, policy, (actor,), samples, seed, harvest=harvest)[actor]
+            rows.append({"harvest": harvest, "scenario": policy, "days to durable": lead.policy_days,
+                         f"days bought over {base}": lead.lead_days, "p5": lead.lead_p5, "p95": lead.lead_p95,
+                         "days without access": lead.days_without_access,
+                         "acceleration (days)": lead.acceleration_policy_days})
+    frame = pd.DataFrame(rows).set_index(["harvest", "scenario"])
+
+    def days(x: float) -> str:
+        if x != x:
+            return "n/a"
+        if math.isinf(x):
+            return "beyond horizon" if x > 0 else "-"
+        return f"{x:,.0f}"
+
+    return Table(frame.style.set_uuid(f"threatkit-restrictions-{base}").format(days, escape="html")
                  .format_index(escape="html"))
 
 
