@@ -17,7 +17,7 @@ name: My first threat model  # shown in reports and in the batch index
 
 # The built-in catalog: its tiers, actors, pathways (attack trees) and controls are yours
 # to use by id. Entries below with the same id as a built-in one replace it.
-# List them with: threatkit catalog tiers | actors | pathways | controls | assets
+# List them with: threatkit catalog tiers | actors | pathways | controls | substitutes | assets
 include: [builtin]
 
 # What would be replicated: the protected model (or capability) this file is about.
@@ -41,6 +41,10 @@ scenarios:
     # capability_threshold: 0.5        # the share of the capability that counts as holding it
     # harvest: adaptive                # adaptive: the actor harvests the fewest samples that clear the
     #                                  # threshold; planned: every query its harvest step plans
+    # substitutes: [open-weights]      # what the actor gets without access (`threatkit catalog substitutes`);
+    #                                  # absent: every one available to it; []: none
+    # exposures:                       # other models the actor also reaches, e.g. another lab's:
+    #   - {{asset: rival-model, tier: public-api, controls: [], relative_capability: 0.9}}
     source: "our own judgement"
 
 # In a pathway's tree of your own, a step may say `retry: false` when it can be tried only once
