@@ -5,7 +5,7 @@ scenario starts: 0 before its first month, linear in months between points,
 its last share after the last. On day t the month is t x 12 / 365.25. sub(t)
 is the largest share of the scenario's substitutes; it is held for sure and for
 good, and need not rise (a share list may fall), so the first day it reaches
-the threshold is found by looking at every day, not by bisection.
+the threshold is found segment by segment, in order, not by bisection.
 """
 from __future__ import annotations
 
@@ -18,7 +18,6 @@ from threatkit.analysis.transfer import REACH_TOLERANCE
 from threatkit.model.values import Substitute
 
 DAYS_PER_YEAR = 365.25
-BLOCK = 256                   # draws at a time when every day is looked at (a block of days x draws stays small)
 
 
 @dataclass(frozen=True, eq=False)
@@ -53,14 +52,58 @@ class Shares:
     def first_day(self, threshold: float, horizon: int) -> np.ndarray:
         """Per draw, the first whole day in 0..horizon on which sub(t) reaches the threshold; inf when never."""
         out = np.full(self.width, np.inf)
-        days = np.arange(horizon + 1, dtype=float)[None, :]
         goal = threshold - REACH_TOLERANCE
         for months, shares in zip(self.months, self.shares):
-            for lo in range(0, self.width, BLOCK):
-                hit = share_on(months, shares[:, lo:lo + BLOCK], days) >= goal       # (block, days)
-                first = np.where(hit.any(axis=1), hit.argmax(axis=1), np.inf)
-                out[lo:lo + BLOCK] = np.minimum(out[lo:lo + BLOCK], first)
-        return out
+            out = np.minimum(out, first_day(months, shares, goal))
+        return np.where(out <= horizon, out, np.inf)
+
+
+def first_day(months: np.ndarray, shares: np.ndarray, goal: float) -> np.ndarray:
+    """Per draw, the first whole day on which one substitute's share is at least `goal` (inf: never).
+
+    The share is linear on each segment between points (and flat after the last), so on each the
+    days that reach the goal are one run: from the segment's first day if it starts at or above
+    the goal, else from where it rises through it. Each segment's first such day is worked out
+    from the month, checked against `share_on` itself (rounding a month to a whole day can land
+    one off, and a peak between two whole days is reached on none), and the earliest is kept."""
+    width = shares.shape[1]
+    if goal <= 0:
+        return np.zeros(width)              # every share is >= 0, on every day
+    best = np.full(width, np.inf)
+    for k in range(len(months)):
+        y0 = shares[k]
+        start = _day(months[k])
+        last = np.floor(months[k + 1] * DAYS_PER_YEAR / 12.0) if k + 1 < len(months) else np.inf
+        day = np.where(y0 >= goal, start, np.inf)
+        if k + 1 < len(months):
+            y1 = shares[k + 1]
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):   # (y1 == y0: not used)
+                m = months[k] + (goal - y0) / (y1 - y0) * (months[k + 1] - months[k])
+            m = np.clip(np.where(np.isfinite(m), m, months[k]), months[k], months[k + 1])
+            day = np.where((y0 < goal) & (y1 >= goal), np.maximum(_day(m), start), day)
+        day = _checked(months, shares, goal, day, start, last)
+        best = np.minimum(best, day)
+    return best
+
+
+def _checked(months, shares, goal, day, start, last) -> np.ndarray:
+    """`day` moved to the first whole day of [start, last] that reaches the goal, within a day of
+    it; inf where none does."""
+    def reaches(d):
+        return share_on(months, shares, np.where(np.isfinite(d), d, 0.0)[:, None])[:, 0] >= goal
+
+    ok = np.isfinite(day)
+    earlier = ok & (day - 1 >= start) & reaches(day - 1)
+    day = np.where(earlier, day - 1, day)
+    for _ in range(2):
+        later = ok & ~reaches(day)
+        day = np.where(later, day + 1, day)
+    return np.where(ok & (day <= last) & reaches(day), day, np.inf)
+
+
+def _day(months) -> np.ndarray:
+    """The first whole day on or after `months` (a month is a twelfth of a Julian year)."""
+    return np.ceil(np.asarray(months, float) * DAYS_PER_YEAR / 12.0 - 1e-9)
 
 
 def share_on(months: np.ndarray, shares: np.ndarray, days: np.ndarray) -> np.ndarray:

@@ -1,0 +1,47 @@
+"""Substitutes' shares by day, and the first day they reach a threshold, against the definition
+(DESIGN.md "Substitutes") written out day by day."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from threatkit.analysis.substitutes import first_day, share_on
+
+
+def share_by_hand(points, day: int) -> float:
+    m = day * 12 / 365.25
+    if m < points[0][0]:
+        return 0.0
+    for (m0, y0), (m1, y1) in zip(points, points[1:]):
+        if m <= m1:
+            return y0 + (y1 - y0) * (m - m0) / (m1 - m0)
+    return points[-1][1]
+
+
+def test_share_by_day_is_linear_in_months_between_points():
+    points = [(0, 0.45), (4, 0.6), (16, 1.0)]          # the ecosystem example's open weights
+    months = np.array([m for m, _ in points], float)
+    shares = np.array([[y] for _, y in points])
+    days = np.arange(0, 700)[None, :]
+    assert share_on(months, shares, days)[0] == pytest.approx([share_by_hand(points, d) for d in range(700)])
+    late = [(3, 0.55), (12, 0.95)]                      # nothing before its first month
+    assert share_on(np.array([3.0, 12.0]), np.array([[0.55], [0.95]]), np.array([[91, 92, 400]]))[0] == \
+        pytest.approx([0.0, share_by_hand(late, 92), 0.95])
+
+
+points = st.lists(st.tuples(st.sampled_from([0, 0.5, 1, 2, 3, 3.3, 6, 7.7, 12, 24]),
+                            st.sampled_from([0.0, 0.2, 0.5, 0.6, 1.0]) | st.floats(0, 1)),
+                  min_size=1, max_size=5, unique_by=lambda p: p[0]).map(sorted)
+
+
+@settings(max_examples=300, deadline=None)
+@given(points=points, theta=st.sampled_from([0.0, 0.3, 0.5, 0.7, 1.0]) | st.floats(0, 1))
+def test_first_day_is_the_first_whole_day_that_reaches_the_threshold(points, theta):
+    # shares may fall, and a peak between two whole days is reached on none of them
+    months = np.array([m for m, _ in points], float)
+    shares = np.array([[y] for _, y in points])
+    goal = theta - 1e-12
+    by_hand = next((d for d in range(0, 24 * 31 + 2) if share_by_hand(points, d) >= goal), np.inf)
+    assert first_day(months, shares, goal)[0] == by_hand
