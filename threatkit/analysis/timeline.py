@@ -360,7 +360,8 @@ def days_to_usable(inp: Inputs, horizon: int = DEFAULT_HORIZON_DAYS) -> np.ndarr
     route's access ends. So the days are cut where accesses end, and each stretch is searched
     in order; the last (every access ended) is durable's."""
     ends = np.floor(inp.ends[~inp.persistent]) if len(inp.persistent) else np.zeros((0, inp.width))
-    cuts = np.sort(np.minimum(ends, horizon), axis=0)                     # (K', D)
+    ends = np.unique(np.minimum(ends, horizon), axis=0)       # routes through one tier end together
+    cuts = np.sort(ends, axis=0)                                          # (K', D)
     found = np.full(inp.width, np.inf)
     lo = np.zeros(inp.width)
     for cut in list(cuts) + [np.full(inp.width, float(horizon))]:
