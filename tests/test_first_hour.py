@@ -43,4 +43,4 @@ def test_the_report_names_which_own_development_figure_it_gives():
     report = ScenarioReport.build("", "status-quo", samples=200, seed=1)
     assert "at the inputs' most likely values" in report.acceleration_text()
     judged = [j for j in report.brief.judgments if j.id == "acceleration"]
-    assert judged and "(the median over the draws)" in judged[0].statement
+    assert judged and "the medians over the draws" in judged[0].statement

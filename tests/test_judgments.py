@@ -190,7 +190,12 @@ def test_text_reads_like_an_analyst_wrote_it(brief):
 def test_mythos_status_quo_opens_with_its_claim_and_needs_no_catalog_numbers():
     b = key_judgments(load_model(MYTHOS), "status-quo")
     assert "reported, unconfirmed" in b.premise and "Semafor" in b.premise
-    assert len(b.judgments) == 10
+    assert len(b.judgments) == 11
+    # the substitutes' judgment: open weights close half the lead in about 3 months (day 92 at the modes)
+    substitutes = b["substitutes"]
+    assert substitutes.values == {"substitute_gain_days": 92 - 51}        # at the modes: no probability
+    assert "open-weight model" in substitutes.statement and "41 days before" in substitutes.statement
+    assert "own development" in b["acceleration"].statement and "open-weight" in b["acceleration"].statement
 
 
 def test_brief_cli_json_and_text(capsys):
@@ -204,7 +209,7 @@ def test_brief_cli_json_and_text(capsys):
     assert {"lead", "acceleration", "most-likely-pathway", "cheapest-attack"} <= set(ids)
     expected = key_judgments(load_model(EXAMPLE), "plain", samples=SAMPLES, seed=SEED)
     assert [r["probability"] for r in rows] == [j.probability for j in expected.judgments]
-    assert all(re.fullmatch(r"(step|actor|tier|control|pathway|scenario|asset):[^:]+:[\w.\[\]]+", i)
+    assert all(re.fullmatch(r"(step|actor|tier|control|pathway|scenario|asset|substitute):[^:]+:[\w.\[\]-]+", i)
                for r in rows for i in r["inputs"])
     assert main(["brief", str(EXAMPLE), "--scenario", "plain", "--samples", "0"]) == 0
     assert capsys.readouterr().out.startswith("Key judgments: The same access, as a hypothetical\n")

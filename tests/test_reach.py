@@ -158,7 +158,7 @@ def test_snapshot_page_embeds_state_with_defaults_and_the_renderer(tmp_path):
              if m["model_name"] == "CheckboxModel"}
     model = threatkit.load_model(example_path())
     chosen = set(model.scenario("restricted-export").controls)
-    assert boxes == {c.title: c.id in chosen for c in model.controls}
+    assert boxes == {**{c.title: c.id in chosen for c in model.controls}, "Substitutes (open weights, ...)": True}
     layouts = [m["state"] for m in state.values() if m["model_name"] == "LayoutModel"]
     assert layouts and all("grid_template_areas" in s for s in layouts)        # defaults included
     code, _, err = run("snapshot", "example:mythos", "--scenario", "nope", "-o", str(tmp_path / "x.html"))

@@ -428,3 +428,146 @@ def test_sobol_total_indices_find_the_only_input_that_matters(tmp_path, capsys):
     assert rows[0]["input"] in {"step:intrude:time_days", "step:intrude:p", "control:sec:effectiveness"}
     assert by["step:intrude:time_days"]["ST"] > 0.05
     assert abs(by["actor:sl:accounts"]["ST"]) < 1e-9       # accounts cannot move a pathway without queries
+
+
+# ---- substitute shares and an exposure's relative_capability as inputs ------------------------------
+
+ECOSYSTEM = ROOT / "tests" / "examples" / "ecosystem.yaml"
+SHARE_REF = "substitute:open-weights:share[1]"
+R_REF = "scenario:unilateral:exposures[rival].relative_capability"
+
+
+def ecosystem_data() -> dict:
+    """The ecosystem example with the open-weights share at month 4 and the unilateral exposure's r
+    uncertain, and a scenario whose exposure has a tier and a control of its own, both uncertain."""
+    data = yaml.safe_load(ECOSYSTEM.read_text())
+    data["substitutes"][0]["share"][1][1] = {"low": 0.5, "mode": 0.6, "high": 0.7}
+    data["scenarios"][0]["exposures"][0]["relative_capability"] = {"low": 0.8, "mode": 0.9, "high": 1.0}
+    data["tiers"][1]["queries_per_day"] = {"low": 500, "mode": 2000, "high": 20000}
+    data["controls"][1]["effectiveness"] = {"low": 0.05, "mode": 0.2, "high": 0.6}
+    data["scenarios"].append({
+        "id": "split", "name": "Own access licensed; the rival's evaluation rate-limited", "asset": "frontier",
+        "actor": "state-linked", "tier": "public-api", "controls": ["licensing"], "substitutes": ["domestic-frontier"],
+        "exposures": [{"asset": "rival", "tier": "evaluation", "controls": ["rate-limit"],
+                       "relative_capability": {"low": 0.2, "mode": 0.9, "high": 1.0}}]})   # at low r,
+    # neither weight theft nor distillation on the rival clears the threshold
+    return data
+
+
+@pytest.fixture(scope="module")
+def ecosystem():
+    from threatkit import load_text
+
+    return load_text(yaml.safe_dump(ecosystem_data(), sort_keys=False))
+
+
+def test_substitute_shares_and_relative_capability_are_inputs(ecosystem):
+    by = {i.ref: i for i in inputs_of(ecosystem)}
+    assert by[SHARE_REF].label == "Best open-weight model: share at month 4"
+    assert by[R_REF].label == ("The frontier lab restricts; the rival lab does not: capability of rival "
+                               "relative to the asset")
+    assert by[SHARE_REF].quantity == find(ecosystem, SHARE_REF).quantity == Quantity(low=0.5, mode=0.6, high=0.7)
+    assert find(ecosystem, R_REF).quantity == Quantity(low=0.8, mode=0.9, high=1.0)
+    assert "substitute:open-weights:share[0]" not in by                 # a scalar is not uncertain
+    assert "substitute:open-weights:share[0]" in {i.ref for i in inputs_of(ecosystem, uncertain_only=False)}
+    assert "scenario:coordinated:exposures[rival].relative_capability" not in by
+
+
+@pytest.mark.parametrize("ref,message", [
+    ("substitute:open-weights:share[3]", "3 share point(s); expected share[0] .. [2]"),
+    ("substitute:open-weights:shares[1]", "did you mean 'share[1]'"),
+    ("substitute:open-weight:share[1]", "did you mean 'open-weights'"),
+    ("scenario:unilateral:exposures[rivl].relative_capability", "no exposure to asset 'rivl' (did you mean 'rival'?)"),
+    ("scenario:competitor-evaluation:exposures[rival].relative_capability", "exposed assets: none"),
+])
+def test_unknown_substitute_and_exposure_inputs_are_clear_errors(ecosystem, ref, message):
+    for call in (lambda: find(ecosystem, ref), lambda: substitute(ecosystem, ref, 0.5)):
+        with pytest.raises(InputError, match=re.escape(message)):
+            call()
+
+
+@pytest.mark.parametrize("ref,value,message", [(SHARE_REF, 1.5, "between 0 and 1"), (R_REF, 0.0, "above 0")])
+def test_substitute_checks_shares_and_relative_capability_as_a_file_would(ecosystem, ref, value, message):
+    with pytest.raises(InputError, match=re.escape(message)):
+        substitute(ecosystem, ref, value)
+
+
+@pytest.mark.parametrize("ref,value", [(SHARE_REF, 0.52), (R_REF, 0.85)])
+def test_substitute_gives_the_ecosystem_an_edited_file_gives(ecosystem, ref, value):
+    from threatkit import load_text
+
+    data = ecosystem_data()
+    if ref == SHARE_REF:
+        data["substitutes"][0]["share"][1][1] = value
+    else:
+        data["scenarios"][0]["exposures"][0]["relative_capability"] = value
+    by_hand = load_text(yaml.safe_dump(data, sort_keys=False))
+    by_substitution = substitute(ecosystem, ref, value)
+    for s in ("unilateral", "split"):
+        assert timeline(by_substitution, s).to_dict() == timeline(by_hand, s).to_dict()
+    assert float(find(by_substitution, ref).quantity) == value
+    assert float(find(ecosystem, ref).quantity) != value
+
+
+def test_scenario_inputs_follow_its_exposures_and_substitutes(ecosystem):
+    from threatkit.analysis.sensitivity import scenario_inputs
+
+    unilateral = {i.ref for i in scenario_inputs(ecosystem, "unilateral")}
+    assert {SHARE_REF, R_REF, "control:rate-limit:effectiveness"} <= unilateral
+    assert "tier:evaluation:queries_per_day" not in unilateral          # neither its tier nor an exposure's
+    split = {i.ref for i in scenario_inputs(ecosystem, "split")}
+    assert {"scenario:split:exposures[rival].relative_capability", "tier:evaluation:queries_per_day",
+            "control:rate-limit:effectiveness"} <= split                 # the exposure's tier and control
+    assert SHARE_REF not in split                                        # open weights do not apply to it
+    assert R_REF not in split
+
+
+@pytest.mark.parametrize("scenario", ["unilateral", "split"])
+def test_ecosystem_sweep_is_the_substituted_model_recomputed(ecosystem, scenario):
+    """As test_sweep_is_the_substituted_model_recomputed, for substitute shares, an exposure's r and
+    an exposure's tier and control: every row, every output, bit for bit."""
+    sw = sweep(ecosystem, scenario, outputs=JUDGED_OUTPUTS)
+    extra = tuple(o for o in JUDGED_OUTPUTS if ":" in o)
+
+    def recomputed(m):
+        return exactly(outputs_of(Answer.of(m, scenario, Sampler()), extra)[0])
+
+    assert exactly(sw.base) == recomputed(ecosystem)
+    for inp, lv, hv, low, high in zip(sw.inputs, sw.low_values, sw.high_values, sw.low, sw.high):
+        assert exactly(low) == recomputed(substitute(ecosystem, inp.ref, lv)), (inp.ref, "low")
+        assert exactly(high) == recomputed(substitute(ecosystem, inp.ref, hv)), (inp.ref, "high")
+    refs = {i.ref for i in sw.inputs}
+    assert ({SHARE_REF, R_REF} if scenario == "unilateral" else
+            {"scenario:split:exposures[rival].relative_capability", "tier:evaluation:queries_per_day"}) <= refs
+    moving = {r.input.ref for r in sw.rows("days_to_durable") if r.swing}
+    assert ({SHARE_REF} if scenario == "unilateral" else
+            {"scenario:split:exposures[rival].relative_capability", "control:rate-limit:effectiveness"}) <= moving
+
+
+def test_ecosystem_tornado_rows_are_the_timeline_of_the_substituted_model(ecosystem):
+    t = tornado(ecosystem, "unilateral")
+    rows = {r.input.ref: r for r in t.rows}
+    assert {SHARE_REF, R_REF} <= set(rows)
+    assert rows[SHARE_REF].swing > 0                     # open weights decide the day here
+    for r in t.rows:
+        for value, out in ((r.low_value, r.output_low), (r.high_value, r.output_high)):
+            got = timeline(substitute(ecosystem, r.input.ref, value), "unilateral").days_to_durable
+            assert (got if got is not None else math.inf) == out, (r.input.ref, value)
+
+
+def test_sobol_takes_substitute_shares_and_relative_capability(ecosystem):
+    pytest.importorskip("SALib")
+    from threatkit.analysis.sobol import evaluate_columns, sobol_indices
+
+    rows = sobol_indices(ecosystem, "unilateral", samples=64)
+    by = {r.input.ref: r for r in rows}
+    assert {SHARE_REF, R_REF} <= set(by)
+    assert all(math.isfinite(r.total) for r in rows)
+    assert by[SHARE_REF].total > 0.05
+    # the columns it evaluates are the substituted models
+    inputs = [by[SHARE_REF].input, by[R_REF].input]
+    values = np.array([[0.55, 0.6, 0.68], [0.9, 0.82, 1.0]])
+    got = evaluate_columns(ecosystem, "unilateral", inputs, values, "days_to_durable")
+    for j in range(values.shape[1]):
+        m = substitute(substitute(ecosystem, SHARE_REF, values[0, j]), R_REF, values[1, j])
+        assert got[j] == timeline(m, "unilateral").days_to_durable

@@ -13,7 +13,7 @@ import numpy as np
 
 from threatkit.analysis.assess import leaf_table
 from threatkit.analysis.simulate import Quantities, Sampler
-from threatkit.model.inputs import CURVE, Input
+from threatkit.model.inputs import CURVE, SHARE, Input
 from threatkit.model.values import Quantity
 
 _DRAW_FIELD = {"detection_per_million_queries": "detection"}    # a control's detection is drawn under this key
@@ -73,10 +73,14 @@ class ColumnSampler(Sampler):
 
 
 def draw_key(inp: Input) -> tuple[tuple[str, ...], int]:
-    """Where the analysis draws this input: (sampler key, row)."""
+    """Where the analysis draws this input: (sampler key, row). An exposure's relative_capability is
+    drawn under ("scenario", ID, its field), as the input names it."""
     if inp.kind == "step":
         return ("pathway", inp.pathway.id, inp.field), leaf_table(inp.pathway).leaf_ids.index(inp.id)
     m = CURVE.match(inp.field)
     if m:
         return ("pathway", inp.id, "transfer"), int(m.group(1))
+    m = SHARE.match(inp.field)
+    if inp.kind == "substitute" and m:
+        return ("substitute", inp.id, "share"), int(m.group(1))
     return (inp.kind, inp.id, _DRAW_FIELD.get(inp.field, inp.field)), 0

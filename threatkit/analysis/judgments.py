@@ -323,11 +323,16 @@ def _about(p: float, band: tuple[float, float]) -> str:
 
 def _phrase(i: Input) -> str:
     """An input as a sentence names it."""
-    from threatkit.model.inputs import CURVE, FIELD_WORDS
+    from threatkit.model.inputs import CURVE, EXPOSURE, FIELD_WORDS, SHARE
 
     m = CURVE.match(i.field)
     if m:
         return f"the share {ph.common(i.entry.title)} transfers at curve point {int(m.group(1)) + 1}"
+    share, exposure = SHARE.match(i.field), EXPOSURE.match(i.field)
+    if share:
+        return f"the share {ph.common(i.entry.title)} gives at month {i.entry.share[int(share.group(1))][0]:g}"
+    if exposure:
+        return f"the capability of the exposed model {exposure.group(1)} relative to the asset"
     what = FIELD_WORDS.get(i.field, i.field)
     if i.kind == "step":
         return f"the {what} of the step '{i.entry.title}' ({ph.common(i.pathway.title)})"

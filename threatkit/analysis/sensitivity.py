@@ -68,15 +68,18 @@ def _internal(output: str) -> bool:
 
 
 def scenario_inputs(model: ThreatModel, scenario: str, setting: Setting | None = None) -> list[Input]:
-    """The uncertain inputs the scenario's answer can depend on: its asset, actor, tier, controls,
-    the scenario itself and every pathway with its steps (other actors or tiers cannot move it)."""
+    """The uncertain inputs the scenario's answer can depend on: its asset, actor, the scenario itself
+    (with its exposures' relative_capability), the tiers and controls of its own access and of each
+    exposure, every pathway with its steps, and the substitutes that apply (other actors, tiers or
+    substitutes cannot move it)."""
     s = model.scenario(scenario)
     setting = setting or Setting.of(model, s)
     in_model = {c.id for c in model.controls}
+    tiers = {r.tier.id: r.tier for r in setting.routes}
+    controls = {c.id: c for r in setting.routes for c in r.controls if c.id in in_model}
     return inputs_of(model, {"asset": (setting.asset,), "actor": (setting.actor,), "scenario": (s,),
-                             "tier": (setting.tier,),
-                             "control": tuple(c for c in setting.controls if c.id in in_model),
-                             "pathway": model.pathways})
+                             "tier": tuple(tiers.values()), "control": tuple(controls.values()),
+                             "pathway": model.pathways, "substitute": setting.substitutes})
 
 
 def outputs_of(answer: Answer, extra: tuple[str, ...] = ()) -> list[dict[str, float]]:

@@ -2,7 +2,9 @@
 
 An input is named `KIND:ID:FIELD`, e.g. `step:distill-harvest:p`,
 `actor:state-linked:independent_months`, `control:rate-limit:effectiveness`,
-`pathway:distillation:transfer.curve[2]`, `tier:public-api:queries_per_day`.
+`pathway:distillation:transfer.curve[2]`, `tier:public-api:queries_per_day`,
+`substitute:open-weights:share[1]` (the share at its second point) and
+`scenario:unilateral:exposures[rival].relative_capability` (an exposure's r).
 A step is named by its own id when that id is unique among the model's
 pathways, else as `PATHWAY/STEP` ('/' never occurs in an id).
 
@@ -28,14 +30,17 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "asset": ("capability_value",),
     "tier": ("queries_per_day", "duration_days"),
     "actor": ("budget_usd", "accounts", "independent_months"),
-    "scenario": ("independent_months",),
+    "scenario": ("independent_months",),  # and exposures[ASSET].relative_capability
     "pathway": ("fidelity",),          # and transfer.curve[i]
     "step": ("p", "cost_usd", "time_days", "queries"),
     "control": ("effectiveness", "detection_per_million_queries", "caps_queries_per_day", "caps_accounts"),
+    "substitute": (),                  # share[i]
 }
 PLURAL = {"asset": "assets", "tier": "tiers", "actor": "actors", "scenario": "scenarios", "pathway": "pathways",
-          "control": "controls"}
+          "control": "controls", "substitute": "substitutes"}
 CURVE = re.compile(r"^transfer\.curve\[(\d+)\]$")
+SHARE = re.compile(r"^share\[(\d+)\]$")
+EXPOSURE = re.compile(r"^exposures\[([^\]]+)\]\.relative_capability$")
 
 # Plain words for fields, for text a reader sees
 FIELD_WORDS = {
@@ -67,9 +72,13 @@ class Input:
     @property
     def label(self) -> str:
         """The input for a reader: whose number, and what it is."""
-        m = CURVE.match(self.field)
+        m, share, exposure = CURVE.match(self.field), SHARE.match(self.field), EXPOSURE.match(self.field)
         if m:
             what = f"share transferred at curve point {int(m.group(1)) + 1}"
+        elif share:
+            what = f"share at month {self.entry.share[int(share.group(1))][0]:g}"
+        elif exposure:
+            what = f"capability of {exposure.group(1)} relative to the asset"
         else:
             what = FIELD_WORDS.get(self.field, self.field)
         title = self.entry.title
@@ -95,9 +104,11 @@ def _step_names(model: ThreatModel) -> dict[tuple[str, str], str]:
 
 def inputs_of(model: ThreatModel, entries: dict[str, tuple] | None = None, *, uncertain_only: bool = True) -> list[Input]:
     """Every input of the model (or of the given entries: kind -> entries), in a stable order:
-    asset, actor, scenario, tier, controls, then pathways with their steps."""
+    asset, actor, scenario (its exposures' r after its own fields), tier, controls, pathways with
+    their steps, then substitutes."""
     if entries is None:
-        entries = {k: getattr(model, PLURAL[k]) for k in ("asset", "actor", "scenario", "tier", "control", "pathway")}
+        entries = {k: getattr(model, PLURAL[k])
+                   for k in ("asset", "actor", "scenario", "tier", "control", "pathway", "substitute")}
     names = _step_names(model)
     out: list[Input] = []
 
@@ -110,6 +121,8 @@ def inputs_of(model: ThreatModel, entries: dict[str, tuple] | None = None, *, un
         for e in entries.get(kind, ()):
             for f in FIELDS[kind]:
                 add(kind, e.id, f, getattr(e, f), e)
+            for x in (e.exposures if kind == "scenario" else ()):
+                add(kind, e.id, f"exposures[{x.asset}].relative_capability", x.relative_capability, e)
     for pw in entries.get("pathway", ()):
         if pw.transfer is None:
             add("pathway", pw.id, "fidelity", pw.fidelity, pw, pw)
@@ -120,6 +133,9 @@ def inputs_of(model: ThreatModel, entries: dict[str, tuple] | None = None, *, un
             if n.is_leaf:
                 for f in FIELDS["step"]:
                     add("step", names.get((pw.id, n.id), n.id), f, getattr(n, f), n, pw)
+    for x in entries.get("substitute", ()):
+        for i, (_, q) in enumerate(x.share):
+            add("substitute", x.id, f"share[{i}]", q, x)
     return out
 
 
@@ -139,8 +155,15 @@ def find(model: ThreatModel, ref: str) -> Input:
             raise InputError(f"{ref}: pathway {ident!r} has {n} transfer curve point(s); "
                              f"expected transfer.curve[0] .. [{max(n - 1, 0)}]")
         return Input(ref, kind, ident, field, entry.transfer.curve[int(m.group(1))][1], entry, entry)
+    if kind == "substitute":
+        return Input(ref, kind, ident, field, entry.share[_share_index(entry, ref)][1], entry)
+    if kind == "scenario" and EXPOSURE.match(field):
+        return Input(ref, kind, ident, field, _exposure(entry, ref).relative_capability, entry)
     if field not in FIELDS[kind]:
-        raise InputError(_unknown_field(ref, FIELDS[kind] + (("transfer.curve[0]",) if kind == "pathway" else ())))
+        more = (("transfer.curve[0]",) if kind == "pathway" else
+                tuple(f"exposures[{x.asset}].relative_capability" for x in entry.exposures) if kind == "scenario"
+                else ())
+        raise InputError(_unknown_field(ref, FIELDS[kind] + more))
     return Input(ref, kind, ident, field, _quantity(getattr(entry, field), ref), entry,
                  entry if kind == "pathway" else None)
 
@@ -165,6 +188,14 @@ def substitute(model: ThreatModel, ref: str, value: float) -> ThreatModel:
             curve[i][1] = value
             transfer = _rebuilt(entry.transfer, curve=curve)
             return _with_entry(model, "pathways", _rebuilt(entry, transfer=transfer))
+        if kind == "substitute":
+            share = [list(pt) for pt in entry.share]
+            share[_share_index(entry, ref)][1] = value
+            return _with_entry(model, "substitutes", _rebuilt(entry, share=share))
+        if kind == "scenario" and EXPOSURE.match(field):
+            exposure = _exposure(entry, ref)
+            exposures = tuple(_rebuilt(x, relative_capability=value) if x is exposure else x for x in entry.exposures)
+            return _with_entry(model, "scenarios", _rebuilt(entry, exposures=exposures))
         if field not in FIELDS[kind]:
             find(model, ref)       # raises with the fields it has
         return _with_entry(model, PLURAL[kind], _rebuilt(entry, **{field: value}))
@@ -211,6 +242,29 @@ def _entry(model: ThreatModel, kind: str, ident: str, ref: str) -> Any:
         return model.get(PLURAL[kind], ident)
     except KeyError as exc:
         raise InputError(f"{ref}: {exc.args[0]}") from None
+
+
+def _share_index(entry: Any, ref: str) -> int:
+    """The point a substitute's `share[i]` names; InputError when it has no such point."""
+    m = SHARE.match(ref.split(":")[2])
+    n = len(entry.share)
+    if m is None:
+        raise InputError(_unknown_field(ref, tuple(f"share[{i}]" for i in range(n))))
+    if int(m.group(1)) >= n:
+        raise InputError(f"{ref}: substitute {entry.id!r} has {n} share point(s); expected share[0] .. [{n - 1}]")
+    return int(m.group(1))
+
+
+def _exposure(scenario: Any, ref: str) -> Any:
+    """The exposure of the scenario that `exposures[ASSET].relative_capability` names."""
+    asset = EXPOSURE.match(ref.split(":")[2]).group(1)
+    hit = next((x for x in scenario.exposures if x.asset == asset), None)
+    if hit is None:
+        exposed = [x.asset for x in scenario.exposures]
+        raise InputError(f"{ref}: scenario {scenario.id!r} has no exposure to asset {asset!r}"
+                         f"{_did_you_mean(difflib.get_close_matches(asset, exposed, n=1))}; "
+                         f"exposed assets: {', '.join(exposed) or 'none'}")
+    return hit
 
 
 def _find_step(model: ThreatModel, ident: str) -> tuple[Pathway, Node]:
