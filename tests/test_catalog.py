@@ -126,3 +126,41 @@ def test_schema_is_json_schema_that_accepts_the_example(capsys):
     bad = {"threatkit": 1, "tiers": [{"id": "x", "rank": 1, "colour": "red"}]}
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(bad, schema)
+
+
+def test_catalog_lists_every_kind_without_a_traceback(capsys):
+    from threatkit.model.values import KINDS
+
+    assert main(["catalog"]) == 0
+    counts = {line.split()[0]: line.split()[1] for line in capsys.readouterr().out.splitlines()[1:]}
+    assert counts["substitutes"] == "2"
+    for kind in KINDS:
+        assert main(["catalog", kind]) == 0, kind
+        assert capsys.readouterr().out.split()[0] == "id", kind
+
+
+def test_catalog_substitutes_table_and_json(capsys):
+    assert main(["catalog", "substitutes"]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert table[0].split() == ["id", "name", "share", "available_to", "assets", "confidence"]
+    row = next(line for line in table if line.startswith("open-weights "))
+    assert "0:0, 3:0.3-0.5-1, 6:0.6-1-1, 10:1" in row       # a range as low-mode-high
+    assert "state-linked,state-priority" in next(line for line in table if line.startswith("domestic-frontier "))
+
+    assert main(["catalog", "substitutes", "--format", "json"]) == 0
+    entries = {e["id"]: e for e in json.loads(capsys.readouterr().out)}
+    assert {"open-weights", "domestic-frontier"} <= set(entries)
+    for sid in ("open-weights", "domestic-frontier"):
+        assert entries[sid]["source"] and entries[sid]["confidence"]
+    assert entries["open-weights"]["share"][0] == [0.0, 0.0]
+    assert entries["open-weights"]["share"][1] == [3.0, {"low": 0.3, "mode": 0.5, "high": 1.0}]
+    assert "available_to" not in entries["open-weights"]                 # absent: every actor
+    assert entries["domestic-frontier"]["available_to"] == ["state-linked", "state-priority"]
+
+
+def test_every_builtin_substitute_cites_calibration_and_confidence():
+    substitutes = builtin_model().substitutes
+    assert substitutes
+    for x in substitutes:
+        assert x.source and "calibration.md" in x.source, f"substitute {x.id}: source must cite calibration.md"
+        assert x.confidence in ("low", "moderate", "high"), f"substitute {x.id} states no confidence"

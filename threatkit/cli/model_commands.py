@@ -64,6 +64,7 @@ CATALOG_COLUMNS: dict[str, tuple[str, ...]] = {
     "actors": ("id", "name", "kind", "capacity", "budget_usd", "skill", "accounts"),
     "pathways": ("id", "name", "fidelity", "persistent", "steps"),
     "controls": ("id", "name", "counters", "effectiveness", "cost_usd"),
+    "substitutes": ("id", "name", "share", "available_to", "assets", "confidence"),
     "scenarios": ("id", "name", "asset", "actor", "tier", "controls"),
     "atlas": ("id", "kind", "name"),
     "examples": ("id", "name", "scenarios"),
@@ -92,8 +93,19 @@ def cmd_catalog(args: argparse.Namespace) -> int:
             row = entry.model_dump(mode="json", exclude_none=True)
             if args.kind == "pathways":
                 row["steps"] = sum(1 for n in entry.tree.walk() if n.is_leaf)
+            if args.kind == "substitutes" and args.format == "table":   # json keeps the points as dumped
+                row["share"] = _points_text(entry.share)
+                row.setdefault("available_to", "all")     # absent: every actor / every asset
+                row.setdefault("assets", "all")
             rows.append(row)
     return _emit(rows, CATALOG_COLUMNS[args.kind], args.format)
+
+
+def _points_text(points) -> str:
+    """[[x, quantity], ...] in one short cell: '0:0, 3:0.3-0.5-1, 10:1' (a range as low-mode-high)."""
+    def q(v) -> str:
+        return f"{v.mode:g}" if v.is_scalar else f"{v.low:g}-{v.mode:g}-{v.high:g}"
+    return ", ".join(f"{x:g}:{q(v)}" for x, v in points)
 
 
 @command

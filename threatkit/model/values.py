@@ -389,7 +389,9 @@ def _check_points(points: Any, key: str, unit: str, expected: str, least: float)
     shares are checked as quantities by the field itself)."""
     at = (key.rpartition(".")[2],)
     if not isinstance(points, (list, tuple)) or not points:
-        raise fail("points", f"{key} must be a non-empty list of [{unit}, share] points", at)
+        from threatkit.model.errors import describe     # errors imports this module
+        found = "an empty list" if isinstance(points, (list, tuple)) else describe(points)
+        raise fail("points", f"{key} must be a non-empty list of [{unit}, share] points, found {found}", at)
     previous = None
     for i, point in enumerate(points):
         if not isinstance(point, (list, tuple)) or len(point) != 2:
@@ -542,16 +544,17 @@ class Scenario(Entry):
 
     @model_validator(mode="after")
     def _distinct_exposures(self) -> Scenario:
-        seen: set[str] = set()
+        seen: dict[str, int] = {}
         for i, e in enumerate(self.exposures):
             if e.asset == self.asset:
                 raise fail("exposure", f"exposure {i + 1} names the scenario's own asset {e.asset!r}; an exposure "
                                        "is another model the actor reaches (the scenario's own access is its tier)",
                            ("exposures", i, "asset"))
             if e.asset in seen:
-                raise fail("exposure", f"asset {e.asset!r} is exposed twice; give each other model one exposure",
+                raise fail("exposure", f"asset {e.asset!r} is exposed twice (exposures {seen[e.asset] + 1} and "
+                                       f"{i + 1}); expected one exposure per other model",
                            ("exposures", i, "asset"))
-            seen.add(e.asset)
+            seen[e.asset] = i
         return self
 
 
