@@ -156,3 +156,23 @@ def test_a_tree_too_big_to_draw_is_described_and_the_report_goes_on(monkeypatch)
     drawn = [o["text/plain"] for o in shown if isinstance(o, dict) and "image/svg+xml" in o]
     assert drawn[0].startswith("Legend of the attack trees")              # once, above the trees
     assert len(drawn) - 1 == len(r.assessment.pathways) - len(notes)
+
+
+def test_the_report_compares_a_unilateral_with_a_coordinated_restriction(tmp_path):
+    """The capability section of unilateral-restriction says, in days, what the example's own scenarios
+    give: Mythos alone 58 (restricted-export), as given 49, coordinated 51 (coordinated-restriction),
+    and the substitutes' 92; the chart draws the substitutes' share and day."""
+    out = tmp_path / "u.html"
+    assert main(["report", "example:mythos", "--scenario", "unilateral-restriction", "-o", str(out),
+                 "--samples", "50"]) == 0
+    page = out.read_text(encoding="utf-8")
+    text = " ".join(page.split())
+    assert ("Unilateral or coordinated:</strong> the first day the actor has an even chance of holding 50% of the "
+            "capability durably is 58 days with Mythos 5 the only model in view, 49 days with the other models as "
+            "this scenario has them, and 51 days if they carried this scenario's controls too") in text
+    assert "The other models undo 9 days of what the controls on Mythos 5 buy on their own." in text
+    assert "Coordinating buys 2 days over this scenario." in text
+    assert "All of these come before the substitutes give as much (3.0 months, day 92)" in text
+    assert "Another US lab" in text and "every pathway is assessed on it too" in text
+    assert 'class="curve substitute"' in page and 'class="substitute"' in page
+    assert "Access gets" in text or "access gets the actor there" in text

@@ -310,6 +310,10 @@ class ScenarioReport:
         if math.isfinite(t.days_substitute) and t.days_substitute <= max(e.asset_alone, e.coordinated):
             words += (f" No restriction buys more than the substitutes allow: they give as much after "
                       f"{_months(t.days_substitute)}.")
+        elif math.isfinite(t.days_substitute):
+            words += (f" All of these come before the substitutes give as much ({_months(t.days_substitute)}, "
+                      f"day {t.days_substitute:,.0f}): "
+                      "until then, access and what restricts it decide.")
         parts.append(words)
         return "\n\n".join(parts)
 
