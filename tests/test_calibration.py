@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from test_substitutes import share_by_hand       # DESIGN.md's substitute share, written out by hand
 from threatkit.cli import main
 from threatkit.model.load import builtin_model
 
@@ -265,21 +266,10 @@ OPEN_WEIGHT_LAG = (3, 6, 10)           # months: Epoch 3-4 (ECI); LessWrong 2026
 CHINA_LAG = (4, 7, 14)                 # Epoch US-vs-China: mean 7, min 4, max 14
 
 
-def substitute_share(points, t: int) -> float:
-    """0 before the first month, linear in months between points, the last share after."""
-    m = t * 12 / 365.25
-    if m < points[0][0]:
-        return 0.0
-    for (m0, y0), (m1, y1) in zip(points, points[1:]):
-        if m <= m1:
-            return y0 + (y1 - y0) * (m - m0) / (m1 - m0)
-    return points[-1][1]
-
-
 def first_substitute_day(threshold: float) -> int:
     catalog = builtin_model()
     modes = [[(m, q.mode) for m, q in catalog.substitute(x).share] for x in ("open-weights", "domestic-frontier")]
-    return next(t for t in range(H + 1) if max(substitute_share(p, t) for p in modes) >= threshold - 1e-12)
+    return next(t for t in range(H + 1) if max(share_by_hand(p, t) for p in modes) >= threshold - 1e-12)
 
 
 def test_substitutes_are_the_lags_of_calibration_md(catalog):

@@ -403,15 +403,19 @@ def policy_comparison(model: ThreatModel, base: str, policy: str, samples: int |
     frame = pd.DataFrame(rows).set_index("actor") / DAYS_PER_MONTH
     frame.columns = [f"{c} (months)" for c in frame.columns]
 
-    def months(x: float) -> str:
+    return Table(frame.style.set_uuid(f"threatkit-policy-{base}-{policy}").format(_cell(".1f"), escape="html")
+                 .format_index(escape="html"))
+
+
+def _cell(digits: str):
+    """A table cell's text for a number of days or months: n/a when undefined, beyond the horizon."""
+    def text(x: float) -> str:
         if x != x:
             return "n/a"
         if math.isinf(x):
             return "beyond horizon" if x > 0 else "-"
-        return f"{x:.1f}"
-
-    return Table(frame.style.set_uuid(f"threatkit-policy-{base}-{policy}").format(months, escape="html")
-                 .format_index(escape="html"))
+        return format(x, digits)
+    return text
 
 
 def restriction_comparison(model: ThreatModel, base: str, policies: tuple[str, ...], samples: int | None = 1000,
@@ -435,14 +439,7 @@ def restriction_comparison(model: ThreatModel, base: str, policies: tuple[str, .
                          "acceleration (days)": lead.acceleration_policy_days})
     frame = pd.DataFrame(rows).set_index(["harvest", "scenario"])
 
-    def days(x: float) -> str:
-        if x != x:
-            return "n/a"
-        if math.isinf(x):
-            return "beyond horizon" if x > 0 else "-"
-        return f"{x:,.0f}"
-
-    return Table(frame.style.set_uuid(f"threatkit-restrictions-{base}").format(days, escape="html")
+    return Table(frame.style.set_uuid(f"threatkit-restrictions-{base}").format(_cell(",.0f"), escape="html")
                  .format_index(escape="html"))
 
 
