@@ -110,14 +110,15 @@ def share_on(months: np.ndarray, shares: np.ndarray, days: np.ndarray) -> np.nda
     """One substitute's share on `days` ((D, M) or (1, M)) for each of its D draws (shares (P, D))."""
     m = np.asarray(days, float) * 12.0 / DAYS_PER_YEAR
     width = shares.shape[1]
-    m = np.broadcast_to(m, (width, m.shape[-1]))
     if len(months) == 1:
-        return np.where(m >= months[0], shares[0][:, None], 0.0)
+        return np.where(np.broadcast_to(m, (width, m.shape[-1])) >= months[0], shares[0][:, None], 0.0)
     # segment k holds months[k] <= m < months[k + 1] (the last segment runs on, flat)
     k = np.clip(np.searchsorted(months, m, side="right") - 1, 0, len(months) - 2)
-    m0, m1 = months[k], months[k + 1]
-    cols = np.arange(width)[:, None]
-    y0, y1 = shares[k, cols], shares[k + 1, cols]
-    frac = np.clip((m - m0) / (m1 - m0), 0.0, 1.0)
+    frac = np.clip((m - months[k]) / (months[k + 1] - months[k]), 0.0, 1.0)
+    if m.shape[0] == 1:                 # one row of days for every draw (a plot's grid): index by day only
+        y0, y1 = shares[k[0]].T, shares[k[0] + 1].T                     # (D, M)
+    else:
+        cols = np.arange(width)[:, None]
+        y0, y1 = shares[k, cols], shares[k + 1, cols]
     out = y0 + (y1 - y0) * frac
     return np.where(m < months[0], 0.0, out)

@@ -264,7 +264,7 @@ def own(inp: Inputs, days: np.ndarray) -> np.ndarray:
 
 
 def _holding(inp: Inputs, days: np.ndarray, persistent_only: bool, P: np.ndarray | None = None,
-             substitutes: bool = True) -> np.ndarray:
+             substitutes: bool = True, sub: np.ndarray | None = None) -> np.ndarray:
     P = held(inp, days) if P is None else P
     counts = reaches(inp.share, inp.threshold)                 # (K, D)
     if persistent_only:
@@ -272,22 +272,26 @@ def _holding(inp: Inputs, days: np.ndarray, persistent_only: bool, P: np.ndarray
     survive = np.prod(np.where(counts[:, :, None], 1.0 - P, 1.0), axis=0) if len(P) else 1.0
     none = (1.0 - own(inp, days)) * survive
     if substitutes:
-        none = none * ~reaches(inp.substitute(days), inp.threshold)
+        none = none * ~reaches(inp.substitute(days) if sub is None else sub, inp.threshold)
     return 1.0 - none
 
 
-def durable(inp: Inputs, days: np.ndarray, P: np.ndarray | None = None, substitutes: bool = True) -> np.ndarray:
-    """Chance of holding at least the threshold share for good by each day: (D, M). `P`: held(inp, days).
-    `substitutes=False`: from access and own development alone."""
-    return _holding(inp, days, True, P, substitutes)
+def durable(inp: Inputs, days: np.ndarray, P: np.ndarray | None = None, substitutes: bool = True,
+            sub: np.ndarray | None = None) -> np.ndarray:
+    """Chance of holding at least the threshold share for good by each day: (D, M). `P`: held(inp, days),
+    `sub`: inp.substitute(days), when the caller has them. `substitutes=False`: from access and own
+    development alone."""
+    return _holding(inp, days, True, P, substitutes, sub)
 
 
-def usable(inp: Inputs, days: np.ndarray, P: np.ndarray | None = None, substitutes: bool = True) -> np.ndarray:
-    """Chance of being able to use at least the threshold share on each day: (D, M). `P`: held(inp, days)."""
-    return _holding(inp, days, False, P, substitutes)
+def usable(inp: Inputs, days: np.ndarray, P: np.ndarray | None = None, substitutes: bool = True,
+           sub: np.ndarray | None = None) -> np.ndarray:
+    """Chance of being able to use at least the threshold share on each day: (D, M). `P`, `sub`: as durable's."""
+    return _holding(inp, days, False, P, substitutes, sub)
 
 
-def expected_capability(inp: Inputs, days: np.ndarray, P: np.ndarray | None = None) -> np.ndarray:
+def expected_capability(inp: Inputs, days: np.ndarray, P: np.ndarray | None = None,
+                        sub: np.ndarray | None = None) -> np.ndarray:
     """E[largest share held durably by each day]: own development counting 1, the substitutes
     sub(t) for sure, every persistent route its share: (D, M). `P`: held(inp, days)."""
     keep = inp.persistent
@@ -302,7 +306,7 @@ def expected_capability(inp: Inputs, days: np.ndarray, P: np.ndarray | None = No
     none_yet = np.concatenate([np.ones_like(P[:1]), before[:-1]])       # prod over j < i of (1 - P_j)
     if inp.substitutes is None or not len(inp.substitutes):
         return np.sum(s[:, :, None] * P * none_yet, axis=0)
-    sub = inp.substitute(days)                                          # (D, M), held with chance 1
+    sub = inp.substitute(days) if sub is None else sub                  # (D, M), held with chance 1
     above = s[:, :, None] > sub[None]                                   # the items sorted before it: a prefix
     items = np.sum(np.where(above, s[:, :, None] * P * none_yet, 0.0), axis=0)
     return items + sub * np.prod(np.where(above, 1.0 - P, 1.0), axis=0)
@@ -576,12 +580,13 @@ def curves(inp: Inputs, det: Inputs | None = None, *, label: str = "", horizon: 
     for lo in range(0, inp.width, CHUNK):
         part = _columns(inp, slice(lo, lo + CHUNK))
         grid = days[None, :]
-        P = held(part, grid)                      # shared by the three curves
-        block = expected_capability(part, grid, P), durable(part, grid, P), usable(part, grid, P)
+        P, sub = held(part, grid), part.substitute(grid)          # shared by the three curves
+        block = (expected_capability(part, grid, P, sub), durable(part, grid, P, sub=sub),
+                 usable(part, grid, P, sub=sub))
         e_rows.append(block[0])
         d_sum += block[1].sum(axis=0)
         u_sum += block[2].sum(axis=0)
-        s_sum += part.substitute(grid).sum(axis=0)
+        s_sum += sub.sum(axis=0)
     has_substitutes = inp.substitutes is not None and len(inp.substitutes) > 0
     e = np.concatenate(e_rows)
     low, high = column_percentiles(e, [5, 95])
