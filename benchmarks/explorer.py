@@ -6,7 +6,9 @@ value and times until the observer has run `refresh`, which has then set every v
 the numbers. The session: every control ticked off and on again, each tier, each actor, each
 pathway, back to the start. Target: median < 150 ms. A second session never comes back to a setting
 (controls switched off one after another, then on, then each actor): every change computes its
-setting afresh, as the clock (issue #20) must. Target: median < 100 ms.
+setting afresh, as the clock (issue #20) must. Target: median < 100 ms. Both sessions run with the
+attack tree shown (the explorer opens on it); the second also with the capability view shown, whose
+Monte Carlo curves are computed only while it is shown.
 
 Baseline, in the same run: the same session with the explorer's per-setting cache turned off
 (every curve and timeline computed afresh at each change). Prints best-of-N medians and the ratio.
@@ -50,17 +52,19 @@ def session(explorer) -> list[tuple[object, object]]:
     return steps
 
 
-def run(cache: bool, steps=session) -> list[float]:
-    """Seconds per change over one session, on a fresh explorer."""
+def run(cache: bool, steps=session, tab: str = "Attack tree") -> list[float]:
+    """Seconds per change over one session, on a fresh explorer showing `tab` (the capability view
+    computes its Monte Carlo curves only while shown)."""
     import threatkit
     from threatkit.report import example_path
-    from threatkit.widgets import Explorer
+    from threatkit.widgets import TABS, Explorer
 
     model = threatkit.load_model(example_path())
     with contextlib.redirect_stdout(io.StringIO()):      # the Output widget prints outside a kernel
         explorer = Explorer(model, scenario="status-quo", pathway="distillation", samples=500, seed=1)
         if not cache:
             explorer._answers.size = 0
+        explorer.views.selected_index = TABS.index(tab)
         times = []
         for widget, value in steps(explorer):
             explorer.status.value = ""
@@ -91,10 +95,11 @@ def main() -> int:
     verdict = "meets" if 1000 * shipped < TARGET_MS else "MISSES"
     print(f"explorer response: median {1000 * shipped:.1f} ms, {baseline / shipped:.2f}x the baseline; "
           f"{verdict} the target of < {TARGET_MS} ms")
-    fresh = min(statistics.median(run(True, distinct_session)) for _ in range(rounds))
-    verdict = "meets" if 1000 * fresh < DISTINCT_TARGET_MS else "MISSES"
-    print(f"explorer response, settings never seen before (no cache hits): median {1000 * fresh:.1f} ms; "
-          f"{verdict} the target of < {DISTINCT_TARGET_MS} ms")
+    for tab in ("Attack tree", "Capability over time"):
+        fresh = min(statistics.median(run(True, distinct_session, tab)) for _ in range(rounds))
+        verdict = "meets" if 1000 * fresh < DISTINCT_TARGET_MS else "MISSES"
+        print(f"explorer response, settings never seen before (no cache hits), {tab} shown: median "
+              f"{1000 * fresh:.1f} ms; {verdict} the target of < {DISTINCT_TARGET_MS} ms")
     return 0
 
 

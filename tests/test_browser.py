@@ -173,6 +173,15 @@ ROOT_IN_VIEW_JS = """
 """
 
 
+def show_capability(explorer) -> None:
+    """Show the capability tab, then the tree again: the explorer computes its curves only while
+    their tab is shown (as an analyst looks at them), and the checks read every view."""
+    tabs = explorer.locator(".lm-TabBar-tab")
+    tabs.nth(2).click()
+    explorer.locator(".tk-curve").wait_for(state="visible", timeout=5_000)
+    tabs.nth(0).click()
+
+
 def _inside(inner, outer) -> bool:
     return inner[0] >= outer[0] - 1 and inner[1] >= outer[1] - 1 and inner[2] <= outer[2] + 1 and inner[3] <= outer[3] + 1
 
@@ -370,6 +379,7 @@ class Session:
         explorer = explorer or self.explorer
         want = self.want()
         target = _comparable(want)
+        show_capability(explorer)
         deadline = time.monotonic() + STEP_TIMEOUT
         while True:
             got = explorer.evaluate(PAGE_FEATURES_JS)

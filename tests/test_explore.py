@@ -89,3 +89,22 @@ def test_the_explorer_switches_substitutes_off_and_restricts_other_models(model)
     assert explorer.state["days_without_access"] == want.days_without_access == 214     # own development alone
     assert explorer.state["expected_capability"] == want.expected_capability
     assert want.expected_capability != timeline(model, "restricted-export").expected_capability
+
+
+def test_the_capability_view_is_computed_when_shown(model):
+    # the Monte Carlo curves cost most of a change: computed at the start (a saved page shows them),
+    # then only while their tab is shown, and then exactly scenario_curves's for the setting
+    from threatkit.widgets import CURVE_PENDING, TABS, Explorer, curve_html
+
+    explorer = Explorer(model, "status-quo", samples=40, seed=1)
+    assert "curves" in explorer.state and explorer.curve_view.value != CURVE_PENDING
+    box = next(iter(explorer.controls.values()))
+    box.value = not box.value
+    assert "curves" not in explorer.state and explorer.curve_view.value == CURVE_PENDING
+    explorer.views.selected_index = TABS.index("Capability over time")
+    without, with_ = scenario_curves(model, "status-quo", samples=40, seed=1, setting=explorer.setting())
+    assert same_curves(explorer.state["curves"][0], with_.relabel("this setting"))
+    assert same_curves(explorer.state["curves"][1], without)
+    assert explorer.curve_view.value == curve_html(explorer.state)
+    box.value = not box.value                       # while shown, a change redraws them at once
+    assert "curves" in explorer.state and explorer.curve_view.value == curve_html(explorer.state)

@@ -22,6 +22,7 @@ from threatkit.run.launch import MODEL_ENV, app_command, app_notebook
 from threatkit.report import example_path
 
 from test_browser import (CHROMIUM, CHROMIUM_ARGS, NOTEBOOK, PAGE_FEATURES_JS, PATHWAY, SCENARIO, _browser_or_skip,
+                          show_capability,
                           _comparable, _differences, _free_port, _stop, expected)
 
 pytestmark = pytest.mark.slow
@@ -58,6 +59,7 @@ def base_choice(model) -> dict:
 def wait_for_numbers(explorer, model, choice: dict, step: str, page) -> dict:
     """Poll until the explorer shows what the library computes for `choice`; its features."""
     want = _comparable(expected(model, choice["actor"], choice["tier"], choice["controls"], choice["cap"]))
+    show_capability(explorer)
     deadline = time.monotonic() + STEP_TIMEOUT
     while True:
         got = explorer.evaluate(PAGE_FEATURES_JS)

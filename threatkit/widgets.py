@@ -27,6 +27,7 @@ EXPOSURE_CHOICES = (("its controls, as in the scenario", "scenario"), ("the cont
                     ("no controls", "none"), ("not reachable", "off"))
 TABS = ("Attack tree", "Risk matrix", "Capability over time", "Numbers", "Why")
 WHY_PENDING = "<p><i>The key judgments for this setting are computed when this tab is shown.</i></p>"
+CURVE_PENDING = "<p><i>The capability curves for this setting are computed when this tab is shown.</i></p>"
 CAP_MAX_EXPONENT = 7      # the slider's top position (10 million a day) means "no cap"
 LABEL_LIMIT = 60          # characters of a name shown in a dropdown or beside a checkbox
 
@@ -112,14 +113,15 @@ class Explorer:
                                              self.curve_view, self.details, self.why_view])
         for i, title in enumerate(TABS):
             views.set_title(i, title)
-        # The "Why" tab reruns a sensitivity sweep (a fifth of a second): only while it is shown.
+        # The "Why" tab reruns a sensitivity sweep (a fifth of a second), and the capability view its
+        # Monte Carlo curves (most of a change's time): each only while it is shown.
         views.observe(self._tab_changed, names="selected_index")
         right = w.VBox([self.status, views], layout=w.Layout(flex="1 1 auto", min_width="0"))
         self.widget = w.VBox([w.HBox([left, right])])
         self.widget.add_class("tk-explorer")
         self.state: dict = {}
-        self.refresh()
-        self.explain()            # once at the start, so a saved or exported page shows it too
+        self.refresh(curves=True)
+        self.explain()            # once at the start, so a saved or exported page shows them too
 
     # ---- state ------------------------------------------------------------------------------
 
@@ -141,12 +143,14 @@ class Explorer:
         return replace(self.base, id="explorer", actor=actor, tier=self.model.tier(self.tier.value),
                        controls=controls, substitutes=substitutes, exposures=tuple(exposures))
 
-    def compute(self) -> dict:
-        """The numbers the views show, from the analysis layer."""
+    def compute(self, curves: bool = True) -> dict:
+        """The numbers the views show, from the analysis layer; the Monte Carlo curves only with
+        `curves` (they cost most of a change: the capability view asks for them when shown)."""
         setting = self.setting()
         result = assess_setting(setting, (self.model.pathway(self.pathway.value),)).pathways[0]
-        without, with_, t = self._answers.answer(setting)
-        return {"tree": result.tree, "curves": (with_.relabel("this setting"), without), "pathway": result.pathway,
+        t = self._answers.timeline(setting)
+        state = {} if not curves else {"curves": self.curves_of(setting)}
+        return {**state, "tree": result.tree, "pathway": result.pathway,
                 "probability": result.probability, "cost_usd": result.cost_usd, "time_days": result.time_days,
                 "likelihood": result.likelihood, "impact": result.impact, "risk": result.risk,
                 "cheapest_attack": result.cheapest_attack, "controls": tuple(c.id for c in setting.controls),
@@ -177,8 +181,14 @@ class Explorer:
 
     # ---- views ------------------------------------------------------------------------------
 
-    def refresh(self) -> None:
-        state = self.compute()
+    def curves_of(self, setting: Setting) -> tuple:
+        without, with_ = self._answers.curves(setting)
+        return with_.relabel("this setting"), without
+
+    def refresh(self, curves: bool | None = None) -> None:
+        """Recompute and redraw; the curves now when their tab is shown (or `curves`), else when it is."""
+        shown = self.views.selected_index == TABS.index("Capability over time")
+        state = self.compute(curves=shown if curves is None else curves)
         self.state = state
         views = render_views(self.model, state, full_tree=self.tree_full.value)
         self.status.value = views["status"]
@@ -207,6 +217,9 @@ class Explorer:
     def _tab_changed(self, change) -> None:
         if change["new"] == TABS.index("Why") and self.why_view.value == WHY_PENDING:
             self.explain()
+        if change["new"] == TABS.index("Capability over time") and "curves" not in self.state:
+            self.state["curves"] = self.curves_of(self.setting())
+            self.curve_view.value = curve_html(self.state)
 
     def _tree_size(self, _change) -> None:
         self.tree_view.value = tree_html(self.state, full=self.tree_full.value)
@@ -225,7 +238,6 @@ def render_views(model: ThreatModel, state: dict, *, full_tree: bool = False) ->
     """The HTML of the explorer's status line and its three views for `state` (as
     `Explorer.compute` returns it). A pure function of the numbers, so a test can
     render what the page must show from numbers it computed itself."""
-    from threatkit.render.curves import CapabilityPlot
     from threatkit.render.matrix import RiskMatrix
 
     durable_when = months_text(state["days_to_durable"])
@@ -242,16 +254,25 @@ def render_views(model: ThreatModel, state: dict, *, full_tree: bool = False) ->
         f'acceleration {months_text(state["acceleration_days"], since=False)}</div>')
     matrix = RiskMatrix(model.scales, (("explorer", state["pathway"], state["likelihood"], state["impact"]),),
                         uuid="threatkit-explorer-matrix")
-    plot = CapabilityPlot(state["curves"])
     # The alt texts carry the numbers too, for screen readers and the static export.
     return {
         "status": status,
         "tree": tree_html(state, full=full_tree),
         "matrix": _inline_svg(matrix.to_svg(), f"Risk matrix: {state['pathway']} at likelihood "
                               f"{state['likelihood']}, impact {state['impact']} (risk {state['risk']})", fit=True),
-        "curve": _inline_svg(plot.to_svg(), f"Capability over time: durable capability {durable_when}; expected "
-                             f"durable share at six months {state['expected_capability'][180]:.3f}", fit=True),
+        "curve": curve_html(state),
     }
+
+
+def curve_html(state: dict) -> str:
+    """The capability view of `state`: its curves, or a note that they come when the tab is shown."""
+    from threatkit.render.curves import CapabilityPlot
+
+    if "curves" not in state:
+        return CURVE_PENDING
+    return _inline_svg(CapabilityPlot(state["curves"]).to_svg(),
+                       f"Capability over time: durable capability {months_text(state['days_to_durable'])}; "
+                       f"expected durable share at six months {state['expected_capability'][180]:.3f}", fit=True)
 
 
 TREE_FIT_HEIGHT_PX = 415       # the tree box's 430 px, less its padding and border

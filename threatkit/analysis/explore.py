@@ -49,12 +49,20 @@ class SettingAnswers:
         self.clocks = ClockMemo()       # per pathway: a control acts on few pathways, the rest keep their clocks
 
     def answer(self, setting: Setting) -> tuple[Curves, Curves, Timeline]:
+        return (*self.curves(setting), self.timeline(setting))
+
+    def curves(self, setting: Setting) -> tuple[Curves, Curves]:
+        """(without any controls, with the setting's): Monte Carlo curves, the costly part."""
         bare = setting.without_controls()
         with_, without = (self._curves(x, label) for x, label in ((setting, "with controls"),
                                                                   (bare, "without controls")))
+        return without, with_
+
+    def timeline(self, setting: Setting) -> Timeline:
+        """The setting's timeline at the inputs' modes (no Monte Carlo draws)."""
+        bare = setting.without_controls()
         det = Answer(self._inputs(setting, True), self._inputs(bare, True), self.horizon)
-        timeline = self._keep(("timeline", setting_key(setting)), lambda: timeline_of(self.scenario.id, det))
-        return without, with_, timeline
+        return self._keep(("timeline", setting_key(setting)), lambda: timeline_of(self.scenario.id, det))
 
     def _inputs(self, setting: Setting, deterministic: bool) -> Inputs:
         sampler = Sampler() if deterministic or not self.samples else Sampler(self.samples, self.seed)
