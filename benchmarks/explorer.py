@@ -4,7 +4,8 @@ Drives `threatkit.widgets.Explorer` in this process as notebooks/explorer.ipynb 
 Mythos example, scenario status-quo, pathway distillation, 500 draws shown): sets a widget's
 value and times until the observer has run `refresh`, which has then set every view's HTML and
 the numbers. The session: every control ticked off and on again, each tier, each actor, each
-pathway, back to the start. Target: median < 150 ms. A second session never comes back to a setting
+pathway, back to the start, with the capability view shown (so every view is computed). Target:
+median < 150 ms. A second session never comes back to a setting
 (controls switched off one after another, then on, then each actor): every change computes its
 setting afresh, as the clock (issue #20) must. Target: median < 100 ms. Both sessions run with the
 attack tree shown (the explorer opens on it); the second also with the capability view shown, whose
@@ -85,7 +86,7 @@ def main() -> int:
     for name, cache in (("no per-setting cache (baseline)", False), ("explorer as shipped", True)):
         medians, worst = [], []
         for _ in range(rounds):
-            times = run(cache)
+            times = run(cache, tab="Capability over time")      # every view computed at each change
             medians.append(statistics.median(times))
             worst.append(max(times))
         results[name] = min(medians)
