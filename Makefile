@@ -43,6 +43,7 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/batch.py
 	$(BIN)/python benchmarks/load.py
 	$(BIN)/python benchmarks/explorer.py
+	$(BIN)/python benchmarks/huge.py
 
 notebooks: $(VENV)/.installed-dev   # re-execute the stored notebooks after a change of code or data
 	$(BIN)/python scripts/refresh_notebooks.py
