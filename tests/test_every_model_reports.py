@@ -1,7 +1,8 @@
 """Every model that validates gives a report, an explorer and every export (issue 22).
 
 Small valid models, the kind a first sketch is: no controls at all, one leaf, every pathway
-infeasible, no independent development, a single scenario, transfer curves or none. Each goes
+infeasible, no independent development, a single scenario, transfer curves or none, a substitute
+or another model the actor reaches. Each goes
 through `threatkit report`, the explorer and `threatkit export` in every format, as a user runs them.
 """
 from __future__ import annotations
@@ -34,6 +35,17 @@ def sketches(draw) -> dict:
             for node in _walk(pathway["tree"]):
                 if "gate" not in node:
                     node["skill"] = 5
+    if draw(st.booleans()):                      # what the world offers: a substitute, sometimes none of it used
+        doc["substitutes"] = [{"id": "sub", "share": [[0, draw(st.sampled_from([0.0, 0.4]))],
+                                                      [draw(st.sampled_from([1, 6])), draw(st.sampled_from([0.6, 1.0]))]]}]
+        if draw(st.booleans()):
+            doc["scenarios"][0]["substitutes"] = []
+    if draw(st.booleans()):                      # another model the actor reaches, with or without controls
+        doc["assets"].append({"id": "other", "capability_value": 0.5})
+        ids = [c["id"] for c in doc["controls"]]
+        doc["scenarios"][0]["exposures"] = [{"asset": "other", "tier": "tier",
+                                             "controls": draw(st.lists(st.sampled_from(ids), unique=True)) if ids else [],
+                                             "relative_capability": draw(st.sampled_from([0.3, 1.0]))}]
     return doc
 
 
@@ -68,3 +80,8 @@ def test_every_valid_model_gives_a_report_an_explorer_and_its_exports(doc, tmp_p
         assert explorer.status.value and explorer.curve_view.value
         for box in explorer.controls.values():
             box.value = not box.value
+        explorer.substitutes.value = False
+        for choice in explorer.exposures.values():
+            choice.value = "coordinated"
+        explorer.views.selected_index = 2                   # the capability curves, computed when shown
+        assert "curves" in explorer.state
