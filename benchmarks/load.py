@@ -2,12 +2,13 @@
 
 The model: one pathway whose tree has 3^9 = 19,683 leaves under 9,841 gates, and 50
 scenarios, about 2.7 MB of YAML (issue 13). Measured:
-- the first load (parse with libyaml, validate, check references, write the cache);
-- a cached load (the file unchanged: the validated model is unpickled);
+- the first load (parse with libyaml, validate, check references, write the cache): under 1 s;
+- a cached load (the file unchanged: the validated model is unpickled): under 0.2 s
+  (these two targets from the issue that made loading a pipeline; issue 13 asked for 4 s and 0.5 s);
 - `threatkit assess` over all 50 scenarios in a fresh process, cold (empty cache) and cached.
 The cache lives in a temporary directory, never the user's.
 
-    python benchmarks/load.py           # the 2.7 MB model (targets from issue #13)
+    python benchmarks/load.py           # the 2.7 MB model
     python benchmarks/load.py --quick   # 3^7 leaves and 10 scenarios, for CI
 """
 from __future__ import annotations
@@ -79,9 +80,10 @@ def main() -> int:
         model_file.write_text(large_model(depth, scenarios))
         print(f"model: {3 ** depth:,} leaves, {scenarios} scenarios, {model_file.stat().st_size / 1e6:.2f} MB")
 
-        from threatkit.model.load import _builtin, load_model
+        from threatkit.model.catalog import builtin
+        from threatkit.model.load import load_model
 
-        _builtin()          # the built-in catalog, parsed once per process: not the large file's cost
+        builtin()           # the built-in catalog, read once per process: not the large file's cost
         t0 = time.perf_counter()
         model = load_model(model_file)
         first = time.perf_counter() - t0
@@ -89,8 +91,9 @@ def main() -> int:
         again = load_model(model_file)
         cached = time.perf_counter() - t0
         assert again == model and len(model.scenarios) == scenarios
-        ok = line("first load (libyaml, validate, write cache)", first, max(4.0 * scale, 0.5))
-        ok &= line("cached load (file unchanged)", cached, max(0.5 * scale, 0.1))
+        # the quick model's targets have a floor: a small load is mostly fixed costs
+        ok = line("first load (libyaml, validate, write cache)", first, max(1.0 * scale, 0.25))
+        ok &= line("cached load (file unchanged)", cached, max(0.2 * scale, 0.05))
 
         env = dict(os.environ, THREATKIT_CACHE_DIR=str(Path(tmp) / "cold"))
         ok &= line(f"threatkit assess, {scenarios} scenarios, cold cache", cli(["assess", str(model_file)], env),

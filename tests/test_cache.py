@@ -201,3 +201,33 @@ def test_a_kept_model_is_not_given_once_a_file_changed(folder, model_file, kept,
     assert again is not model
     assert (again.name, again.tier("api").queries_per_day.mode) == (
         ("Edited", 100.0) if changed == "main.yaml" else ("Cached", 7.0))
+
+
+# ---- the pipeline behind the cache ------------------------------------------------------------
+
+def test_a_hit_reads_no_yaml_at_any_step(folder, model_file, monkeypatch):
+    from threatkit.model import read as read_module
+
+    first = load_model(model_file)
+    monkeypatch.setattr(read_module, "read_yaml", lambda *a: pytest.fail("read YAML for a cached model"))
+    assert load_model(model_file) == first
+
+
+def test_a_hit_shares_equal_quantities_as_the_cold_load_did(folder, tmp_path):
+    leaves = ", ".join(f"{{id: s{i}, p: 0.5, cost_usd: 10}}" for i in range(20))
+    model_file = tmp_path / "shared.yaml"
+    model_file.write_text(f"threatkit: 1\ninclude: []\npathways:\n  - {{id: w, fidelity: 1, tree: "
+                          f"{{id: r, gate: or, children: [{leaves}]}}}}\n")
+    cold, cached = load_model(model_file), load_model(model_file)
+    assert cached == cold and cached is not cold
+    for model in (cold, cached):
+        first, *rest = model.pathway("w").tree.children
+        assert all(leaf.p is first.p and leaf.cost_usd is first.cost_usd for leaf in rest)
+
+
+def test_an_entry_of_other_code_is_not_read(folder, model_file, monkeypatch):
+    load_model(model_file)
+    (entry,) = entries(folder)
+    monkeypatch.setattr(cache, "_code_version", lambda: b"other code")
+    model = load_model(model_file)                   # built again, under another key
+    assert model.name == "Cached" and len(entries(folder)) == 2 and entry.exists()

@@ -344,3 +344,76 @@ def test_json_dump_loads_back_to_the_same_model():
     data = model.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
     again = load_text(yaml.safe_dump({"threatkit": 1, "include": [], **data}, sort_keys=False))
     assert again == model
+
+
+# ---- the loading pipeline (read -> includes -> validate -> merge -> resolve) ------------------
+
+def test_the_steps_each_take_the_previous_steps_value(tmp_path):
+    from threatkit.model.includes import gather
+    from threatkit.model.merge import merge
+    from threatkit.model.read import read_text
+    from threatkit.model.resolve import resolve
+    from threatkit.model.validate import validate_sources
+
+    write(tmp_path / "base.yaml", BASE)
+    document = read_text(b"threatkit: 1\ninclude: [base.yaml]\nname: Steps\n", "main.yaml", tmp_path)
+    sources = gather(document, stack=())
+    assert [d.name for d in sources.documents] == ["base.yaml", "main.yaml"]
+    assert set(sources.files) == {str((tmp_path / "base.yaml").resolve())} and not sources.problems
+    layers, problems = validate_sources(sources.documents, builtin=None)
+    model, problems = resolve(merge(layers), "main.yaml")
+    assert not problems and model.name == "Steps" and sorted(t.id for t in model.tiers) == ["api", "batch"]
+    assert model == load_text("threatkit: 1\ninclude: [base.yaml]\nname: Steps\n", "main.yaml", tmp_path)
+
+
+def test_an_entry_a_later_file_overrides_is_still_checked(tmp_path):
+    write(tmp_path / "base.yaml", "threatkit: 1\ninclude: []\ntiers:\n  - {id: api, rank: -1}\n")
+    with pytest.raises(ModelError) as info:
+        load_model(write(tmp_path / "main.yaml", "threatkit: 1\ninclude: [base.yaml]\ntiers:\n  - {id: api, rank: 1}\n"))
+    [problem] = info.value.problems
+    assert (Path(problem.file).name, problem.line) == ("base.yaml", 4) and "rank" in problem.message
+
+
+def test_load_data_leaves_the_data_it_is_given_as_it_was():
+    from threatkit.model.load import load_data
+
+    tree = {"id": "root", "gate": "and", "children": [{"id": "a", "p": 0.5, "cost_usd": 3}, {"id": "b", "p": 0.5}]}
+    data = {"threatkit": 1, "include": [], "pathways": [{"id": "way", "fidelity": 0.5, "tree": tree}]}
+    before = json.dumps(data)
+    model = load_data(data)
+    assert json.dumps(data) == before
+    assert float(model.pathway("way").nodes["a"].cost_usd) == 3.0
+
+
+def test_equal_quantities_are_one_object_and_unequal_ones_stay_apart():
+    leaves = ", ".join(f"{{id: s{i}, p: {p}}}" for i, p in enumerate(["0.5", "0.5", "0.50", "likely", "likely",
+                                                                       "probable", "-0.0", "0.0", "1", "1.0"]))
+    model = load_text(f"threatkit: 1\ninclude: []\npathways:\n  - {{id: w, fidelity: 1, tree: {{id: r, gate: or, "
+                      f"children: [{leaves}]}}}}\n")
+    p = [n.p for n in model.pathway("w").tree.children]
+    assert p[0] is p[1] is p[2] and p[3] is p[4]
+    assert p[5] == p[3] and p[5].word == p[3].word == "likely"          # a synonym stands for its word
+    assert repr(p[6].low) == "-0.0" and repr(p[7].low) == "0.0"          # equal to ==, but not the same value
+    assert p[8] is p[9] and p[8].mode == 1.0
+    gates = [n for n in model.pathway("w").tree.walk() if not n.is_leaf]
+    assert gates[0].cost_usd is model.pathway("w").tree.children[0].cost_usd     # the defaults too
+
+
+def test_a_problem_in_a_large_file_has_its_line():
+    body = "\n".join(f"  - {{id: t{i}, rank: {i}}}" for i in range(3000))
+    with pytest.raises(ModelError) as info:
+        load_text(f"threatkit: 1\ninclude: []\ntiers:\n{body}\n  - {{id: bad, rank: -1}}\n", "big.yaml")
+    [problem] = info.value.problems
+    assert problem.line == 3004 and problem.message.startswith("tiers[bad].rank")
+
+
+def test_loading_unfreezes_nothing_a_batch_froze(tmp_path):
+    import gc
+
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        load_model(write(tmp_path / "m.yaml", SMALL))
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()

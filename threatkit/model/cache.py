@@ -85,7 +85,7 @@ def lookup(path: Path, text: bytes):
     except OSError:
         return None
     try:
-        with gc_paused():
+        with gc_paused(kept=True):
             stored = pickle.loads(raw)     # private directory: see the module docstring
         files, model = stored["files"], stored["model"]
     except Exception:                      # a corrupt or truncated entry: rebuild it

@@ -7,19 +7,30 @@ composer cannot exhaust the stack); we then build plain Python data ourselves, c
 every node we visit, so that an alias bomb stops at a fixed budget instead of
 exhausting memory. Only the standard YAML tags are accepted: a Python tag is
 an error, never code.
+
+Lines are needed only to report a problem, so the data is built without them, the node
+graph is dropped (the cyclic collector would otherwise walk its hundreds of thousands of
+nodes) and the text is kept: the first time a line is asked for, the text is composed again
+and the map of lines worked out (a 2.7 MB model reads in a third of the time).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import gc
 from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import lru_cache
 
 import yaml
+from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
 # The pure-Python parser is ten times slower; it stands in only where PyYAML was built without libyaml.
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _STR = "tag:yaml.org,2002:str"
+# Scalars of these tags construct to immutable values (numbers, booleans, null), so equal text is built once.
+_SHARED_TAGS = frozenset(f"tag:yaml.org,2002:{t}" for t in ("int", "float", "bool", "null"))
+_UNBUILT = object()
+_MERGE = "tag:yaml.org,2002:merge"
+_FLATTENED = frozenset((_MERGE, "tag:yaml.org,2002:value"))     # the keys flatten_mapping acts on
 
 MAX_BYTES = 10 * 1024 * 1024     # a model file is text written by people
 MAX_NODES = 2_000_000            # values built in all
@@ -27,6 +38,22 @@ MAX_ALIASED = 100_000            # values built again through aliases: a model n
 MAX_DEPTH = 200                  # nesting; deeper is hostile, not a model
 
 Path = tuple  # a location in the data: keys and list indexes
+
+
+class _Loader(_Base):
+    """The safe loader, resolving each distinct scalar's tag once. The composer asks for the
+    tag of every node, and a model repeats its keys and numbers thousands of times; with no
+    path resolvers (none are registered for the safe loader) a tag depends only on the
+    node's kind, text and whether it was quoted, so a cache (in C) answers all but the first."""
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        if not self.yaml_path_resolvers:
+            self.resolve = lru_cache(maxsize=None)(super().resolve)
+
+    def dispose(self) -> None:
+        super().dispose()
+        self.__dict__.pop("resolve", None)      # the cache refers back to the loader
 
 
 @dataclass
@@ -42,27 +69,54 @@ class Problem:
         return f"{where}: {self.message}"
 
 
-@dataclass
 class Located:
-    """Parsed YAML data with the line of each value and each mapping key."""
+    """Parsed YAML data with the line of each value and each mapping key.
 
-    file: str
-    data: object
-    value_lines: dict[Path, int] = field(default_factory=dict)
-    key_lines: dict[Path, int] = field(default_factory=dict)
+    Read from text (read_yaml), the lines are worked out from the text when first asked
+    for; data built in code (`Located(file, data)`) has none."""
+
+    def __init__(self, file: str, data: object, value_lines: dict[Path, int] | None = None,
+                 key_lines: dict[Path, int] | None = None):
+        self.file = file
+        self.data = data
+        self._lines: tuple[dict[Path, int], dict[Path, int]] | None = (value_lines or {}, key_lines or {})
+        self._text: str | bytes | None = None
+
+    @classmethod
+    def from_text(cls, file: str, data: object, text: str | bytes) -> Located:
+        """`data` read from `text`, whose lines are worked out when first needed."""
+        located = cls(file, data)
+        located._lines, located._text = None, text
+        return located
+
+    @property
+    def value_lines(self) -> dict[Path, int]:
+        return self._line_maps()[0]
+
+    @property
+    def key_lines(self) -> dict[Path, int]:
+        return self._line_maps()[1]
+
+    def _line_maps(self) -> tuple[dict[Path, int], dict[Path, int]]:
+        if self._lines is None:
+            with gc_paused():
+                self._lines = _line_maps(self._text)
+            self._text = None
+        return self._lines
 
     def line(self, path: Path, *, key: bool = False) -> int | None:
         """The line of `path`, or of its nearest enclosing value that has one."""
+        value_lines, key_lines = self._line_maps()
         path = tuple(path)
-        if key and path in self.key_lines:
-            return self.key_lines[path]
+        if key and path in key_lines:
+            return key_lines[path]
         while path:
-            if path in self.value_lines:
-                return self.value_lines[path]
-            if path in self.key_lines:
-                return self.key_lines[path]
+            if path in value_lines:
+                return value_lines[path]
+            if path in key_lines:
+                return key_lines[path]
             path = path[:-1]
-        return self.value_lines.get(())     # None for data that never was text
+        return value_lines.get(())     # None for data that never was text
 
     def get(self, path: Path, default=None):
         """The raw value at `path`, or `default`."""
@@ -82,6 +136,8 @@ class YamlError(Exception):
 
 
 class _Builder:
+    """Plain data from the node graph, within the budgets (nodes, aliased values, depth)."""
+
     def __init__(self, file: str, loader):
         self.file = file
         self.loader = loader
@@ -89,66 +145,118 @@ class _Builder:
         self.aliased = 0          # values built inside an alias expansion
         self.expanding = 0        # > 0 while building a node for the second time or more
         self.built: set[int] = set()
-        self.out = Located(file, None)
+        self.shared: dict[tuple[str, str], object] = {}     # (tag, text) -> number, boolean or null
 
     def fail(self, node: yaml.Node, message: str) -> None:
         raise YamlError(Problem(self.file, node.start_mark.line + 1, message))
 
-    def build(self, node: yaml.Node, path: Path, depth: int) -> object:
-        if isinstance(node, yaml.ScalarNode):     # only collections expand again through an alias
-            return self._build(node, path, depth)
-        again = id(node) in self.built
+    def build(self, node: yaml.Node, depth: int) -> object:
+        """The data of `node` at `depth`; each value built counts against the budgets."""
+        if isinstance(node, ScalarNode):
+            return self._scalar(node, depth)
+        again = id(node) in self.built      # only collections expand again through an alias
         self.built.add(id(node))
         self.expanding += again
-        try:
-            return self._build(node, path, depth)
-        finally:
-            self.expanding -= again
-
-    def _build(self, node: yaml.Node, path: Path, depth: int) -> object:
         self.visits += 1
         self.aliased += self.expanding > 0
+        if self.aliased > MAX_ALIASED or self.visits > MAX_NODES or depth > MAX_DEPTH:
+            self._over_budget(node, depth)
+        if isinstance(node, SequenceNode):
+            self._check_tag(node, "tag:yaml.org,2002:seq")
+            result: object = [self._scalar(child, depth + 1) if isinstance(child, ScalarNode)
+                              else self.build(child, depth + 1) for child in node.value]
+        else:
+            result = self._mapping(node, depth)
+        self.expanding -= again
+        return result
+
+    def _over_budget(self, node: yaml.Node, depth: int) -> None:
         if self.aliased > MAX_ALIASED:
             self.fail(node, f"aliases expand to more than {MAX_ALIASED:,} values (an alias bomb?); "
                             "expected a model file that repeats little")
         if self.visits > MAX_NODES:
             self.fail(node, f"the document has more than {MAX_NODES:,} values; expected a model file of ordinary size")
-        if depth > MAX_DEPTH:
-            self.fail(node, f"nesting deeper than {MAX_DEPTH} levels (a recursive alias?); expected a model file")
-        self.out.value_lines.setdefault(path, node.start_mark.line + 1)
-        if isinstance(node, yaml.ScalarNode):
-            if node.tag == _STR:        # most scalars: the constructor would return node.value as is
-                return node.value
+        self.fail(node, f"nesting deeper than {MAX_DEPTH} levels (a recursive alias?); expected a model file")
+
+    def _scalar(self, node: ScalarNode, depth: int) -> object:
+        """build() for a scalar (most nodes), called directly where one is expected."""
+        self.visits += 1
+        self.aliased += self.expanding > 0
+        if self.aliased > MAX_ALIASED or self.visits > MAX_NODES or depth > MAX_DEPTH:
+            self._over_budget(node, depth)
+        if node.tag == _STR:        # most scalars: the constructor would return node.value as is
+            return node.value
+        key = (node.tag, node.value)
+        value = self.shared.get(key, _UNBUILT)
+        if value is _UNBUILT:
             try:
-                return self.loader.construct_object(node)
+                value = self.loader.construct_object(node)
             except yaml.constructor.ConstructorError as exc:
                 self.fail(node, f"unsupported YAML value ({exc.problem}); expected plain strings, numbers, "
                                 "booleans, lists and mappings")
-        if isinstance(node, yaml.SequenceNode):
-            self._check_tag(node, "tag:yaml.org,2002:seq")
-            return [self.build(child, path + (i,), depth + 1) for i, child in enumerate(node.value)]
+            if node.tag in _SHARED_TAGS:
+                self.shared[key] = value
+        return value
+
+    def _mapping(self, node: MappingNode, depth: int) -> dict:
         self._check_tag(node, "tag:yaml.org,2002:map")
-        merge = next((k for k, _ in node.value if k.tag == "tag:yaml.org,2002:merge"), node)
-        try:
-            self.loader.flatten_mapping(node)      # `<<` merge keys (removes them from node.value)
-        except yaml.constructor.ConstructorError as exc:
-            self.fail(merge, f"invalid merge key '<<' ({exc.problem}); expected a mapping or a list of mappings")
+        special = [k for k, _ in node.value if k.tag in _FLATTENED]
+        if special:       # `<<` merge keys (removed from node.value) or `=` keys (made strings)
+            merge = next((k for k in special if k.tag == _MERGE), node)
+            try:
+                self.loader.flatten_mapping(node)
+            except yaml.constructor.ConstructorError as exc:
+                self.fail(merge, f"invalid merge key '<<' ({exc.problem}); expected a mapping or a list of mappings")
         result: dict = {}
         for key_node, value_node in node.value:
-            if not isinstance(key_node, yaml.ScalarNode):
+            if not isinstance(key_node, ScalarNode):
                 self.fail(key_node, "a mapping key must be a plain string")
-            key = self.build(key_node, path + ("<key>",), depth + 1)
+            key = self._scalar(key_node, depth + 1)
             if not isinstance(key, str):
                 key = str(key)
             if key in result:
-                self.fail(key_node, f"duplicate key {key!r} (first on line {self.out.key_lines[path + (key,)]})")
-            self.out.key_lines[path + (key,)] = key_node.start_mark.line + 1
-            result[key] = self.build(value_node, path + (key,), depth + 1)
+                first = next(k for k, _ in node.value if _key(k, self.loader) == key)
+                self.fail(key_node, f"duplicate key {key!r} (first on line {first.start_mark.line + 1})")
+            result[key] = (self._scalar(value_node, depth + 1) if isinstance(value_node, ScalarNode)
+                           else self.build(value_node, depth + 1))
         return result
 
     def _check_tag(self, node: yaml.Node, expected: str) -> None:
         if node.tag != expected:
             self.fail(node, f"unsupported YAML tag {node.tag!r}; expected plain lists and mappings")
+
+
+def _key(node: ScalarNode, constructor) -> str:
+    """A mapping key as the data holds it (built again: keys are scalars, so this is cheap and the same)."""
+    key = node.value if node.tag == _STR else constructor.construct_object(node)
+    return key if isinstance(key, str) else str(key)
+
+
+def _line_maps(text: str | bytes) -> tuple[dict[Path, int], dict[Path, int]]:
+    """{path: line} of every value and of every mapping key, from text that read without error."""
+    value_lines: dict[Path, int] = {}
+    key_lines: dict[Path, int] = {}
+    loader = _Loader(text)
+    try:
+        root = loader.get_single_node()
+        if root is None:
+            return {(): 1}, key_lines     # an empty document is "at" line 1
+        stack: list[tuple[yaml.Node, Path]] = [(root, ())]
+        while stack:
+            node, path = stack.pop()
+            value_lines.setdefault(path, node.start_mark.line + 1)
+            if isinstance(node, SequenceNode):
+                stack.extend((child, path + (i,)) for i, child in enumerate(node.value))
+            elif isinstance(node, MappingNode):
+                loader.flatten_mapping(node)     # as when the data was built
+                for key_node, value_node in node.value:
+                    value_lines.setdefault(path + ("<key>",), key_node.start_mark.line + 1)
+                    key = path + (_key(key_node, loader),)
+                    key_lines[key] = key_node.start_mark.line + 1
+                    stack.append((value_node, key))
+        return value_lines, key_lines
+    finally:
+        loader.dispose()
 
 
 def read_yaml(text: str | bytes, file: str) -> Located:
@@ -160,13 +268,12 @@ def read_yaml(text: str | bytes, file: str) -> Located:
         loader = _Loader(text)
         with gc_paused():
             root = loader.get_single_node()
-            builder = _Builder(file, loader)
-            builder.out.data = None if root is None else builder.build(root, (), 0)
-        builder.out.value_lines.setdefault((), 1)    # an empty document is "at" line 1
-        return builder.out
+            data = None if root is None else _Builder(file, loader).build(root, 0)
+            del root                  # freed now, while the collector is paused
+        return Located.from_text(file, data, text)
     except yaml.reader.ReaderError as exc:
         # libyaml reads UTF-8: its position counts bytes, and its value is a byte only for bad UTF-8
-        line = _line_at(text.encode("utf-8") if _Loader is not yaml.SafeLoader and isinstance(text, str) else text,
+        line = _line_at(text.encode("utf-8") if _Base is not yaml.SafeLoader and isinstance(text, str) else text,
                         exc.position)
         char = exc.character if isinstance(exc.character, int) else ord(exc.character)
         byte = isinstance(exc.character, int) and exc.encoding and "octet" in str(exc.reason)
@@ -188,18 +295,27 @@ def read_yaml(text: str | bytes, file: str) -> Located:
 
 
 @contextmanager
-def gc_paused():
+def gc_paused(kept: bool = False):
     """Pause the cyclic garbage collector while building a large object graph.
 
     Building hundreds of thousands of nodes (or unpickling a cached model) triggers
     full collections over and over; they find nothing to free and cost more than the
-    work itself (2.2 s instead of 0.4 s to compose a 2.7 MB model)."""
+    work itself (2.2 s instead of 0.4 s to compose a 2.7 MB model).
+
+    `kept`: what is built is kept (a loaded model). When the collector resumes, its first
+    pass would scan every object built (0.1 s for a 2.7 MB model), and so would the next
+    generation's: instead they go straight to the oldest generation, scanned only by the
+    rare full collections. Not while anything is frozen (gc.freeze, as a batch does before
+    it forks), since that would unfreeze it."""
     enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
         if enabled:
+            if kept and not gc.get_freeze_count():
+                gc.freeze()        # every tracked object, into the permanent generation...
+                gc.unfreeze()      # ...and back, into the oldest
             gc.enable()
 
 
