@@ -170,7 +170,7 @@ def test_the_report_compares_a_unilateral_with_a_coordinated_restriction(tmp_pat
     assert ("Unilateral or coordinated:</strong> the first day the actor has an even chance of holding 50% of the "
             "capability durably is 58 days with Mythos 5 the only model in view, 49 days with the other models as "
             "this scenario has them, and 51 days if they carried this scenario's controls too") in text
-    assert "The other models undo 9 days of what the controls on Mythos 5 buy on their own." in text
+    assert "Reaching the other models gets the actor there 9 days sooner than Mythos 5 alone would." in text
     assert "Coordinating buys 2 days over this scenario." in text
     assert "All of these come before the substitutes give as much (3.0 months, day 92)" in text
     assert "Another US lab" in text and "every pathway is assessed on it too" in text

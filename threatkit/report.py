@@ -301,8 +301,8 @@ class ScenarioReport:
                  f"{_months(e.coordinated)} if they carried this scenario's controls too (a coordinated "
                  f"restriction), {AT_MODES}.")
         if e.as_is < e.asset_alone:
-            words += (f" The other models undo {_months(e.asset_alone - e.as_is)} of what the controls on {asset} "
-                      "buy on their own.")
+            words += (f" Reaching the other models gets the actor there {_months(e.asset_alone - e.as_is)} sooner "
+                      f"than {asset} alone would.")
         if e.coordination_gain > 0:
             words += f" Coordinating buys {_months(e.coordination_gain)} over this scenario."
         elif e.coordinated == e.as_is and e.as_is < e.asset_alone:
