@@ -369,7 +369,7 @@ def test_explorer_is_inert(model):
 CONTROL = re.compile(rb"[\x00-\x09\x0b-\x1f\x7f]|\xc2[\x80-\x9f]")
 
 
-@pytest.mark.parametrize("kind", ["assets", "tiers", "actors", "pathways", "controls", "scenarios"])
+@pytest.mark.parametrize("kind", ["assets", "tiers", "actors", "pathways", "controls", "substitutes", "scenarios"])
 def test_catalog_tables_keep_model_text_on_one_line(model_file, kind):
     out = cli("catalog", kind, "--model", str(model_file)).stdout
     assert not CONTROL.search(out)
