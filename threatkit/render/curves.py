@@ -35,7 +35,8 @@ FONT = "DejaVu Sans, Helvetica, Arial, sans-serif"
 def _when(days: float, months: bool) -> str:
     if not math.isfinite(days):
         return "beyond horizon"
-    return f"{days / DAYS_PER_MONTH:.1f} months" if months else f"day {days:,.0f}"
+    # the day too: two answers a day apart read the same in tenths of a month
+    return f"day {days:,.0f} ({days / DAYS_PER_MONTH:.1f} months)" if months else f"day {days:,.0f}"
 
 
 def nice_ticks(limit: float, target: int = 6, start: float = 0.0) -> list[float]:
@@ -143,8 +144,9 @@ def _vline(top: _Panel, bottom: _Panel, at: float, kind: str, colour: str, text:
     """A day marked across both panels, named along the line."""
     out = [f'<line class="{kind}" x1="{_num(at)}" y1="{panel.y0}" x2="{_num(at)}" y2="{panel.y1}" '
            f'stroke="{colour}" stroke-dasharray="{DASH["-."]}"/>' for panel in (top, bottom)]
-    out.append(f'<text x="{_num(at - 3)}" y="{_num(top.y1 - 4)}" font-size="8" fill="{colour}" '
-               f'transform="rotate(-90 {_num(at - 3)} {_num(top.y1 - 4)})">{escape(text)}</text>')
+    # along the line from the panel's top down, clear of the legend in the lower right
+    out.append(f'<text x="{_num(at - 3)}" y="{_num(top.y0 + 4)}" font-size="8" fill="{colour}" text-anchor="end" '
+               f'transform="rotate(-90 {_num(at - 3)} {_num(top.y0 + 4)})">{escape(text)}</text>')
     return out
 
 
