@@ -67,7 +67,6 @@ class Inputs:
     clocks: tuple[np.ndarray, ...] = ()   # per route, F_root over days 0..T_k: (D, T_k + 1), settled after
     cost: np.ndarray | None = None   # (K, D) cost of the attack, for an assessment to share (None: not kept)
     route_duration: np.ndarray | None = None   # (K, D) days each route's access lasts (None: `duration` for all)
-    routes: tuple[str, ...] = ()     # per row, the asset it reaches
     substitutes: Shares | None = None           # what the world offers without access (None: nothing)
     days_substitute: np.ndarray | None = None   # (D,) first day sub(t) reaches the threshold (inf: never)
 
@@ -115,7 +114,7 @@ def gather(setting: Setting, pathways: tuple[Pathway, ...], sampler: Sampler = S
     (quantity or None, draw key) from `independent_months`. `kept`: clocks already computed for
     the same leaves (an explorer's)."""
     rows = {"p": [], "time": [], "share": [], "cost": []}
-    leaves, ends, assets = [], [], []
+    leaves, ends = [], []
     for route in setting.routes:
         route_end = sampler.draw_one(route.tier.duration_days, "tier", route.tier.id, "duration_days")
         for pw in pathways:
@@ -128,7 +127,6 @@ def gather(setting: Setting, pathways: tuple[Pathway, ...], sampler: Sampler = S
                 rows[name].append(row)
             leaves.append((pw, tuple(x.T for x in leaf)))
             ends.append(route_end)
-            assets.append(route.route_asset.id)
     clocks = _clocks(leaves, horizon, sampler.exact_clock, kept)
     width = sampler.width
     duration = sampler.draw_one(setting.tier.duration_days, "tier", setting.tier.id, "duration_days")
@@ -144,7 +142,7 @@ def gather(setting: Setting, pathways: tuple[Pathway, ...], sampler: Sampler = S
         needs_access=np.array([pw.needs_access for pw in pathways] * routes, bool),
         duration=duration, parity=parity, threshold=float(setting.threshold),
         route_duration=np.array(ends, float).reshape(-1, width) if ends else np.zeros((0, width)),
-        routes=tuple(assets), substitutes=substitutes,
+        substitutes=substitutes,
         days_substitute=substitutes.first_day(float(setting.threshold), int(horizon)))
 
 
@@ -547,11 +545,6 @@ class Curves:
     days_to_usable: float
     substitute: np.ndarray | None = None    # mean sub(t): the substitutes' share (None: no substitutes)
     days_substitute: float = math.inf       # at deterministic values (inf: never)
-
-    @property
-    def days_without_access(self) -> float:
-        """The earlier of own development and the substitutes (deterministic; inf: neither)."""
-        return min(self.days_independent, self.days_substitute)
 
     def __repr__(self) -> str:
         return (f"<Curves {self.scenario}: durable from day {self.days_to_durable:g}, usable from day "

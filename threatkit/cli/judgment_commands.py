@@ -25,7 +25,9 @@ def add_parsers(sub) -> None:
     p = sub.add_parser("brief", help="key judgments for a scenario, in ICD 203 estimative language",
                        description="Key judgments for one scenario: the chance of durable capability within 3, 6 and "
                                    "12 months with and without its controls, the lead the controls buy, the "
-                                   "acceleration over own development, the most likely pathway and the cheapest "
+                                   "acceleration over what the actor would have without access (own development or "
+                                   "substitutes), the chance access gets there before the substitutes, the most "
+                                   "likely pathway and the cheapest "
                                    "feasible attack; each with its ICD 203 word and band, a confidence derived from "
                                    "the sources of the inputs it rests on, and those inputs (KIND:ID:FIELD).")
     p.add_argument("file", metavar="FILE", type=model_file, help=FILE_HELP)
