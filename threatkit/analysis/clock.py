@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from threatkit.analysis.trees import GATES, FlatTree
+from threatkit.analysis.trees import GATES, LEAF, FlatTree
 
 SETTLED = 2.0 ** -54           # (1 - p)^k below this: 1 - (1 - p)^k rounds to 1.0
 
@@ -27,12 +27,8 @@ def leaf_clock(p: np.ndarray, tau: np.ndarray, cap: np.ndarray, horizon: int, dt
     p, tau, cap = (np.asarray(a, float) for a in (p, tau, cap))
     q = 1.0 - p
     live = (p > 0) & (q < 1) & np.isfinite(tau)          # p below 1e-16: 1 - p is 1, F is 0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        enough = np.where(q > 0, np.ceil(np.log(SETTLED) / np.log(q)) + 1, 1.0)   # attempts until it settles
-        last = np.minimum(cap, enough)
-        settle = np.where(live, np.ceil(last * tau) + 1, 0.0)
-    settle = np.nan_to_num(settle, nan=0.0, posinf=float(horizon))
-    T = int(min(horizon, settle.max(initial=0.0)))
+    last = np.minimum(cap, _enough(q))
+    T = int(min(horizon, settling(p, tau, cap, horizon).max(initial=0.0)))
     rows = live.nonzero()[0]
     if rows.size and (tau[rows] == tau[rows[0]]).all() and (last[rows] == last[rows[0]]).all():
         # every draw attempts on the same days (a fixed time, the usual case): one row of counts
@@ -185,18 +181,205 @@ def root_clock(flat: FlatTree, leaves: tuple[np.ndarray, np.ndarray, np.ndarray]
                exact: bool = True) -> np.ndarray:
     """F of the tree's root over days 0..T for every draw, from its leaves' (p, tau, cap) rows
     (one row per leaf, in `flat.leaves` order; one column per draw). `exact`: convolutions summed
-    in order (a column's bits do not depend on the others); else by FFT where that is faster."""
+    in order (a column's bits do not depend on the others); else by FFT where that is faster.
+
+    Level by level from the bottom, nodes alike (the leaves; gates of one rule and number of
+    children) computed together as rows of one array: numpy's work is the same, the interpreter's
+    is per group rather than per node. Each node keeps its own settling day T (a gate's from its
+    children's, as node by node), and a group is cut where those days differ a lot: padding a row
+    with its settled value changes none of its numbers, only the work.
+
+    Trees under BY_LEVELS nodes are computed node by node, which costs them less. A sweep's
+    columns (exact) each differ from the first in a few leaves: then the first column's
+    clock is computed for every node, and each other column only on the paths from the leaves
+    where it differs up to the root, the rest of the tree being the first column's. Every row
+    is computed as it would be alone, so the numbers are the same either way."""
+    p, tau, cap = (np.asarray(a, float) for a in leaves)
+    differs = sweep_columns(p, tau, cap) if exact else None
+    if differs is not None:
+        return _from_first_column(flat, p, tau, cap, differs, horizon)
+    if len(flat.nodes) < BY_LEVELS:
+        return _node_by_node(flat, (p, tau, cap), horizon, exact)
+    clocks = _levels(flat, (p, tau, cap), np.ones(p.shape, bool), horizon, exact)
+    return clocks[0][1]
+
+
+BY_LEVELS = 256                # nodes: a smaller tree costs less node by node (no copies into groups)
+
+
+def _node_by_node(flat: FlatTree, leaves: tuple, horizon: int, exact: bool) -> np.ndarray:
+    """`root_clock` depth first, one node at a time (only one path's siblings held at once)."""
     p, tau, cap = leaves
     row = {int(i): k for k, i in enumerate(flat.leaves)}
-    dtype = np.float64 if exact else np.float32      # draws: single precision, 1e-7 against their spread
+    dtype = np.float64 if exact else np.float32
 
-    def node(i: int) -> np.ndarray:           # depth first: only one path's siblings are held at once
+    def node(i: int) -> np.ndarray:
         if i in row:
-            k = row[i]
-            return leaf_clock(p[k], tau[k], cap[k], horizon, dtype)
+            return leaf_clock(p[row[i]], tau[row[i]], cap[row[i]], horizon, dtype)
         lo, m = int(flat.first_child[i]), int(flat.n_children[i])
         kids = [node(c) for c in range(lo, lo + m)]
         gate = GATES[flat.gate[i]]
         return first_of(kids) if gate == "or" else last_of(kids) if gate == "and" else in_order(kids, horizon, exact)
 
     return node(0)
+
+
+def sweep_columns(p: np.ndarray, tau: np.ndarray, cap: np.ndarray) -> np.ndarray | None:
+    """Which leaves (rows) each column changes from the first, when columns are a sweep's (each
+    differs from the first in few leaves); None otherwise."""
+    if p.shape[1] < 2:
+        return None
+    differs = (p != p[:, :1]) | (tau != tau[:, :1]) | (cap != cap[:, :1])
+    return differs if differs.sum() * 4 < differs.size else None
+
+
+def _from_first_column(flat: FlatTree, p, tau, cap, differs: np.ndarray, horizon: int) -> np.ndarray:
+    """`root_clock` of columns that differ from the first in the leaves marked in `differs`."""
+    first = _levels(flat, (p[:, :1], tau[:, :1], cap[:, :1]), np.ones((p.shape[0], 1), bool), horizon, True,
+                    keep=True)
+    changed = _levels(flat, (p, tau, cap), differs, horizon, True, first={i: F for i, (_, F) in first.items()})
+    F0 = first[0][1]
+    if 0 not in changed:
+        return np.repeat(F0, p.shape[1], axis=0)
+    columns, F = changed[0]
+    out = np.empty((p.shape[1], max(F0.shape[1], F.shape[1])))
+    _carry(out, F0)
+    out[columns] = _carried(F, out.shape[1])
+    return out
+
+
+def _levels(flat: FlatTree, leaves: tuple, which: np.ndarray, horizon: int, exact: bool, *,
+            keep: bool = False, first: dict | None = None) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """Each node's clock for some of the columns, bottom up: node -> (columns, F), F having one row
+    per column. The leaves' columns are those marked in `which` (leaf x column); a gate's are its
+    children's, each child's other columns being `first`'s single row (every node's clock for the
+    columns not marked), or every column when nothing is `first`. Children are dropped once their
+    parent is computed unless `keep`."""
+    p, tau, cap = leaves
+    dtype = np.float64 if exact else np.float32      # draws: single precision, 1e-7 against their spread
+    clocks: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    ks, cs = np.nonzero(which)                       # leaf by leaf, columns in order
+    settle = settling(p[ks, cs], tau[ks, cs], cap[ks, cs], horizon)
+    bounds = np.searchsorted(ks, np.arange(p.shape[0] + 1))
+    present = np.flatnonzero(np.diff(bounds))
+    days = np.minimum(horizon, np.maximum.reduceat(settle, bounds[present])).astype(np.intp) if present.size else []
+    for group in _alike(days) if present.size else ():
+        rows = np.concatenate([np.arange(bounds[present[j]], bounds[present[j] + 1]) for j in group])
+        block = leaf_clock(p[ks[rows], cs[rows]], tau[ks[rows], cs[rows]], cap[ks[rows], cs[rows]], horizon, dtype)
+        at = 0
+        for j in group:
+            k = present[j]
+            n = bounds[k + 1] - bounds[k]
+            clocks[int(flat.leaves[k])] = (cs[bounds[k]:bounds[k + 1]], block[at:at + n, :days[j] + 1])
+            at += n
+    base = int(flat.n_children.max()) + 1
+    for start, end in reversed(flat.level_bounds):
+        gates = start + np.flatnonzero(flat.gate[start:end] != LEAF)
+        if first is not None:                        # only gates above a changed leaf
+            gates = np.array([i for i in gates if any(int(flat.first_child[i]) + c in clocks
+                                                      for c in range(int(flat.n_children[i])))], np.intp)
+        if not gates.size:
+            continue
+        kinds = flat.gate[gates].astype(np.int64) * base + flat.n_children[gates]
+        for kind in np.unique(kinds):
+            same = gates[kinds == kind]
+            gate, m = GATES[kind // base], int(kind % base)
+            kids = [[int(flat.first_child[i]) + c for c in range(m)] for i in same]
+            parts = [[clocks.get(c) if keep else clocks.pop(c, None) for c in row] for row in kids]
+            columns = [_union(row) for row in parts]
+            ends = np.array([_settles(gate, [_days_of(c, part, first) for c, part in zip(ids, row)], horizon)
+                             for ids, row in zip(kids, parts)])
+            for group in _alike(ends):
+                stacked = [_stack([(parts[j][c], columns[j], first and first.get(kids[j][c])) for j in group])
+                           for c in range(m)]
+                out = (first_of(stacked) if gate == "or" else last_of(stacked) if gate == "and"
+                       else in_order(stacked, horizon, exact))
+                at = 0
+                for j in group:
+                    n = columns[j].size
+                    clocks[int(same[j])] = (columns[j], out[at:at + n, :ends[j] + 1])
+                    at += n
+    return clocks
+
+
+def _union(parts: list) -> np.ndarray:
+    """The columns a gate is computed for: its children's."""
+    sets = [c for c, _ in (x for x in parts if x is not None)]
+    if all(s is sets[0] or np.array_equal(s, sets[0]) for s in sets):
+        return sets[0]
+    return np.unique(np.concatenate(sets))
+
+
+def _days_of(node: int, part, first: dict | None) -> int:
+    """A child's settling day in its gate: its own rows', and the first column's where it uses them."""
+    days = [F.shape[1] - 1 for F in ((part[1] if part is not None else None),
+                                      (first.get(node) if first is not None else None)) if F is not None]
+    return max(days)
+
+
+def _stack(children: list[tuple]) -> np.ndarray:
+    """One child of each gate of a group as one array: per gate, a row for each of its columns
+    (the child's own rows where it has them, else the first column's row), each row carried on
+    to the latest settling day."""
+    if len(children) == 1 and children[0][0] is not None and children[0][0][0].size == children[0][1].size:
+        return children[0][0][1]                                   # a gate alone: its child as it is
+    T = max(max(F.shape[1] for F in (part[1] if part is not None else None, row) if F is not None)
+            for part, _, row in children) - 1
+    dtype = next(F for part, _, row in children for F in (part and part[1], row) if F is not None).dtype
+    out = np.empty((sum(columns.size for _, columns, _ in children), T + 1), dtype=dtype)
+    at = 0
+    for part, columns, row in children:
+        rows = out[at:at + columns.size]
+        at += columns.size
+        if part is not None and part[0].size == columns.size:
+            _carry(rows, part[1])
+            continue
+        _carry(rows, row)                                          # the first column's, then the child's own
+        if part is not None:
+            rows[np.searchsorted(columns, part[0])] = _carried(part[1], T + 1)
+    return out
+
+
+def _carry(out: np.ndarray, F: np.ndarray) -> None:
+    """F into `out` (rows broadcast), carried on at its settled value past its last day."""
+    out[:, :F.shape[1]] = F[:, :out.shape[1]]
+    out[:, F.shape[1]:] = F[:, -1:]
+
+
+def _carried(F: np.ndarray, length: int) -> np.ndarray:
+    out = np.empty((F.shape[0], length), F.dtype)
+    _carry(out, F)
+    return out
+
+
+def settling(p: np.ndarray, tau: np.ndarray, cap: np.ndarray, horizon: int) -> np.ndarray:
+    """The day each leaf draw's F settles (`leaf_clock`'s T for that draw alone), elementwise."""
+    q = 1.0 - p
+    live = (p > 0) & (q < 1) & np.isfinite(tau)          # p below 1e-16: 1 - p is 1, F is 0
+    with np.errstate(invalid="ignore"):
+        settle = np.where(live, np.ceil(np.minimum(cap, _enough(q)) * tau) + 1, 0.0)
+    return np.nan_to_num(settle, nan=0.0, posinf=float(horizon))
+
+
+def _enough(q: np.ndarray) -> np.ndarray:
+    """Attempts after which (1 - p)^k is below SETTLED: F is 1.0 from there on."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(q > 0, np.ceil(np.log(SETTLED) / np.log(q)) + 1, 1.0)
+
+
+def _settles(gate: str, days: list[int], horizon: int) -> int:
+    """A gate's settling day from its children's, as `first_of`, `last_of` and `in_order` find it."""
+    if gate != "sand":
+        return max(days)
+    out = days[-1]
+    for d in reversed(days[:-1]):
+        out = min(horizon, d + out)
+    return out
+
+
+def _alike(days: np.ndarray) -> list[np.ndarray]:
+    """Indexes grouped by settling day within a factor of two (a group pads its rows to its latest)."""
+    bucket = np.ceil(np.log2(np.asarray(days, float) + 1)).astype(int)
+    order = np.argsort(bucket, kind="stable")
+    cuts = np.flatnonzero(np.diff(bucket[order])) + 1
+    return np.split(order, cuts)

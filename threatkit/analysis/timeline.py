@@ -33,7 +33,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from threatkit.analysis.assess import Setting, evaluate_blocks, leaf_table, share
-from threatkit.analysis.clock import root_clock
+from threatkit.analysis.clock import root_clock, settling, sweep_columns
 from threatkit.analysis.grid import column_percentiles
 from threatkit.analysis.simulate import Sampler
 from threatkit.analysis.substitutes import Shares
@@ -211,8 +211,10 @@ def clock_of(pathway: Pathway, leaves: tuple, horizon: int, exact: bool = True) 
         clock = clock_of(pathway, (p[:, order], tau[:, order], cap[:, order]), horizon, exact)
         return clock[position[first][again.reshape(-1)]]
     width = p.shape[1]
-    # blocks of columns: a big tree holds many days x draws arrays at once (one per level and sibling)
-    block = max(32, CLOCK_BYTES // (8 * (horizon + 1) * max(1, int(flat.depth[-1]) * 3)))
+    # blocks of columns: the clock holds a level's days x draws at once, about thrice every leaf's
+    # days per column; a sweep's columns are computed on the first one's paths, all at once
+    per_column = 24 * max(1, int(np.minimum(horizon, settling(p, tau, cap, horizon)).max(axis=1).sum()))
+    block = width if exact and sweep_columns(p, tau, cap) is not None else max(1, min(256, CLOCK_BYTES // per_column))
     parts = [root_clock(flat, (p[:, lo:lo + block], tau[:, lo:lo + block], cap[:, lo:lo + block]),
                         horizon, exact=exact)
              for lo in range(0, width, block)]
