@@ -162,6 +162,8 @@ class ScenarioReport:
                          "threatkit sensitivity lists them all, and its method sobol adds interactions.")
         else:
             lines.append(f"No single input, moved from its {low}th to its {high}th percentile, changes it.")
+        if t.screened is not None and t.screened.screened:
+            lines.append(md_text(t.screened.sentence()))
         _markdown("\n\n".join(lines))
 
     def summary(self) -> None:

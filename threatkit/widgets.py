@@ -15,7 +15,7 @@ import html
 import math
 from dataclasses import replace
 
-from threatkit.analysis.assess import Setting, assess_setting
+from threatkit.analysis.assess import Setting, assess_setting, leaf_table
 from threatkit.analysis.explore import SettingAnswers
 from threatkit.analysis.timeline import DAYS_PER_MONTH
 from threatkit.model.values import Control, Quantity, ThreatModel
@@ -30,6 +30,7 @@ WHY_PENDING = "<p><i>The key judgments for this setting are computed when this t
 CURVE_PENDING = "<p><i>The capability curves for this setting are computed when this tab is shown.</i></p>"
 CAP_MAX_EXPONENT = 7      # the slider's top position (10 million a day) means "no cap"
 LABEL_LIMIT = 60          # characters of a name shown in a dropdown or beside a checkbox
+EAGER_LEAF_DRAWS = 2_000_000   # steps x draws: up to this, the curves and "Why" are computed at the start
 
 
 class Explorer:
@@ -120,8 +121,12 @@ class Explorer:
         self.widget = w.VBox([w.HBox([left, right])])
         self.widget.add_class("tk-explorer")
         self.state: dict = {}
-        self.refresh(curves=True)
-        self.explain()            # once at the start, so a saved or exported page shows them too
+        # once at the start, so a saved or exported page shows them too; not for a tree of thousands
+        # of steps, where Monte Carlo draws take minutes: there they wait for their tab, as after a change
+        eager = sum(len(leaf_table(p).leaf_ids) for p in model.pathways) * max(1, samples) <= EAGER_LEAF_DRAWS
+        self.refresh(curves=eager)
+        if eager:
+            self.explain()
 
     # ---- state ------------------------------------------------------------------------------
 

@@ -132,6 +132,11 @@ class LeafTable:
     transfer_step: int | None         # leaf row of the pathway's transfer STEP
     _draws: dict = field(default_factory=dict, repr=False)      # sampler -> draws
 
+    @cached_property
+    def leaf_row(self) -> dict[str, int]:
+        """Each leaf's row, by id."""
+        return {leaf: k for k, leaf in enumerate(self.leaf_ids)}
+
     @classmethod
     def of(cls, pathway: Pathway) -> LeafTable:
         flat = FlatTree.of(pathway.tree)

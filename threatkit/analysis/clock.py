@@ -15,6 +15,9 @@ steps are likely and short costs days, not the horizon's 3,651 columns.
 """
 from __future__ import annotations
 
+import hashlib
+from collections import OrderedDict
+
 import numpy as np
 
 from threatkit.analysis.trees import GATES, LEAF, FlatTree
@@ -190,16 +193,18 @@ def root_clock(flat: FlatTree, leaves: tuple[np.ndarray, np.ndarray, np.ndarray]
     with its settled value changes none of its numbers, only the work.
 
     Trees under BY_LEVELS nodes are computed node by node, which costs them less. A sweep's
-    columns (exact) each differ from the first in a few leaves: then the first column's
+    columns each differ from the first in a few leaves: then the first column's
     clock is computed for every node, and each other column only on the paths from the leaves
     where it differs up to the root, the rest of the tree being the first column's. Every row
     is computed as it would be alone, so the numbers are the same either way."""
     p, tau, cap = (np.asarray(a, float) for a in leaves)
-    differs = sweep_columns(p, tau, cap) if exact else None
+    differs = sweep_columns(p, tau, cap)
     if differs is not None:
-        return _from_first_column(flat, p, tau, cap, differs, horizon)
+        return _from_first_column(flat, p, tau, cap, differs, horizon, exact)
     if len(flat.nodes) < BY_LEVELS:
         return _node_by_node(flat, (p, tau, cap), horizon, exact)
+    if p.shape[1] == 1:                  # one column (the modes): kept, for a sweep around it
+        return _first_column(flat, p, tau, cap, horizon, exact)[0][1]
     clocks = _levels(flat, (p, tau, cap), np.ones(p.shape, bool), horizon, exact)
     return clocks[0][1]
 
@@ -233,19 +238,42 @@ def sweep_columns(p: np.ndarray, tau: np.ndarray, cap: np.ndarray) -> np.ndarray
     return differs if differs.sum() * 4 < differs.size else None
 
 
-def _from_first_column(flat: FlatTree, p, tau, cap, differs: np.ndarray, horizon: int) -> np.ndarray:
+def _from_first_column(flat: FlatTree, p, tau, cap, differs: np.ndarray, horizon: int, exact: bool) -> np.ndarray:
     """`root_clock` of columns that differ from the first in the leaves marked in `differs`."""
-    first = _levels(flat, (p[:, :1], tau[:, :1], cap[:, :1]), np.ones((p.shape[0], 1), bool), horizon, True,
-                    keep=True)
-    changed = _levels(flat, (p, tau, cap), differs, horizon, True, first={i: F for i, (_, F) in first.items()})
+    first = _first_column(flat, p[:, :1], tau[:, :1], cap[:, :1], horizon, exact)
+    changed = _levels(flat, (p, tau, cap), differs, horizon, exact, first={i: F for i, (_, F) in first.items()})
     F0 = first[0][1]
     if 0 not in changed:
         return np.repeat(F0, p.shape[1], axis=0)
     columns, F = changed[0]
-    out = np.empty((p.shape[1], max(F0.shape[1], F.shape[1])))
+    out = np.empty((p.shape[1], max(F0.shape[1], F.shape[1])), F0.dtype)
     _carry(out, F0)
     out[columns] = _carried(F, out.shape[1])
     return out
+
+
+_FIRST: OrderedDict = OrderedDict()     # (tree, leaves, horizon) -> every node's clock for one column
+FIRST_BYTES = 256 << 20
+
+
+def _first_column(flat: FlatTree, p, tau, cap, horizon: int, exact: bool) -> dict:
+    """Every node's clock for one column, the most recent kept: a screen and its sweep, and the
+    clocks with and without controls, evaluate columns around the same first one again and again."""
+    digest = hashlib.blake2b(digest_size=16)
+    for a in (p, tau, cap):
+        digest.update(np.ascontiguousarray(a, float).tobytes())
+    key = (id(flat), horizon, exact, digest.hexdigest())
+    hit = _FIRST.get(key)
+    if hit is not None and hit[0] is flat:
+        _FIRST.move_to_end(key)
+        return hit[1]
+    clocks = _levels(flat, (p, tau, cap), np.ones(p.shape, bool), horizon, exact, keep=True)
+    for _, F in clocks.values():
+        F.flags.writeable = False
+    _FIRST[key] = (flat, clocks, sum(F.nbytes for _, F in clocks.values()))
+    while len(_FIRST) > 1 and sum(size for _, _, size in _FIRST.values()) > FIRST_BYTES:
+        _FIRST.popitem(last=False)
+    return clocks
 
 
 def _levels(flat: FlatTree, leaves: tuple, which: np.ndarray, horizon: int, exact: bool, *,

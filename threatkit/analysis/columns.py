@@ -76,7 +76,7 @@ def draw_key(inp: Input) -> tuple[tuple[str, ...], int]:
     """Where the analysis draws this input: (sampler key, row). An exposure's relative_capability is
     drawn under ("scenario", ID, its field), as the input names it."""
     if inp.kind == "step":
-        return ("pathway", inp.pathway.id, inp.field), leaf_table(inp.pathway).leaf_ids.index(inp.id)
+        return ("pathway", inp.pathway.id, inp.field), leaf_table(inp.pathway).leaf_row[inp.id]
     m = CURVE.match(inp.field)
     if m:
         return ("pathway", inp.id, "transfer"), int(m.group(1))

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from threatkit.analysis import screening
 from threatkit.analysis.assess import Setting
 from threatkit.analysis.columns import ColumnSampler
 from threatkit.analysis.simulate import quantiles
@@ -146,6 +147,7 @@ class Sweep:
     high: tuple[dict[str, float], ...]
     percentiles: tuple[int, int]
     horizon: int
+    screened: screening.Screen | None = None      # the screen that chose `inputs` (None: every input)
 
     def rows(self, output: str = "days_to_durable") -> list[Row]:
         """Rows for one output, largest swing first (ties in input order)."""
@@ -155,7 +157,7 @@ class Sweep:
 
     def tornado(self, output: str = "days_to_durable") -> Tornado:
         return Tornado(self.scenario, output, self.base[output], tuple(self.rows(output)), self.percentiles,
-                       self.horizon)
+                       self.horizon, self.screened)
 
 
 @dataclass(frozen=True, eq=False)
@@ -168,6 +170,7 @@ class Tornado:
     rows: tuple[Row, ...]
     percentiles: tuple[int, int]
     horizon: int
+    screened: screening.Screen | None = None
 
     def top(self, n: int = 10) -> tuple[Row, ...]:
         return self.rows[:n]
@@ -178,10 +181,19 @@ class Tornado:
 
 def sweep(model: ThreatModel, scenario: str, *, setting: Setting | None = None, threshold: float | None = None,
           horizon: int = DEFAULT_HORIZON_DAYS, percentiles: tuple[int, int] = PERCENTILES,
-          inputs: list[Input] | None = None, outputs: tuple[str, ...] = ()) -> Sweep:
-    """Every input of the scenario to its low and high percentile, one at a time."""
+          inputs: list[Input] | None = None, outputs: tuple[str, ...] = (), screen: bool = True) -> Sweep:
+    """Every input of the scenario to its low and high percentile, one at a time. With `screen`,
+    a scenario with very many inputs (a tree of thousands of steps) has its steps screened first
+    (`screening.screen`); `inputs`, when given, are swept as they are."""
     setting = setting or Setting.of(model, model.scenario(scenario))
-    inputs = scenario_inputs(model, scenario, setting) if inputs is None else inputs
+    screened = None
+    if inputs is None:
+        inputs = scenario_inputs(model, scenario, setting)
+        if screen:
+            screened = screening.screen(model, scenario, inputs, setting=setting, threshold=threshold,
+                                        horizon=horizon, percentiles=percentiles,
+                                        outputs=tuple(o for o in outputs if _internal(o)))
+            inputs = list(screened.inputs)
     lows, highs = (quantiles([inp.quantity for inp in inputs], q / 100) for q in percentiles)
     # Column 0 is the base, columns 2n + 1 and 2n + 2 input n at its ends: each input's draws are
     # its mode (what the base draws) in every column but its own two.
@@ -193,7 +205,7 @@ def sweep(model: ThreatModel, scenario: str, *, setting: Setting | None = None, 
                        setting=setting)
     measured = outputs_of(answer, tuple(o for o in outputs if _internal(o)))
     return Sweep(scenario, tuple(inputs), tuple(lows), tuple(highs), measured[0], tuple(measured[1::2]),
-                 tuple(measured[2::2]), tuple(percentiles), int(horizon))
+                 tuple(measured[2::2]), tuple(percentiles), int(horizon), screened)
 
 
 def tornado(model: ThreatModel, scenario: str, output: str = "days_to_durable", **kwargs) -> Tornado:

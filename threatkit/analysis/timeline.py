@@ -200,8 +200,9 @@ def clock_of(pathway: Pathway, leaves: tuple, horizon: int, exact: bool = True) 
     leaves' (p, tau, cap) rows; `exact` as in clock.root_clock."""
     flat = leaf_table(pathway).flat
     p, tau, cap = leaves
-    # columns with the same leaves have the same clock: a sweep's columns differ in one input, so
-    # for most pathways nearly all of them are the modes' column
+    if sweep_columns(p, tau, cap) is not None:
+        return root_clock(flat, leaves, horizon, exact)         # a sweep's columns cost only what they change
+    # columns with the same leaves have the same clock (Sobol' columns that move other inputs)
     table = np.concatenate([p, tau, cap]).T
     unique, first, again = np.unique(table, axis=0, return_index=True, return_inverse=True)
     if len(first) < table.shape[0]:
@@ -212,9 +213,9 @@ def clock_of(pathway: Pathway, leaves: tuple, horizon: int, exact: bool = True) 
         return clock[position[first][again.reshape(-1)]]
     width = p.shape[1]
     # blocks of columns: the clock holds a level's days x draws at once, about thrice every leaf's
-    # days per column; a sweep's columns are computed on the first one's paths, all at once
+    # days per column
     per_column = 24 * max(1, int(np.minimum(horizon, settling(p, tau, cap, horizon)).max(axis=1).sum()))
-    block = width if exact and sweep_columns(p, tau, cap) is not None else max(1, min(256, CLOCK_BYTES // per_column))
+    block = max(1, min(256, CLOCK_BYTES // per_column))
     parts = [root_clock(flat, (p[:, lo:lo + block], tau[:, lo:lo + block], cap[:, lo:lo + block]),
                         horizon, exact=exact)
              for lo in range(0, width, block)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import sys
 
 from threatkit.cli.common import (
     add_harvest,
@@ -45,8 +46,11 @@ def add_parsers(sub) -> None:
                                    "a range, uniform over a word's band), all others at their modes, and the output "
                                    "is recomputed; rows sorted by swing, largest first. Setting an input to its "
                                    "low_value in the model file and recomputing gives output_low. Null is never "
-                                   "(beyond the horizon) or undefined; a null swing is unbounded. --method sobol "
-                                   "gives Sobol' total-order indices instead (needs threatkit[sensitivity]).")
+                                   "(beyond the horizon) or undefined; a null swing is unbounded. A scenario with "
+                                   "over 400 inputs (a tree of hundreds of steps) has its steps' inputs "
+                                   "screened first, subtree by subtree (said on stderr); --all sweeps every one. "
+                                   "--method sobol gives Sobol' total-order indices instead (needs "
+                                   "threatkit[sensitivity]).")
     p.add_argument("file", metavar="FILE", type=model_file, help=FILE_HELP)
     p.add_argument("--scenario", required=True, metavar="ID", help="scenario id")
     p.add_argument("--output", default="days_to_durable", metavar="NAME",
@@ -60,6 +64,7 @@ def add_parsers(sub) -> None:
     p.add_argument("--threshold", type=_share, metavar="X", help="share of the capability that counts as holding it")
     add_harvest(p)
     p.add_argument("--top", type=_positive_int, metavar="N", help="only the N largest rows")
+    p.add_argument("--all", action="store_true", help="sweep every input, however many (no screening)")
 
 
 @command
@@ -88,7 +93,9 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
         raise UserError(str(exc)) from None
     if args.method == "sobol":
         return _sobol(model, args)
-    t = tornado(model, args.scenario, args.output, threshold=args.threshold)
+    t = tornado(model, args.scenario, args.output, threshold=args.threshold, screen=not args.all)
+    if t.screened is not None and t.screened.screened:
+        print(terminal_safe(f"threatkit: {t.screened.sentence()} (--all sweeps every input)"), file=sys.stderr)
     rows = t.to_list()[: args.top]
     if args.format == "json":
         print(json.dumps(rows, indent=2, ensure_ascii=False))
