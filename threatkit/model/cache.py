@@ -109,7 +109,7 @@ def put(path: Path, text: bytes, files: dict[str, str], model) -> None:
     entry = _entry(folder, path, text)
     try:
         data = pickle.dumps({"files": files, "model": model}, protocol=pickle.HIGHEST_PROTOCOL)
-        atomic_write(entry, data, mode=0o600)
+        atomic_write(entry, data, mode=0o600, durable=False)      # a torn entry reads as a miss
         _prune(folder)
     except (OSError, pickle.PicklingError):
         pass                               # a cache that cannot be written only costs time

@@ -105,10 +105,10 @@ def _closest(word: str, choices: list[str]) -> str:
 
 def _parse_quantity(value: Any, *, lo: float, hi: float | None, words: bool, above: bool = False) -> Quantity:
     """`above`: the low bound is exclusive (a value must exceed `lo`)."""
+    if isinstance(value, Quantity):          # parsed already (model.quantities), most values of a file
+        return value
     bounds = (f"above {lo:g} and at most {hi:g}" if above and hi is not None
               else f"between {lo:g} and {hi:g}" if hi is not None else f"at least {lo:g}")
-    if isinstance(value, Quantity):
-        return value
     if isinstance(value, bool) or value is None:
         raise fail("quantity", f"expected a number{_expected_forms(words)}, found {'nothing (null)' if value is None else repr(value)}")
     if isinstance(value, (int, float)):
@@ -304,6 +304,7 @@ class Actor(Entry):
 
 
 LEAF_KEYS = ("p", "cost_usd", "time_days", "skill", "queries", "requires", "min_rank", "retry")
+
 
 
 class Node(BaseModel):

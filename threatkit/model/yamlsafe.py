@@ -50,6 +50,10 @@ class _Loader(_Base):
         super().__init__(stream)
         if not self.yaml_path_resolvers:
             self.resolve = lru_cache(maxsize=None)(super().resolve)
+            # ...and the composer's calls to follow its path (twice per node) do nothing: made
+            # calls of C functions that ignore them, not of Python methods that return at once
+            self.descend_resolver = {}.get          # (parent, index) -> index, unused
+            self.ascend_resolver = ().__len__       # () -> 0, unused
 
     def dispose(self) -> None:
         super().dispose()
@@ -208,17 +212,28 @@ class _Builder:
             except yaml.constructor.ConstructorError as exc:
                 self.fail(merge, f"invalid merge key '<<' ({exc.problem}); expected a mapping or a list of mappings")
         result: dict = {}
+        # a plain string (most keys and many values) counted as `_scalar` counts it, without the call
+        plain = depth + 1 <= MAX_DEPTH and not self.expanding
         for key_node, value_node in node.value:
-            if not isinstance(key_node, ScalarNode):
+            if type(key_node) is not ScalarNode:
                 self.fail(key_node, "a mapping key must be a plain string")
-            key = self._scalar(key_node, depth + 1)
-            if not isinstance(key, str):
-                key = str(key)
+            if plain and key_node.tag == _STR and self.visits < MAX_NODES:
+                self.visits += 1
+                key = key_node.value
+            else:
+                key = self._scalar(key_node, depth + 1)
+                if not isinstance(key, str):
+                    key = str(key)
             if key in result:
                 first = next(k for k, _ in node.value if _key(k, self.loader) == key)
                 self.fail(key_node, f"duplicate key {key!r} (first on line {first.start_mark.line + 1})")
-            result[key] = (self._scalar(value_node, depth + 1) if isinstance(value_node, ScalarNode)
-                           else self.build(value_node, depth + 1))
+            if type(value_node) is not ScalarNode:
+                result[key] = self.build(value_node, depth + 1)
+            elif plain and value_node.tag == _STR and self.visits < MAX_NODES:
+                self.visits += 1
+                result[key] = value_node.value
+            else:
+                result[key] = self._scalar(value_node, depth + 1)
         return result
 
     def _check_tag(self, node: yaml.Node, expected: str) -> None:
