@@ -287,6 +287,7 @@ def _levels(flat: FlatTree, leaves: tuple, which: np.ndarray, horizon: int, exac
     dtype = np.float64 if exact else np.float32      # draws: single precision, 1e-7 against their spread
     clocks: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     ks, cs = np.nonzero(which)                       # leaf by leaf, columns in order
+    every = np.arange(p.shape[1]) if first is None else None    # every node has every column: one array
     settle = settling(p[ks, cs], tau[ks, cs], cap[ks, cs], horizon)
     bounds = np.searchsorted(ks, np.arange(p.shape[0] + 1))
     present = np.flatnonzero(np.diff(bounds))
@@ -298,7 +299,8 @@ def _levels(flat: FlatTree, leaves: tuple, which: np.ndarray, horizon: int, exac
         for j in group:
             k = present[j]
             n = bounds[k + 1] - bounds[k]
-            clocks[int(flat.leaves[k])] = (cs[bounds[k]:bounds[k + 1]], block[at:at + n, :days[j] + 1])
+            columns = every if every is not None else cs[bounds[k]:bounds[k + 1]]
+            clocks[int(flat.leaves[k])] = (columns, block[at:at + n, :days[j] + 1])
             at += n
     base = int(flat.n_children.max()) + 1
     for start, end in reversed(flat.level_bounds):

@@ -45,7 +45,7 @@ DAYS_PER_MONTH = 365.25 / 12        # as in parity_day: a month is a twelfth of 
 REPORT_DAYS = (30, 90, 180, 365)      # the days of expected_capability in JSON
 DEFAULT_POINTS = 600
 CHUNK = 128                           # draws per block on the curves grid: a block's arrays stay in cache (15% faster than 512)
-CLOCK_BYTES = 64 << 20 # about what one day x draw array of a tree's clock may take
+CLOCK_BYTES = 256 << 20   # about what a block of draws of a tree's clock may hold at once
 
 
 @dataclass(frozen=True, eq=False)
@@ -214,7 +214,8 @@ def clock_of(pathway: Pathway, leaves: tuple, horizon: int, exact: bool = True) 
     width = p.shape[1]
     # blocks of columns: the clock holds a level's days x draws at once, about thrice every leaf's
     # days per column
-    per_column = 24 * max(1, int(np.minimum(horizon, settling(p, tau, cap, horizon)).max(axis=1).sum()))
+    per_column = 3 * (8 if exact else 4) * max(1, int(np.minimum(horizon, settling(p, tau, cap, horizon))
+                                                      .max(axis=1).sum()))
     block = max(1, min(256, CLOCK_BYTES // per_column))
     parts = [root_clock(flat, (p[:, lo:lo + block], tau[:, lo:lo + block], cap[:, lo:lo + block]),
                         horizon, exact=exact)
