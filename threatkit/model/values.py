@@ -303,6 +303,9 @@ class Actor(Entry):
         None, description="Months the actor needs to reach the asset's full capability on its own; absent: never.")
 
 
+_ZERO = Quantity.scalar(0.0)       # a gate's cost and time: one frozen value shared by every node
+
+
 LEAF_KEYS = ("p", "cost_usd", "time_days", "skill", "queries", "requires", "min_rank", "retry")
 
 
@@ -321,8 +324,8 @@ class Node(BaseModel):
     gate: Literal["and", "or", "sand"] | None = Field(None, description="and, or, sand (sequential and); absent on a leaf.")
     children: tuple[Node, ...] | None = Field(None, description="Child nodes of a gate.")
     p: Probability | None = Field(None, description="Probability that the step succeeds once attempted.")
-    cost_usd: NonNegative = Field(default_factory=lambda: Quantity.scalar(0.0), description="Cost of the step.")
-    time_days: NonNegative = Field(default_factory=lambda: Quantity.scalar(0.0), description="Time the step takes, at least.")
+    cost_usd: NonNegative = Field(default_factory=lambda: _ZERO, description="Cost of the step.")
+    time_days: NonNegative = Field(default_factory=lambda: _ZERO, description="Time the step takes, at least.")
     skill: StrictInt = Field(1, ge=1, le=5, description="Skill the step needs, 1..5.")
     queries: NonNegative | None = Field(None, description="Queries to the model the step needs.")
     requires: tuple[Feature, ...] = Field((), description="Tier features the step needs.")
