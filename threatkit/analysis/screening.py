@@ -10,11 +10,15 @@ stay whole. Every other input (actor, tier, controls, curves, a step's queries, 
 any input of a model small enough) is swept one at a time, as without screening.
 
 A subtree stays whole when, for every output, its inputs together move it no more than the
-`keep`-th largest swing of a single input found so far; as an output only moves one way with each
-of these inputs (the clock's properties: a step less likely, dearer or slower never brings
-capability sooner), none of them alone moves it more, so none would enter the top `keep`. A
-subtree also stays whole when the budget of columns is spent: the screen says so, and how far its
-largest such subtree moved days to durable, all its inputs together.
+`keep`-th largest swing of a single input found so far (or than a millionth of the output's
+largest swing, which no bar would show). Every output but the lead moves one way with each of
+these inputs (the clock's properties: a step less likely, dearer or slower never brings
+capability sooner), so none of them alone moves it more than they all do together, and none
+would enter its top `keep`. The lead (a difference of two such days) has no such bound: the
+screen keeps what moves it as it finds it, with no guarantee. A subtree also stays whole when the budget
+of columns is spent: the screen says so, and how far its largest such subtree moved days to
+durable, all its inputs together. The screen's columns are computed in single precision: it
+ranks, and the sweep after it computes the rows it keeps exactly.
 """
 from __future__ import annotations
 
@@ -38,7 +42,7 @@ HURTS_LOW = {"p": True, "cost_usd": False, "time_days": False}     # which end h
 @dataclass(frozen=True)
 class Whole:
     """A subtree left whole: its pathway and node, how many inputs, and how far they moved
-    days to durable together (and the largest normalised move over every output)."""
+    days to durable, all together."""
 
     pathway: str
     node: str
@@ -154,8 +158,8 @@ def screen(model, scenario: str, inputs: list[Input], *, setting: Setting, thres
 
 def _kth(values: list[float], k: int) -> float:
     """The k-th largest value (0 when there are fewer)."""
-    finite = sorted((v for v in values), reverse=True)
-    return finite[k - 1] if len(finite) >= k else 0.0
+    ranked = sorted(values, reverse=True)
+    return ranked[k - 1] if len(ranked) >= k else 0.0
 
 
 def _roots(steps: list[Input]) -> list[_Group]:
