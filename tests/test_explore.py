@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import threatkit
-from threatkit.analysis.assess import Setting
+from threatkit.analysis.assess import Setting, leaf_table
 from threatkit.analysis.explore import SettingAnswers
 from threatkit.analysis.timeline import scenario_curves, timeline
 from threatkit.model.values import Control, Quantity
@@ -108,3 +108,28 @@ def test_the_capability_view_is_computed_when_shown(model):
     assert explorer.curve_view.value == curve_html(explorer.state)
     box.value = not box.value                       # while shown, a change redraws them at once
     assert "curves" in explorer.state and explorer.curve_view.value == curve_html(explorer.state)
+
+
+def test_on_a_tree_of_thousands_of_steps_the_explorer_works_at_the_modes(model, monkeypatch):
+    """Draws on a huge tree take minutes: past EAGER_LEAF_DRAWS steps x draws the explorer computes
+    nothing costly at the start, shows every number at the modes (and says so), and its capability
+    and "Why" tabs, when shown, are scenario_curves's and the key judgments' at the modes."""
+    import threatkit.widgets as widgets
+    from threatkit.analysis.judgments import key_judgments
+    from threatkit.widgets import CURVE_PENDING, TABS, WHY_PENDING, Explorer
+
+    steps = sum(len(leaf_table(p).leaf_ids) for p in model.pathways)
+    monkeypatch.setattr(widgets, "EAGER_LEAF_DRAWS", steps * 40 - 1)       # 40 draws: just over
+    explorer = Explorer(model, "status-quo", samples=40, seed=1)
+    assert explorer.samples == 0 and not explorer.drawn
+    assert explorer.curve_view.value == CURVE_PENDING and explorer.why_view.value == WHY_PENDING
+    assert "Every number and curve at the inputs' modes" in explorer.status.value
+    explorer.views.selected_index = TABS.index("Capability over time")
+    without, with_ = scenario_curves(model, "status-quo", samples=None, seed=1, setting=explorer.setting())
+    assert same_curves(explorer.state["curves"][0], with_.relabel("this setting"))
+    explorer.views.selected_index = TABS.index("Why")
+    expected = key_judgments(model, "status-quo", samples=None, setting=explorer.setting())
+    assert [j.statement for j in explorer.state["brief"].judgments] == [j.statement for j in expected.judgments]
+    monkeypatch.setattr(widgets, "EAGER_LEAF_DRAWS", steps * 40)            # 40 draws: within
+    drawn = Explorer(model, "status-quo", samples=40, seed=1)
+    assert drawn.samples == 40 and "curves" in drawn.state and "at the inputs' modes" not in drawn.status.value

@@ -30,7 +30,9 @@ WHY_PENDING = "<p><i>The key judgments for this setting are computed when this t
 CURVE_PENDING = "<p><i>The capability curves for this setting are computed when this tab is shown.</i></p>"
 CAP_MAX_EXPONENT = 7      # the slider's top position (10 million a day) means "no cap"
 LABEL_LIMIT = 60          # characters of a name shown in a dropdown or beside a checkbox
-EAGER_LEAF_DRAWS = 2_000_000   # steps x draws: up to this, the curves and "Why" are computed at the start
+EAGER_LEAF_DRAWS = 2_000_000   # steps x draws: up to this, draws (and the curves and "Why" at the start)
+AT_MODES = ("at the inputs' modes: Monte Carlo draws on a tree this size take minutes here "
+            "(a report gives them, with --samples)")
 
 
 class Explorer:
@@ -41,7 +43,11 @@ class Explorer:
         import ipywidgets as w
 
         self.model = model
-        self.samples, self.seed = samples, seed
+        # Monte Carlo draws on a tree of thousands of steps take minutes (each draw runs the whole
+        # tree's clock): on such a model the explorer works at the inputs' modes, and says so
+        self.drawn = sum(len(leaf_table(p).leaf_ids) for p in model.pathways) * max(1, samples) <= EAGER_LEAF_DRAWS
+        self.samples, self.seed = (samples if self.drawn else 0), seed
+        samples = self.samples
         base = model.scenario(scenario) if scenario else (model.scenarios[0] if model.scenarios else None)
         if base is None:
             raise ValueError("the explorer needs a model with at least one scenario (for its asset)")
@@ -121,11 +127,10 @@ class Explorer:
         self.widget = w.VBox([w.HBox([left, right])])
         self.widget.add_class("tk-explorer")
         self.state: dict = {}
-        # once at the start, so a saved or exported page shows them too; not for a tree of thousands
-        # of steps, where Monte Carlo draws take minutes: there they wait for their tab, as after a change
-        eager = sum(len(leaf_table(p).leaf_ids) for p in model.pathways) * max(1, samples) <= EAGER_LEAF_DRAWS
-        self.refresh(curves=eager)
-        if eager:
+        # once at the start, so a saved or exported page shows them too; on a tree of thousands of
+        # steps they wait for their tab, as after a change
+        self.refresh(curves=self.drawn)
+        if self.drawn:
             self.explain()
 
     # ---- state ------------------------------------------------------------------------------
@@ -155,7 +160,7 @@ class Explorer:
         result = assess_setting(setting, (self.model.pathway(self.pathway.value),)).pathways[0]
         t = self._answers.timeline(setting)
         state = {} if not curves else {"curves": self.curves_of(setting)}
-        return {**state, "tree": result.tree, "pathway": result.pathway,
+        return {**state, "at_modes": not self.drawn, "tree": result.tree, "pathway": result.pathway,
                 "probability": result.probability, "cost_usd": result.cost_usd, "time_days": result.time_days,
                 "likelihood": result.likelihood, "impact": result.impact, "risk": result.risk,
                 "cheapest_attack": result.cheapest_attack, "controls": tuple(c.id for c in setting.controls),
@@ -256,7 +261,9 @@ def render_views(model: ThreatModel, state: dict, *, full_tree: bool = False) ->
         f'likelihood {state["likelihood"]} x impact {state["impact"]} &rarr; risk <b>{risk}</b>; '
         f'durable capability (&ge;{state["threshold"]:g}) {durable_when}; '
         f'lead from controls {months_text(state["lead_days"], since=False)}; '
-        f'acceleration {months_text(state["acceleration_days"], since=False)}</div>')
+        f'acceleration {months_text(state["acceleration_days"], since=False)}'
+        + (f'<br><small class="tk-at-modes">Every number and curve {AT_MODES}.</small>' if state.get("at_modes") else "")
+        + '</div>')
     matrix = RiskMatrix(model.scales, (("explorer", state["pathway"], state["likelihood"], state["impact"]),),
                         uuid="threatkit-explorer-matrix")
     # The alt texts carry the numbers too, for screen readers and the static export.
