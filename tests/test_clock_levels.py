@@ -1,8 +1,8 @@
 """The clock computed level by level (and, for a sweep's columns, from the first column) gives
 every draw the same numbers, to the bit, as the definition node by node.
 
-The reference below is the clock as DESIGN.md defines it, one node at a time, depth first: a
-leaf's F from `leaf_clock`, an `or` from `first_of`, an `and` from `last_of`, a `sand` from
+The reference is the clock as DESIGN.md defines it, one node at a time, depth first
+(`clock._node_by_node`, which small trees still use): a leaf's F from `leaf_clock`, an `or` from `first_of`, an `and` from `last_of`, a `sand` from
 `in_order`. `root_clock` groups nodes alike into one array per level, and for columns that each
 differ from the first in a few leaves computes only the paths above those leaves; neither may
 change a number. Random trees of every shape, with the edge cases of a leaf (p of 0, 1 and
@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from threatkit.analysis import clock
-from threatkit.analysis.clock import first_of, in_order, last_of, leaf_clock, root_clock
+from threatkit.analysis.clock import root_clock
 from threatkit.analysis.trees import GATES, FlatTree
 from threatkit.model.values import Node
 
@@ -28,19 +28,8 @@ HORIZON = 400
 
 
 def node_by_node(flat: FlatTree, leaves, horizon: int, exact: bool) -> np.ndarray:
-    p, tau, cap = leaves
-    row = {int(i): k for k, i in enumerate(flat.leaves)}
-    dtype = np.float64 if exact else np.float32
-
-    def node(i: int) -> np.ndarray:
-        if i in row:
-            return leaf_clock(p[row[i]], tau[row[i]], cap[row[i]], horizon, dtype)
-        lo = int(flat.first_child[i])
-        kids = [node(c) for c in range(lo, lo + int(flat.n_children[i]))]
-        gate = GATES[flat.gate[i]]
-        return first_of(kids) if gate == "or" else last_of(kids) if gate == "and" else in_order(kids, horizon, exact)
-
-    return node(0)
+    """The definition: each node from its children, depth first (what root_clock does for small trees)."""
+    return clock._node_by_node(flat, leaves, horizon, exact)
 
 
 def random_tree(rng: np.random.Generator) -> Node:

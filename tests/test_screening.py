@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 import threatkit
 from threatkit.analysis import screening
 from threatkit.analysis.assess import Setting
-from threatkit.analysis.sensitivity import JUDGED_DAYS, sweep
+from threatkit.analysis.sensitivity import JUDGED_DAYS, pair_swings, sweep
 
 KEEP = 3
 
@@ -80,8 +80,8 @@ def test_a_screen_keeps_every_input_that_can_enter_the_top_rows(doc, tmp_path_fa
     model = threatkit.load_model(path)
     full = sweep(model, "s", screen=False)
     setting = Setting.of(model, model.scenario("s"))
-    screen = screening.screen(model, "s", list(full.inputs), setting=setting, threshold=None, horizon=full.horizon,
-                              percentiles=full.percentiles, outputs=(), keep=KEEP, above=0)
+    measure = pair_swings(model, "s", setting=setting, horizon=full.horizon)
+    screen = screening.screen(list(full.inputs), measure, percentiles=full.percentiles, keep=KEEP, above=0)
     kept = {i.ref for i in screen.inputs}
     assert screen.total == len(full.inputs)
     assert not any(i.kind == "step" for i in full.inputs) or screen.columns > 0

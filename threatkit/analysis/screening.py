@@ -22,12 +22,12 @@ ranks, and the sweep after it computes the rows it keeps exactly.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
-from threatkit.analysis.assess import Setting, leaf_table
-from threatkit.analysis.columns import ColumnSampler
+from threatkit.analysis.assess import leaf_table
 from threatkit.analysis.simulate import quantiles
 from threatkit.model.inputs import Input
 
@@ -96,15 +96,17 @@ class _Group:
     swings: dict | None = None      # output -> swing
 
 
-def screen(model, scenario: str, inputs: list[Input], *, setting: Setting, threshold, horizon: int,
-           percentiles: tuple[int, int], outputs: tuple[str, ...], keep: int = KEEP, budget: int = BUDGET,
-           above: int = SCREEN_ABOVE) -> Screen:
-    """The inputs a sweep of the scenario should move one at a time (see the module docstring)."""
+Measure = Callable[[list[Input], np.ndarray], list[dict[str, float]]]
+
+
+def screen(inputs: list[Input], measure: Measure, *, percentiles: tuple[int, int], keep: int = KEEP,
+           budget: int = BUDGET, above: int = SCREEN_ABOVE) -> Screen:
+    """The inputs a sweep should move one at a time (see the module docstring). `measure(moved,
+    values)` evaluates the columns of `values` (row i: input moved[i]; column 0 at the modes, then
+    a pair of columns per group) and gives each pair's swing of every output
+    (`sensitivity.pair_swings`)."""
     if len(inputs) <= above:
         return Screen(tuple(inputs), len(inputs), (), False, 0)
-    from threatkit.analysis.sensitivity import outputs_of, swing
-    from threatkit.analysis.timeline import Answer
-
     steps = [i for i in inputs if i.kind == "step" and i.field in HURTS_LOW and i.pathway is not None]
     alone = [i for i in inputs if not (i.kind == "step" and i.field in HURTS_LOW and i.pathway is not None)]
     ends = dict(zip((i.ref for i in inputs), zip(*(quantiles([i.quantity for i in inputs], q / 100)
@@ -124,13 +126,8 @@ def screen(model, scenario: str, inputs: list[Input], *, setting: Setting, thres
                 low, high = ends[i.ref]
                 hurt, help_ = (low, high) if HURTS_LOW.get(i.field, True) else (high, low)
                 values[row[i.ref], 2 * n + 1], values[row[i.ref], 2 * n + 2] = hurt, help_
-        # single precision and FFTs (as Sobol' does): a screen ranks, the sweep then computes exactly
-        answer = Answer.of(model, scenario, ColumnSampler.of(moved, values, exact=False), threshold=threshold,
-                           horizon=horizon, setting=setting)
-        measured = outputs_of(answer, outputs)
-        for n, g in enumerate(todo):
-            a, b = measured[2 * n + 1], measured[2 * n + 2]
-            g.swings = {o: swing(a[o], b[o]) for o in a}
+        for g, swings in zip(todo, measure(moved, values)):
+            g.swings = swings
         columns += 2 * len(todo)
         todo = []
         singles = [g for g in frontier if len(g.members) == 1]

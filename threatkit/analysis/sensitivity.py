@@ -190,9 +190,9 @@ def sweep(model: ThreatModel, scenario: str, *, setting: Setting | None = None, 
     if inputs is None:
         inputs = scenario_inputs(model, scenario, setting)
         if screen:
-            screened = screening.screen(model, scenario, inputs, setting=setting, threshold=threshold,
-                                        horizon=horizon, percentiles=percentiles,
-                                        outputs=tuple(o for o in outputs if _internal(o)))
+            measure = pair_swings(model, scenario, setting=setting, threshold=threshold, horizon=horizon,
+                                  outputs=tuple(o for o in outputs if _internal(o)))
+            screened = screening.screen(inputs, measure, percentiles=percentiles)
             inputs = list(screened.inputs)
     lows, highs = (quantiles([inp.quantity for inp in inputs], q / 100) for q in percentiles)
     # Column 0 is the base, columns 2n + 1 and 2n + 2 input n at its ends: each input's draws are
@@ -206,6 +206,20 @@ def sweep(model: ThreatModel, scenario: str, *, setting: Setting | None = None, 
     measured = outputs_of(answer, tuple(o for o in outputs if _internal(o)))
     return Sweep(scenario, tuple(inputs), tuple(lows), tuple(highs), measured[0], tuple(measured[1::2]),
                  tuple(measured[2::2]), tuple(percentiles), int(horizon), screened)
+
+
+def pair_swings(model: ThreatModel, scenario: str, *, setting: Setting, threshold: float | None = None,
+                horizon: int = DEFAULT_HORIZON_DAYS, outputs: tuple[str, ...] = ()) -> screening.Measure:
+    """A screen's measure: the scenario evaluated on given columns, and each pair of columns after
+    the first (2n + 1, 2n + 2) as the swing of every output. In single precision, by FFT (as
+    Sobol' does): a screen ranks, and the sweep after it computes the rows it keeps exactly."""
+    def measure(moved: list[Input], values: np.ndarray) -> list[dict[str, float]]:
+        answer = Answer.of(model, scenario, ColumnSampler.of(moved, values, exact=False), threshold=threshold,
+                           horizon=horizon, setting=setting)
+        measured = outputs_of(answer, outputs)
+        return [{o: swing(a[o], b[o]) for o in a} for a, b in zip(measured[1::2], measured[2::2])]
+
+    return measure
 
 
 def tornado(model: ThreatModel, scenario: str, output: str = "days_to_durable", **kwargs) -> Tornado:
