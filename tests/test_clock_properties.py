@@ -190,3 +190,41 @@ def test_many_attempts_a_day_need_no_table_of_every_power():
     enough = np.ceil(np.log(2.0 ** -54) / np.log(1 - 1e-12)) + 1                # the attempts until it settles
     assert F[0, 0] == 1 - (1 - 1e-12) ** enough
     assert F[1, 1] == 1 - (1 - 1e-9) ** 1000 and F[1, 50] == 1 - (1 - 1e-9) ** 50000
+
+
+@st.composite
+def leaf_draws(draw):
+    """A leaf's draws as Monte Carlo gives them: one time per attempt for every draw (or its own for
+    each), each draw capped at its own number of attempts; some draws dead (p 0, no time)."""
+    import numpy as np
+
+    n = draw(st.integers(1, 12))
+    p = np.array(draw(st.lists(probability, min_size=n, max_size=n)))
+    same = draw(st.booleans())
+    taus = [draw(st.sampled_from([0.0, 1.0, 3.0, 7.0, 30.0, 0.5]))] * n if same else \
+        draw(st.lists(st.sampled_from([0.0, 1.0, 3.0, 7.0, 30.0, 0.5, np.inf]), min_size=n, max_size=n))
+    cap = np.array(draw(st.lists(st.sampled_from([0.0, 1.0, 2.0, 5.0, 40.0, np.inf]), min_size=n, max_size=n)))
+    return p, np.array(taus), cap
+
+
+@SETTINGS
+@given(leaf_draws(), st.sampled_from(["float64", "float32"]), st.sampled_from([30, 400]))
+def test_a_leaf_clock_is_its_closed_form_in_either_precision(leaf, dtype, horizon):
+    """Every draw's F(t) = 1 - (1 - p)^min(floor(t / tau), cap) on every day to the horizon, to the
+    bit in the clock's precision: each draw capped at its own attempts, the curve cut where it settles
+    (sooner in single precision) and carried on from there."""
+    import numpy as np
+
+    from threatkit.analysis.clock import extend, leaf_clock
+
+    p, tau, cap = leaf
+    F = extend(leaf_clock(p, tau, cap, horizon, np.dtype(dtype).type), horizon)
+    t = np.arange(horizon + 1, dtype=float)
+    for i in range(p.size):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            k = np.minimum(np.floor(t / tau[i]) if tau[i] > 0 else np.full_like(t, np.inf), cap[i])
+        k = np.where(np.isfinite(tau[i]), k, 0.0)
+        q = 1.0 - p[i]
+        miss = q ** k if q < 1 else np.ones_like(t)
+        expected = np.subtract(np.dtype(dtype).type(1), miss.astype(dtype))
+        assert np.array_equal(F[i], expected), (i, p[i], tau[i], cap[i], np.flatnonzero(F[i] != expected)[:5])

@@ -23,6 +23,12 @@ import numpy as np
 from threatkit.analysis.trees import GATES, LEAF, FlatTree
 
 SETTLED = 2.0 ** -54           # (1 - p)^k below this: 1 - (1 - p)^k rounds to 1.0
+SETTLED_SINGLE = 2.0 ** -25    # the same in single precision (a tie at 2^-25 rounds to 1.0, the even side)
+
+
+def settled_at(dtype) -> float:
+    """The miss chance below which F is 1.0 in `dtype`: a draw's curve settles there."""
+    return SETTLED if np.dtype(dtype) == np.float64 else SETTLED_SINGLE
 
 
 def leaf_clock(p: np.ndarray, tau: np.ndarray, cap: np.ndarray, horizon: int, dtype=np.float64) -> np.ndarray:
@@ -30,18 +36,28 @@ def leaf_clock(p: np.ndarray, tau: np.ndarray, cap: np.ndarray, horizon: int, dt
     p, tau, cap = (np.asarray(a, float) for a in (p, tau, cap))
     q = 1.0 - p
     live = (p > 0) & (q < 1) & np.isfinite(tau)          # p below 1e-16: 1 - p is 1, F is 0
-    last = np.minimum(cap, _enough(q))
-    T = int(min(horizon, settling(p, tau, cap, horizon).max(initial=0.0)))
+    settled = settled_at(dtype)
+    last = np.minimum(cap, _enough(q, settled))
+    T = int(min(horizon, settling(p, tau, cap, horizon, settled).max(initial=0.0)))
     rows = live.nonzero()[0]
-    if rows.size and (tau[rows] == tau[rows[0]]).all() and (last[rows] == last[rows[0]]).all():
+    one_tau = rows.size and (tau[rows] == tau[rows[0]]).all()
+    one_cap = one_tau and (last[rows] == last[rows[0]]).all()
+    counts = attempts(np.arange(T + 1, dtype=float), tau[rows[0]], last[rows].max()) if one_tau else None
+    if one_cap:
         # every draw attempts on the same days (a fixed time, the usual case): one row of counts
-        counts = attempts(np.arange(T + 1, dtype=float), tau[rows[0]], last[rows[0]])
         if counts[-1] <= 4 * (T + 1):                              # (1 - p)^k for each k once, then looked up
             powers = np.power(q[:, None], np.arange(int(counts[-1]) + 1, dtype=float)[None, :])
             miss = powers.astype(dtype, copy=False)[:, counts.astype(np.intp)]
         else:                                                      # many attempts a day (tiny or no tau)
             with np.errstate(over="ignore"):
                 miss = np.power(q[:, None], counts[None, :]).astype(dtype, copy=False)
+    elif one_tau and counts[-1] <= 4 * (T + 1):
+        # the same days, each draw capped at its own last attempt: (1 - p)^min(k, last) is the larger
+        # of (1 - p)^k and (1 - p)^last, the powers falling with k (made sure of, to the last bit)
+        powers = np.power(q[:, None], np.arange(int(counts[-1]) + 1, dtype=float)[None, :]).astype(dtype, copy=False)
+        powers = np.minimum.accumulate(powers, axis=1)
+        stop = np.where(live, np.minimum(last, counts[-1]), 0).astype(np.intp)
+        miss = np.maximum(powers[:, counts.astype(np.intp)], np.take_along_axis(powers, stop[:, None], axis=1))
     else:
         t = np.arange(T + 1, dtype=float)[None, :]
         a = attempts(t, tau[:, None], last[:, None])
@@ -73,28 +89,46 @@ def attempts(t: np.ndarray, tau, last) -> np.ndarray:
 
 def extend(F: np.ndarray, T: int) -> np.ndarray:
     """F over days 0..T: cut, or carried on at its settled value."""
-    have = F.shape[1] - 1
-    if have >= T:
+    if F.shape[1] > T:
         return F[:, :T + 1]
-    return np.concatenate([F, np.repeat(F[:, -1:], T - have, axis=1)], axis=1)
+    return _carried(F, T + 1)
 
 
 def first_of(children: list[np.ndarray]) -> np.ndarray:
     """`or`: F = 1 - prod(1 - F_i), the first child to succeed completes the gate."""
-    T = max(F.shape[1] for F in children) - 1
-    miss = 1.0 - extend(children[0], T)
+    miss = _blank(children)
+    _carry(miss, children[0])
+    np.subtract(1.0, miss, out=miss)
     for F in children[1:]:
-        miss = miss * (1.0 - extend(F, T))
-    return 1.0 - miss
+        _times(miss, F, complement=True)
+    return np.subtract(1.0, miss, out=miss)
 
 
 def last_of(children: list[np.ndarray]) -> np.ndarray:
     """`and`: F = prod F_i, complete when the last child has succeeded."""
-    T = max(F.shape[1] for F in children) - 1
-    out = extend(children[0], T)
+    out = _blank(children)
+    _carry(out, children[0])
     for F in children[1:]:
-        out = out * extend(F, T)
+        _times(out, F)
     return out
+
+
+def _blank(children: list[np.ndarray]) -> np.ndarray:
+    """An array for a gate of these children: their rows, to the latest settling day."""
+    rows = np.broadcast_shapes(*((F.shape[0], 1) for F in children))[0]
+    return np.empty((rows, max(F.shape[1] for F in children)), children[0].dtype)
+
+
+def _times(out: np.ndarray, F: np.ndarray, complement: bool = False) -> None:
+    """out *= F (or 1 - F) in place, F carried on at its settled value past its last day: the
+    same products as with F extended, without the extended copy."""
+    n = min(F.shape[1], out.shape[1])
+    for part, days in ((F[:, :n], slice(0, n)), (F[:, -1:], slice(n, None))):
+        if complement:
+            part = np.subtract(1.0, part, dtype=out.dtype)
+        out[:, days] *= part
+        if n == out.shape[1]:
+            break
 
 
 def in_order(children: list[np.ndarray], horizon: int, exact: bool = True) -> np.ndarray:
@@ -148,20 +182,23 @@ def convolve(f: np.ndarray, g: np.ndarray, days: np.ndarray | None = None) -> np
     whatever the other rows (another row's day adds an exact 0), so a draw's clock is the same
     to the bit in a block of any width, alone or in a sweep's columns."""
     n = g.shape[1]
-    out = np.zeros_like(g)
+    out, term = np.zeros_like(g), np.empty_like(g)        # one scratch array, not one per day
     for u in (_days(f[:, :n]) if days is None else days):
-        out[:, u:] += f[:, u:u + 1] * g[:, :n - u]
+        np.multiply(f[:, u:u + 1], g[:, :n - u], out=term[:, :n - u])
+        out[:, u:] += term[:, :n - u]
     return out
 
 
 def convolve_fft(f: np.ndarray, g: np.ndarray, m: int) -> np.ndarray:
     """`convolve` by FFT, f being 0 from day m on: the same numbers to about 1e-15 (clipped to
     [0, 1]), but a row's last bits depend on the block's length. For Monte Carlo draws."""
+    from scipy import fft          # a third of numpy's time on rows of single precision; 0.15 s to import
+
     n = g.shape[1]
     size = fast_length(n + m - 1)                                  # no wrap-around into the first n days
-    spectrum = np.fft.rfft(f[:, :m], size, axis=1)
-    spectrum *= np.fft.rfft(g, size, axis=1)
-    out = np.fft.irfft(spectrum, size, axis=1)[:, :n]
+    spectrum = fft.rfft(f[:, :m], size, axis=1)
+    spectrum *= fft.rfft(g, size, axis=1)
+    out = fft.irfft(spectrum, size, axis=1)[:, :n]
     return np.clip(out, 0, 1, out=out)
 
 
@@ -288,7 +325,7 @@ def _levels(flat: FlatTree, leaves: tuple, which: np.ndarray, horizon: int, exac
     clocks: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     ks, cs = np.nonzero(which)                       # leaf by leaf, columns in order
     every = np.arange(p.shape[1]) if first is None else None    # every node has every column: one array
-    settle = settling(p[ks, cs], tau[ks, cs], cap[ks, cs], horizon)
+    settle = settling(p[ks, cs], tau[ks, cs], cap[ks, cs], horizon, settled_at(dtype))
     bounds = np.searchsorted(ks, np.arange(p.shape[0] + 1))
     present = np.flatnonzero(np.diff(bounds))
     days = np.minimum(horizon, np.maximum.reduceat(settle, bounds[present])).astype(np.intp) if present.size else []
@@ -382,19 +419,20 @@ def _carried(F: np.ndarray, length: int) -> np.ndarray:
     return out
 
 
-def settling(p: np.ndarray, tau: np.ndarray, cap: np.ndarray, horizon: int) -> np.ndarray:
-    """The day each leaf draw's F settles (`leaf_clock`'s T for that draw alone), elementwise."""
+def settling(p: np.ndarray, tau: np.ndarray, cap: np.ndarray, horizon: int, settled: float = SETTLED) -> np.ndarray:
+    """The day each leaf draw's F settles (`leaf_clock`'s T for that draw alone), elementwise;
+    `settled` as `settled_at` the clock's precision."""
     q = 1.0 - p
     live = (p > 0) & (q < 1) & np.isfinite(tau)          # p below 1e-16: 1 - p is 1, F is 0
     with np.errstate(invalid="ignore"):
-        settle = np.where(live, np.ceil(np.minimum(cap, _enough(q)) * tau) + 1, 0.0)
+        settle = np.where(live, np.ceil(np.minimum(cap, _enough(q, settled)) * tau) + 1, 0.0)
     return np.nan_to_num(settle, nan=0.0, posinf=float(horizon))
 
 
-def _enough(q: np.ndarray) -> np.ndarray:
-    """Attempts after which (1 - p)^k is below SETTLED: F is 1.0 from there on."""
+def _enough(q: np.ndarray, settled: float = SETTLED) -> np.ndarray:
+    """Attempts after which (1 - p)^k is below `settled`: F is 1.0 from there on."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(q > 0, np.ceil(np.log(SETTLED) / np.log(q)) + 1, 1.0)
+        return np.where(q > 0, np.ceil(np.log(settled) / np.log(q)) + 1, 1.0)
 
 
 def _settles(gate: str, days: list[int], horizon: int) -> int:

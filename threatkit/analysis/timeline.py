@@ -33,7 +33,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from threatkit.analysis.assess import Setting, evaluate_blocks, leaf_table, share
-from threatkit.analysis.clock import root_clock, settling, sweep_columns
+from threatkit.analysis.clock import root_clock, settled_at, settling, sweep_columns
 from threatkit.analysis.grid import column_percentiles
 from threatkit.analysis.simulate import Sampler
 from threatkit.analysis.substitutes import Shares
@@ -214,8 +214,9 @@ def clock_of(pathway: Pathway, leaves: tuple, horizon: int, exact: bool = True) 
     width = p.shape[1]
     # blocks of columns: the clock holds a level's days x draws at once, about thrice every leaf's
     # days per column
-    per_column = 3 * (8 if exact else 4) * max(1, int(np.minimum(horizon, settling(p, tau, cap, horizon))
-                                                      .max(axis=1).sum()))
+    dtype = np.float64 if exact else np.float32
+    days = np.minimum(horizon, settling(p, tau, cap, horizon, settled_at(dtype))).max(axis=1).sum()
+    per_column = 3 * np.dtype(dtype).itemsize * max(1, int(days))
     block = max(1, min(256, CLOCK_BYTES // per_column))
     parts = [root_clock(flat, (p[:, lo:lo + block], tau[:, lo:lo + block], cap[:, lo:lo + block]),
                         horizon, exact=exact)
@@ -302,16 +303,25 @@ def expected_capability(inp: Inputs, days: np.ndarray, P: np.ndarray | None = No
     P = np.concatenate([np.broadcast_to(own(inp, days), P.shape[1:])[None], P])
     s = np.concatenate([np.ones((1, inp.width)), s])
     order = np.argsort(-s, axis=0, kind="stable")                       # highest share first, per draw
+    s = np.take_along_axis(s, order, axis=0)
+    uniform = (order == order[:, :1]).all(axis=1)                       # the same item at this rank in every draw
     cols = np.arange(inp.width)
-    s, P = s[order, cols], P[order, cols[None, :]]
-    before = np.cumprod(1.0 - P, axis=0)
-    none_yet = np.concatenate([np.ones_like(P[:1]), before[:-1]])       # prod over j < i of (1 - P_j)
-    if inp.substitutes is None or not len(inp.substitutes):
-        return np.sum(s[:, :, None] * P * none_yet, axis=0)
-    sub = inp.substitute(days) if sub is None else sub                  # (D, M), held with chance 1
-    above = s[:, :, None] > sub[None]                                   # the items sorted before it: a prefix
-    items = np.sum(np.where(above, s[:, :, None] * P * none_yet, 0.0), axis=0)
-    return items + sub * np.prod(np.where(above, 1.0 - P, 1.0), axis=0)
+    sub = None if inp.substitutes is None or not len(inp.substitutes) else \
+        (inp.substitute(days) if sub is None else sub)                  # (D, M), held with chance 1
+    # rank by rank: the item's share if it is held and nothing ranked above it is; `miss` is the
+    # product of (1 - P) over the items ranked above (with substitutes, only those above sub(t))
+    total, miss = np.zeros(P.shape[1:]), np.ones(P.shape[1:])
+    for r in range(len(P)):
+        Pr = P[order[r, 0]] if uniform[r] else P[order[r], cols]
+        term = s[r][:, None] * Pr * miss
+        if sub is None:
+            total += term
+            miss *= 1.0 - Pr
+            continue
+        above = s[r][:, None] > sub                                     # the items sorted before sub: a prefix
+        total += np.where(above, term, 0.0)
+        miss = np.where(above, miss * (1.0 - Pr), miss)
+    return total if sub is None else total + sub * miss
 
 
 # ---- days to a curve reaching 1/2 --------------------------------------------------------

@@ -83,6 +83,7 @@ def _warm_imports() -> None:
     import pandas  # noqa: F401
     import pandas.io.formats.string  # noqa: F401  # a table's text/plain
     import pandas.io.formats.style  # noqa: F401
+    import scipy.fft  # noqa: F401  # the clock's draws convolve with it (0.15 s to import)
 
     import threatkit.report  # noqa: F401
 
