@@ -410,10 +410,13 @@ def test_a_problem_in_a_large_file_has_its_line():
 def test_loading_unfreezes_nothing_a_batch_froze(tmp_path):
     import gc
 
-    gc.freeze()
+    from threatkit.model import yamlsafe
+
+    yamlsafe.freeze()                  # as a batch does before it forks
     try:
         frozen = gc.get_freeze_count()
         load_model(write(tmp_path / "m.yaml", SMALL))
         assert gc.get_freeze_count() == frozen
     finally:
         gc.unfreeze()
+        yamlsafe._frozen = False

@@ -11,7 +11,6 @@ outcome with the reason; nothing here raises for a notebook's fault.
 """
 from __future__ import annotations
 
-import gc
 import hashlib
 import json
 import os
@@ -160,6 +159,7 @@ def share_models(jobs: list[Job]) -> None:
     from threatkit.analysis.assess import draw_leaves
     from threatkit.analysis.simulate import Sampler
     from threatkit.model.load import ModelError, keep_model
+    from threatkit.model.yamlsafe import freeze
 
     runs = {(j.model_path, j.parameters.get("samples"), j.parameters.get("seed", 0))
             for j in jobs if j.engine == "threatkit"}
@@ -170,7 +170,7 @@ def share_models(jobs: list[Job]) -> None:
                 draw_leaves(model, sampler)
         except (ModelError, ValueError, TypeError):
             continue
-    gc.freeze()             # shared by every report too: the children's collector leaves it alone
+    freeze()             # shared by every report too: the children's collector leaves it alone
 
 
 def finish_job(started: Started, *, stop: bool = False) -> Outcome:

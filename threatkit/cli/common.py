@@ -103,13 +103,13 @@ def _nonnegative_int(text: str) -> int:
 
 def _load(path: str) -> ThreatModel:
     """load_model, with the model's warnings on stderr (they do not stop the command)."""
-    import gc
+    from threatkit.model.yamlsafe import freeze
 
     model = load_model(path)
     # The model lives as long as this short process: keep the collector from scanning its
     # hundred thousand objects again and again while the analysis allocates (a large model
     # assesses in 60% of the time).
-    gc.freeze()
+    freeze()
     return _warn(model)
 
 

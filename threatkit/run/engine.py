@@ -20,7 +20,6 @@ default engine (papermill's kernel), `--engine kernel` in threatkit.
 """
 from __future__ import annotations
 
-import gc
 import json
 import os
 import select
@@ -52,7 +51,7 @@ def warm_up() -> None:
     global _WARM
     if _WARM:
         return
-    from threatkit.model.yamlsafe import gc_paused
+    from threatkit.model.yamlsafe import freeze, gc_paused
 
     # The collector paused: imports and the exercise build a quarter of a million objects, and
     # the full collections they would trigger find nothing to free (50 ms of start-up).
@@ -63,7 +62,7 @@ def warm_up() -> None:
         # touch (and so copy) every one of them. Frozen, the collector leaves them alone. Frozen
         # before it resumes, or its first pass scans them all (40 ms); and no collection first:
         # it finds only the few cycles imports leave, and costs another 50 ms.
-        gc.freeze()
+        freeze()
     _WARM = True
 
 
