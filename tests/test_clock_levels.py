@@ -87,3 +87,21 @@ def test_a_sweeps_columns_are_each_as_alone(seed):
     for column in range(1 + 2 * n):
         alone = node_by_node(flat, [x[:, column:column + 1] for x in leaves], HORIZON, True)
         assert same(alone, got[column:column + 1]), column
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2 ** 32 - 1), st.booleans())
+def test_a_pair_of_leaves_gives_each_its_own_clock(seed, exact):
+    """A scenario with its controls and without them (`paired_clocks`): the subtrees whose leaves
+    the two share are computed once, and each clock is, to the bit, the one it has alone."""
+    rng = np.random.default_rng(seed)
+    flat = FlatTree.of(random_tree(rng))
+    n, width = len(flat.leaves), int(rng.integers(1, 6))
+    a = random_leaves(rng, n, width)
+    b = [x.copy() for x in a]
+    for k in np.flatnonzero(rng.random(n) < 0.3):           # some leaves moved in some columns
+        field = int(rng.integers(3))
+        b[field][k, rng.random(width) < 0.5] = rng.choice((P, TAU, CAP)[field])
+    Fa, Fb = clock.paired_clocks(flat, a, b, HORIZON, exact)
+    assert np.array_equal(Fa, node_by_node(flat, a, HORIZON, exact))
+    assert np.array_equal(Fb, node_by_node(flat, b, HORIZON, exact))

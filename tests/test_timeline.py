@@ -539,3 +539,24 @@ def test_ecosystem_example_weight_theft_over_time():
     k = [pw.id for pw in inp.pathways].index("weight-theft")
     P = held(inp, np.array([[59, 60, 239, 240, 480]], float))[k, 0]
     assert P == pytest.approx([0.0, 0.12, 0.12, 1 - 0.88 * 0.5, 1 - 0.88 * 0.25])
+
+
+@pytest.mark.parametrize("samples", [None, 300])
+def test_with_and_without_controls_computed_together_are_each_as_alone(samples):
+    """Answer.of gathers a scenario with its controls and without them together, sharing the clocks
+    (and subtrees) the controls leave alone: every clock equals the one its own gather computes."""
+    from threatkit.analysis.simulate import Sampler
+    from threatkit.analysis.timeline import Answer
+
+    from threatkit.resources import data_path
+
+    model = threatkit.load_model(data_path("examples/mythos.yaml"))
+    for scenario in ("status-quo", "restricted-export", "two-labs-status-quo"):
+        sampler = Sampler(samples, 1) if samples else Sampler()
+        answer = Answer.of(model, scenario, sampler)
+        setting = Setting.of(model, model.scenario(scenario))
+        for inputs, alone in ((answer.with_, setting), (answer.without, setting.without_controls())):
+            expected = gather(alone, model.pathways, sampler)
+            assert len(inputs.clocks) == len(expected.clocks)
+            for got, want in zip(inputs.clocks, expected.clocks):
+                assert np.array_equal(got, want)

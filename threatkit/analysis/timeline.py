@@ -33,7 +33,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from threatkit.analysis.assess import Setting, evaluate_blocks, leaf_table, share
-from threatkit.analysis.clock import root_clock, settled_at, settling, sweep_columns
+from threatkit.analysis.clock import BY_LEVELS, paired_clocks, root_clock, settled_at, settling, sweep_columns
 from threatkit.analysis.grid import column_percentiles
 from threatkit.analysis.simulate import Sampler
 from threatkit.analysis.substitutes import Shares
@@ -113,6 +113,32 @@ def gather(setting: Setting, pathways: tuple[Pathway, ...], sampler: Sampler = S
     and collect the curves' inputs, each route's clock over days 0..horizon included. `months` is
     (quantity or None, draw key) from `independent_months`. `kept`: clocks already computed for
     the same leaves (an explorer's)."""
+    routes = _routes(setting, pathways, sampler)
+    clocks = _clocks(routes.leaves, horizon, sampler.exact_clock, kept)
+    return _inputs(setting, pathways, sampler, routes, clocks, months, horizon)
+
+
+def gather_pair(setting: Setting, bare: Setting, pathways: tuple[Pathway, ...], sampler: Sampler, *,
+                months=None, horizon: int = DEFAULT_HORIZON_DAYS) -> tuple[Inputs, Inputs]:
+    """`gather` of a setting and of the same setting without its controls (`bare`): a route's
+    clock, and every subtree of it, that the controls do not change is computed once for both."""
+    with_, without = _routes(setting, pathways, sampler), _routes(bare, pathways, sampler)
+    clocks = _clock_pairs(with_.leaves, without.leaves, horizon, sampler.exact_clock)
+    return (_inputs(setting, pathways, sampler, with_, [a for a, _ in clocks], months, horizon),
+            _inputs(bare, pathways, sampler, without, [b for _, b in clocks], months, horizon))
+
+
+@dataclass(frozen=True)
+class _Routes:
+    """Every pathway evaluated on every route of a setting: the trees' roots, and the leaves the
+    clocks are computed from."""
+
+    rows: dict
+    leaves: list
+    ends: list
+
+
+def _routes(setting: Setting, pathways: tuple[Pathway, ...], sampler: Sampler) -> _Routes:
     rows = {"p": [], "time": [], "share": [], "cost": []}
     leaves, ends = [], []
     for route in setting.routes:
@@ -127,19 +153,24 @@ def gather(setting: Setting, pathways: tuple[Pathway, ...], sampler: Sampler = S
                 rows[name].append(row)
             leaves.append((pw, tuple(x.T for x in leaf)))
             ends.append(route_end)
-    clocks = _clocks(leaves, horizon, sampler.exact_clock, kept)
+    return _Routes(rows, leaves, ends)
+
+
+def _inputs(setting: Setting, pathways: tuple[Pathway, ...], sampler: Sampler, routes: _Routes, clocks: list,
+            months, horizon: int) -> Inputs:
     width = sampler.width
     duration = sampler.draw_one(setting.tier.duration_days, "tier", setting.tier.id, "duration_days")
     quantity, key = months if months is not None else independent_months(setting)
     parity = parity_day(sampler.draw_one(quantity, *key)) if quantity is not None else np.full(width, np.inf)
-    table = {k: np.array(v).reshape(-1, width) if v else np.zeros((0, width)) for k, v in rows.items()}
+    table = {k: np.array(v).reshape(-1, width) if v else np.zeros((0, width)) for k, v in routes.rows.items()}
     substitutes = Shares.of(setting.substitutes, sampler)
-    routes = len(setting.routes)
+    n_routes = len(setting.routes)
+    ends = routes.ends
     return Inputs(
         setting=setting, pathways=tuple(pathways), p=table["p"], time=table["time"], share=table["share"],
         cost=table["cost"], clocks=tuple(clocks),
-        persistent=np.array([pw.persistent for pw in pathways] * routes, bool),
-        needs_access=np.array([pw.needs_access for pw in pathways] * routes, bool),
+        persistent=np.array([pw.persistent for pw in pathways] * n_routes, bool),
+        needs_access=np.array([pw.needs_access for pw in pathways] * n_routes, bool),
         duration=duration, parity=parity, threshold=float(setting.threshold),
         route_duration=np.array(ends, float).reshape(-1, width) if ends else np.zeros((0, width)),
         substitutes=substitutes,
@@ -150,19 +181,42 @@ def _clocks(leaves: list, horizon: int, exact: bool, kept: ClockMemo | None = No
     """Each pathway's clock from its leaves' (p, tau, cap), on the machine's cores: the clocks are
     independent, pure numpy (which works outside the interpreter lock), and come back in order.
     With `kept`, a pathway whose leaves are those of a kept clock takes that clock."""
-    keys = [kept.key(pw, rows, horizon, exact) for pw, rows in leaves] if kept is not None else [None] * len(leaves)
-    todo = [(k, item) for k, item in zip(keys, leaves) if kept is None or kept.get(k) is None]
-    width = leaves[0][1][0].shape[1] if leaves else 0
-    if len(todo) < 2 or (os.cpu_count() or 1) < 2 or width < 64:      # small work: threads cost more
-        made = [clock_of(pw, rows, horizon, exact) for _, (pw, rows) in todo]
+    found: dict = {}
+    if kept is not None:                        # each clock not kept computed once (routes may share one)
+        keys = [kept.key(pw, rows, horizon, exact) for pw, rows in leaves]
+        for k in keys:
+            found.setdefault(k, kept.get(k))
+        todo = list({k: (k, item) for k, item in zip(keys, leaves) if found[k] is None}.values())
     else:
-        with ThreadPoolExecutor(min(len(todo), os.cpu_count() or 1)) as pool:
-            made = list(pool.map(lambda item: clock_of(item[1][0], item[1][1], horizon, exact), todo))
-    if kept is None:
-        return made
+        keys = list(range(len(leaves)))
+        todo = list(zip(keys, leaves))
+    made = _on_cores([lambda pw=pw, rows=rows: clock_of(pw, rows, horizon, exact) for _, (pw, rows) in todo],
+                     leaves[0][1][0].shape[1] if leaves else 0)
     for (k, _), clock in zip(todo, made):
-        kept.put(k, clock)
-    return [kept.get(k) for k in keys]
+        found[k] = clock
+        if kept is not None:
+            kept.put(k, clock)
+    return [found[k] for k in keys]
+
+
+def _clock_pairs(a: list, b: list, horizon: int, exact: bool) -> list[tuple[np.ndarray, np.ndarray]]:
+    """`_clocks` of two lists of the same pathways on the same routes: one clock where their
+    leaves are the same, else both computed together (`clock_pair`)."""
+    def task(pw, rows_a, rows_b):
+        if all(np.array_equal(x, y) for x, y in zip(rows_a, rows_b)):
+            return lambda: (lambda F: (F, F))(clock_of(pw, rows_a, horizon, exact))
+        return lambda: clock_pair(pw, rows_a, rows_b, horizon, exact)
+    return _on_cores([task(pw, rows_a, rows_b) for (pw, rows_a), (_, rows_b) in zip(a, b)],
+                     a[0][1][0].shape[1] if a else 0)
+
+
+def _on_cores(tasks: list, width: int) -> list:
+    """The tasks' results in order, on the machine's cores: the clocks are independent, pure
+    numpy (which works outside the interpreter lock)."""
+    if len(tasks) < 2 or (os.cpu_count() or 1) < 2 or width < 64:      # small work: threads cost more
+        return [task() for task in tasks]
+    with ThreadPoolExecutor(min(len(tasks), os.cpu_count() or 1)) as pool:
+        return list(pool.map(lambda task: task(), tasks))
 
 
 class ClockMemo:
@@ -170,7 +224,7 @@ class ClockMemo:
     settings differ in a control or two, and every pathway no control of theirs touches has the
     same leaves, so the same clock (read-only)."""
 
-    def __init__(self, limit: int = 256 << 20):
+    def __init__(self, limit: float = 256 << 20):
         self.limit, self._kept = limit, OrderedDict()
 
     @staticmethod
@@ -211,17 +265,46 @@ def clock_of(pathway: Pathway, leaves: tuple, horizon: int, exact: bool = True) 
         position[order] = np.arange(order.size)
         clock = clock_of(pathway, (p[:, order], tau[:, order], cap[:, order]), horizon, exact)
         return clock[position[first][again.reshape(-1)]]
-    width = p.shape[1]
-    # blocks of columns: the clock holds a level's days x draws at once, about thrice every leaf's
-    # days per column
+    block = _block_size(leaves, horizon, exact)
+    parts = [root_clock(flat, (p[:, lo:lo + block], tau[:, lo:lo + block], cap[:, lo:lo + block]),
+                        horizon, exact=exact)
+             for lo in range(0, p.shape[1], block)]
+    return stack_clocks(parts)
+
+
+def _block_size(leaves: tuple, horizon: int, exact: bool) -> int:
+    """Columns computed at once: the clock holds a level's days x draws, about thrice every leaf's
+    days per column, within CLOCK_BYTES; at most 256 (in cache)."""
+    p, tau, cap = leaves
     dtype = np.float64 if exact else np.float32
     days = np.minimum(horizon, settling(p, tau, cap, horizon, settled_at(dtype))).max(axis=1).sum()
     per_column = 3 * np.dtype(dtype).itemsize * max(1, int(days))
-    block = max(1, min(256, CLOCK_BYTES // per_column))
-    parts = [root_clock(flat, (p[:, lo:lo + block], tau[:, lo:lo + block], cap[:, lo:lo + block]),
-                        horizon, exact=exact)
-             for lo in range(0, width, block)]
-    return stack_clocks(parts)
+    return max(1, min(256, CLOCK_BYTES // per_column))
+
+
+def _block(leaves: tuple, horizon: int, exact: bool) -> int | None:
+    """`_block_size` for columns that clock_of computes in blocks: neither a sweep's nor with
+    repeated columns (else None)."""
+    p, tau, cap = leaves
+    if sweep_columns(p, tau, cap) is not None:
+        return None
+    table = np.concatenate([p, tau, cap]).T
+    if len(np.unique(table, axis=0)) < table.shape[0]:
+        return None
+    return _block_size(leaves, horizon, exact)
+
+
+def clock_pair(pathway: Pathway, a: tuple, b: tuple, horizon: int, exact: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """(clock_of(pathway, a, ...), clock_of(pathway, b, ...)) for leaves over the same columns:
+    block by block as clock_of, each subtree the two share computed once (clock.paired_clocks)."""
+    flat = leaf_table(pathway).flat
+    block = _block(a, horizon, exact) if len(flat.nodes) < BY_LEVELS else None
+    if block is None or _block(b, horizon, exact) != block:
+        return clock_of(pathway, a, horizon, exact), clock_of(pathway, b, horizon, exact)
+    parts = [paired_clocks(flat, tuple(x[:, lo:lo + block] for x in a), tuple(x[:, lo:lo + block] for x in b),
+                           horizon, exact)
+             for lo in range(0, a[0].shape[1], block)]
+    return stack_clocks([x for x, _ in parts]), stack_clocks([y for _, y in parts])
 
 
 def stack_clocks(parts: list[np.ndarray]) -> np.ndarray:
@@ -242,19 +325,25 @@ def stack_clocks(parts: list[np.ndarray]) -> np.ndarray:
 
 def held(inp: Inputs, days: np.ndarray) -> np.ndarray:
     """P_k(t) for every route: shape (K, D, M) for `days` of shape (D, M) or (1, M)."""
-    t = np.broadcast_to(np.asarray(days, float), (inp.width, np.shape(days)[-1]))
+    days = np.asarray(days, float)
+    t = np.broadcast_to(days, (inp.width, np.shape(days)[-1]))
     out = np.zeros((len(inp.clocks),) + t.shape)
     ends = inp.ends
     finite_days = bool(np.isfinite(t).all() and (t >= 0).all())
+    one_row = days.ndim == 1 or days.shape[0] == 1                  # the same days for every draw
     for k, F in enumerate(inp.clocks):
         end = ends[k][:, None]
-        on = np.minimum(t, np.floor(end)) if inp.needs_access[k] else t   # nothing succeeds after access ends
+        access = inp.needs_access[k]
+        on = np.minimum(t, np.floor(end)) if access else t[:1] if one_row else t   # nothing succeeds after access ends
         last = F.shape[1] - 1
         if finite_days and not np.isnan(on).any():          # days as given: no nan or infinity to guard
             index = np.minimum(on, last).astype(np.intp)
         else:
             index = np.clip(np.nan_to_num(on, nan=0.0, posinf=last), 0, last).astype(np.intp)
-        Pk = F[0, index[0]][None] if F.shape[0] == 1 else np.take_along_axis(F, index, axis=1)
+        if F.shape[0] == 1 or index.shape[0] == 1:            # one clock, or one row of days: columns
+            Pk = F[:, index[0]]
+        else:
+            Pk = np.take_along_axis(F, index, axis=1)
         if not inp.persistent[k]:                          # gone once access has ended
             Pk = np.where(t > end, 0.0, Pk)
         out[k] = Pk
@@ -272,7 +361,9 @@ def _holding(inp: Inputs, days: np.ndarray, persistent_only: bool, P: np.ndarray
     counts = reaches(inp.share, inp.threshold)                 # (K, D)
     if persistent_only:
         counts = counts & inp.persistent[:, None]
-    survive = np.prod(np.where(counts[:, :, None], 1.0 - P, 1.0), axis=0) if len(P) else 1.0
+    survive = np.ones(P.shape[1:]) if len(P) else 1.0
+    for k in np.flatnonzero(counts.any(axis=1)):              # a factor of 1 changes no product
+        survive *= 1.0 - P[k] if counts[k].all() else np.where(counts[k][:, None], 1.0 - P[k], 1.0)
     none = (1.0 - own(inp, days)) * survive
     if substitutes:
         none = none * ~reaches(inp.substitute(days) if sub is None else sub, inp.threshold)
@@ -485,9 +576,11 @@ class Answer:
         setting = (setting or Setting.of(model, s)).with_options(threshold, harvest)
         months = independent_months(setting, s)
         chosen = model.pathways if pathways is None else pathways
-        with_ = gather(setting, chosen, sampler, months=months, horizon=int(horizon))
         bare = setting.without_controls()              # none of the scenario's nor its exposures' controls
-        without = with_ if bare == setting else gather(bare, chosen, sampler, months=months, horizon=int(horizon))
+        if bare == setting:
+            with_ = without = gather(setting, chosen, sampler, months=months, horizon=int(horizon))
+        else:
+            with_, without = gather_pair(setting, bare, chosen, sampler, months=months, horizon=int(horizon))
         return cls(with_, without, int(horizon))
 
     def days(self) -> dict[str, np.ndarray]:
