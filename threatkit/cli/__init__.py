@@ -80,6 +80,9 @@ def run() -> None:
     import atexit
     import threading
 
+    from threatkit.run.processes import keep_freed_memory
+
+    keep_freed_memory()
     code = main()
     if threading.active_count() > 1:
         sys.exit(code)

@@ -1,10 +1,29 @@
-"""Forking and killing child processes, for the batch runners and the engine."""
+"""Forking and killing child processes, for the batch runners and the engine; the allocator's
+settings they inherit."""
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import threading
 from pathlib import Path
+
+
+def keep_freed_memory() -> None:
+    """Ask glibc's allocator to keep the memory it frees for the next allocation rather than give
+    it back to the system at once. The clock allocates and frees arrays of megabytes by the
+    thousand, and each one given back is faulted in again, zeroed, on the next (10-15 % of a
+    report's time). Arrays under 32 MB then come from the heap (M_MMAP_THRESHOLD), which is
+    trimmed once 512 MB lie free at its top (M_TRIM_THRESHOLD). Forked children inherit it.
+    Without glibc, nothing."""
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return
+    mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
+    M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+    mallopt(M_TRIM_THRESHOLD, 512 << 20)
+    mallopt(M_MMAP_THRESHOLD, 32 << 20)
 
 
 def fork() -> int:
