@@ -355,3 +355,23 @@ def test_webassembly_renderer_started_before_fork_works_in_the_child():
     os.close(read_fd)
     os.waitpid(pid, 0)
     assert got == b"ok"
+
+
+def test_a_single_report_is_not_preceded_by_the_batch_exercise(tmp_path):
+    """One report forks one child: the parent imports what it needs, but does not draw the small
+    report a batch draws once for all its children (it would be drawn for nothing)."""
+    import subprocess
+    import sys
+
+    from threatkit.resources import data_path
+
+    code = (
+        "from threatkit.run import engine\n"
+        "def refuse(): raise AssertionError('a single report ran the exercise')\n"
+        "engine._exercise = refuse\n"
+        "from threatkit.run.execute import make_report\n"
+        f"make_report({str(data_path('examples/mythos.yaml'))!r}, 'status-quo', {str(tmp_path / 'r.html')!r}, samples=10)\n"
+        "assert engine._WARM and not engine._EXERCISED\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert (tmp_path / "r.html").stat().st_size > 0

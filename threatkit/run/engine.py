@@ -28,7 +28,8 @@ import time
 
 ENGINE_NAME = "threatkit"
 ENGINES = (ENGINE_NAME, "kernel")
-_WARM = False
+_WARM = False          # the notebooks' imports done
+_EXERCISED = False     # and a small report drawn (warm_up)
 _HERE = False          # run cells in this process: it is a batch job's own, and dies after the job
 
 
@@ -44,26 +45,30 @@ def engine_name(engine: str) -> str | None:
     return None if engine == "kernel" else engine
 
 
-def warm_up() -> None:
-    """Import what report notebooks use and start the WebAssembly renderer, once per process,
-    so that every forked child starts warm. (The WebAssembly runtime starts no threads, so it
-    is safe to initialise before fork; checked in tests.)"""
-    global _WARM
-    if _WARM:
+def warm_up(exercise: bool = True) -> None:
+    """Import what report notebooks use and, with `exercise`, draw a small report and start the
+    WebAssembly renderer, once per process, so that every forked child starts warm. (The
+    WebAssembly runtime starts no threads, so it is safe to initialise before fork; checked in
+    tests.) A single report needs only the imports: its one child would build the exercise's
+    caches itself, no slower, and the exercise's own report would be drawn for nothing (0.6 s)."""
+    global _WARM, _EXERCISED
+    if _EXERCISED or (_WARM and not exercise):
         return
     from threatkit.model.yamlsafe import freeze, gc_paused
 
     # The collector paused: imports and the exercise build a quarter of a million objects, and
     # the full collections they would trigger find nothing to free (50 ms of start-up).
     with gc_paused():
-        _warm_imports()
-        _exercise()
+        if not _WARM:
+            _warm_imports()
+        if exercise:
+            _exercise()
         # Children share the warm objects copy-on-write; a garbage collection in a child would
         # touch (and so copy) every one of them. Frozen, the collector leaves them alone. Frozen
         # before it resumes, or its first pass scans them all (40 ms); and no collection first:
         # it finds only the few cycles imports leave, and costs another 50 ms.
         freeze()
-    _WARM = True
+    _WARM, _EXERCISED = True, exercise
 
 
 def _warm_imports() -> None:

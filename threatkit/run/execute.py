@@ -55,7 +55,7 @@ def execute(template: Path, parameters: dict, *, timeout: float | None = None, c
     if name:
         from threatkit.run.engine import warm_up
 
-        warm_up()
+        warm_up(exercise=False)                  # one child: the imports are all it shares
     logging.getLogger("papermill").setLevel(logging.WARNING)
     try:
         return papermill.execute_notebook(
