@@ -268,35 +268,55 @@ def _node_by_node(flat: FlatTree, leaves: tuple, horizon: int, exact: bool) -> n
 
 def paired_clocks(flat: FlatTree, a: tuple, b: tuple, horizon: int, exact: bool) -> tuple[np.ndarray, np.ndarray]:
     """`root_clock` of two sets of leaves over the same columns (a scenario with its controls and
-    without them), node by node: a subtree whose leaves are the same in both is computed once.
-    Each is the same to the bit as its own `root_clock` node by node."""
-    a, b = tuple(np.asarray(x, float) for x in a), tuple(np.asarray(x, float) for x in b)
+    without them): b's subtrees whose leaves are a's taken from a's (`node_clocks`)."""
+    Fa, kept = node_clocks(flat, a, horizon, exact, keep=True)
+    return Fa, node_clocks(flat, b, horizon, exact, reference=(a, kept))[0]
+
+
+def node_clocks(flat: FlatTree, leaves: tuple, horizon: int, exact: bool, *, reference: tuple | None = None,
+                keep: bool = False) -> tuple[np.ndarray, dict | None]:
+    """`root_clock` node by node, and (with `keep`) every node's clock and every tail of a `sand`
+    gate's children (node i's children from the j-th on: key (i, j)), for use as a reference.
+
+    `reference`: (leaves, kept clocks) of the same tree over the same columns. A subtree whose
+    leaves are the reference's, and a `sand` tail all of whose children are, takes the
+    reference's clock rather than computing it: the same numbers, to the bit, since they are
+    computed from the same arrays in the same way."""
+    leaves = tuple(np.asarray(x, float) for x in leaves)
     row = {int(i): k for k, i in enumerate(flat.leaves)}
     dtype = np.float64 if exact else np.float32
+    if reference is not None:
+        theirs, known = reference
+        alike = np.logical_and.reduce([(x == np.asarray(y, float)).all(axis=1) for x, y in zip(leaves, theirs)])
+    kept: dict = {}
 
-    def gate(i: int, kids: list[np.ndarray]) -> np.ndarray:
-        rule = GATES[flat.gate[i]]
-        return first_of(kids) if rule == "or" else last_of(kids) if rule == "and" else in_order(kids, horizon, exact)
-
-    def node(i: int) -> tuple[np.ndarray, np.ndarray]:
+    def node(i: int) -> tuple[np.ndarray, bool]:
+        """(F, whether the subtree's leaves are the reference's)."""
         if i in row:
             k = row[i]
-            Fa = leaf_clock(a[0][k], a[1][k], a[2][k], horizon, dtype)
-            same = all(np.array_equal(x[k], y[k]) for x, y in zip(a, b))
-            return Fa, Fa if same else leaf_clock(b[0][k], b[1][k], b[2][k], horizon, dtype)
+            if reference is not None and alike[k]:
+                return kept_as(i, known[i]), True
+            return kept_as(i, leaf_clock(leaves[0][k], leaves[1][k], leaves[2][k], horizon, dtype)), False
         lo, m = int(flat.first_child[i]), int(flat.n_children[i])
         kids = [node(c) for c in range(lo, lo + m)]
-        if GATES[flat.gate[i]] == "sand":          # as in_order, from the last child: a shared tail once
-            Fa, Fb = kids[-1]
-            for x, y in reversed(kids[:-1]):
-                shared = x is y and Fa is Fb
-                Fa = then(x, Fa, horizon, exact)
-                Fb = Fa if shared else then(y, Fb, horizon, exact)
-            return Fa, Fb
-        Fa = gate(i, [x for x, _ in kids])
-        return Fa, Fa if all(x is y for x, y in kids) else gate(i, [y for _, y in kids])
+        if all(same for _, same in kids):
+            return kept_as(i, known[i]), True
+        rule = GATES[flat.gate[i]]
+        if rule != "sand":
+            F = first_of([F for F, _ in kids]) if rule == "or" else last_of([F for F, _ in kids])
+            return kept_as(i, F), False
+        F, same = kids[-1]                         # as in_order, from the last child: a shared tail once
+        for j in range(m - 2, -1, -1):
+            same = same and kids[j][1]
+            F = kept_as((i, j), known[(i, j)] if same else then(kids[j][0], F, horizon, exact))
+        return kept_as(i, F), False
 
-    return node(0)
+    def kept_as(key, F: np.ndarray) -> np.ndarray:
+        if keep:
+            kept[key] = F
+        return F
+
+    return node(0)[0], (kept if keep else None)
 
 
 def sweep_columns(p: np.ndarray, tau: np.ndarray, cap: np.ndarray) -> np.ndarray | None:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import threading
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -33,7 +34,8 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from threatkit.analysis.assess import Setting, evaluate_blocks, leaf_table, share
-from threatkit.analysis.clock import BY_LEVELS, paired_clocks, root_clock, settled_at, settling, sweep_columns
+from threatkit.analysis.clock import (
+    BY_LEVELS, node_clocks, paired_clocks, root_clock, settled_at, settling, sweep_columns)
 from threatkit.analysis.grid import column_percentiles
 from threatkit.analysis.simulate import Sampler
 from threatkit.analysis.substitutes import Shares
@@ -190,8 +192,12 @@ def _clocks(leaves: list, horizon: int, exact: bool, kept: ClockMemo | None = No
     else:
         keys = list(range(len(leaves)))
         todo = list(zip(keys, leaves))
-    made = _on_cores([lambda pw=pw, rows=rows: clock_of(pw, rows, horizon, exact) for _, (pw, rows) in todo],
-                     leaves[0][1][0].shape[1] if leaves else 0)
+    if kept is None:
+        made = _on_cores([lambda pw=pw, rows=rows: clock_of(pw, rows, horizon, exact) for _, (pw, rows) in todo],
+                         leaves[0][1][0].shape[1] if leaves else 0)
+    else:                                       # each from the pathway's reference, where it has one
+        made = _on_cores([lambda pw=pw, rows=rows: kept.clock(pw, rows, horizon, exact) for _, (pw, rows) in todo],
+                         leaves[0][1][0].shape[1] if leaves else 0)
     for (k, _), clock in zip(todo, made):
         found[k] = clock
         if kept is not None:
@@ -222,10 +228,39 @@ def _on_cores(tasks: list, width: int) -> list:
 class ClockMemo:
     """Clocks by the content of their leaves, the most recent within `limit` bytes: an explorer's
     settings differ in a control or two, and every pathway no control of theirs touches has the
-    same leaves, so the same clock (read-only)."""
+    same leaves, so the same clock (read-only).
 
-    def __init__(self, limit: float = 256 << 20):
+    And, per pathway, a reference: every node's clock for the first leaves it was computed from
+    (within `reference_limit` bytes in all). A pathway a control does touch then recomputes only
+    the nodes above the leaves the control changes (clock.node_clocks)."""
+
+    def __init__(self, limit: float = 256 << 20, reference_limit: float = 128 << 20):
         self.limit, self._kept = limit, OrderedDict()
+        self.reference_limit, self._references, self._lock = reference_limit, {}, threading.Lock()
+
+    def clock(self, pathway: Pathway, leaves: tuple, horizon: int, exact: bool) -> np.ndarray:
+        """clock_of(pathway, leaves, ...), from the pathway's reference when it has one (else its
+        nodes kept as the reference, room allowing). Safe to call from several threads."""
+        flat = leaf_table(pathway).flat
+        block = _block(leaves, horizon, exact) if len(flat.nodes) < BY_LEVELS else None
+        if block is None:
+            return clock_of(pathway, leaves, horizon, exact)
+        key = (id(pathway), pathway.id, horizon, exact, leaves[0].shape, block)
+        with self._lock:
+            reference = self._references.get(key)
+        blocks = [tuple(x[:, lo:lo + block] for x in leaves) for lo in range(0, leaves[0].shape[1], block)]
+        if reference is not None:
+            return stack_clocks([node_clocks(flat, part, horizon, exact, reference=ref)[0]
+                                 for part, ref in zip(blocks, reference[1])])
+        made = [node_clocks(flat, part, horizon, exact, keep=True) for part in blocks]
+        size = sum(F.nbytes for _, kept in made for F in {id(F): F for F in kept.values()}.values())
+        with self._lock:
+            if key not in self._references and self._reference_bytes() + size <= self.reference_limit:
+                self._references[key] = (size, [(part, kept) for part, (_, kept) in zip(blocks, made)])
+        return stack_clocks([F for F, _ in made])
+
+    def _reference_bytes(self) -> int:
+        return sum(size for size, _ in self._references.values())
 
     @staticmethod
     def key(pathway: Pathway, rows: tuple, horizon: int, exact: bool) -> tuple:
