@@ -107,7 +107,10 @@ def _exercise() -> None:
     from threatkit.render.trees import tree_svg
     from threatkit.report import ScenarioReport
 
-    model_report = ScenarioReport.build("", "status-quo", samples=10)      # the built-in example
+    from threatkit.model.load import load_text
+
+    # a model of one small pathway: every section's code and caches, little of the work
+    model_report = ScenarioReport(load_text(EXERCISE_MODEL, "exercise.yaml"), "s", 10, 0)
     a = model_report.assessment
     tree_svg(a.pathways[0].tree)
     RiskMatrix.of(a).to_svg()
@@ -121,6 +124,26 @@ def _exercise() -> None:
         nbformat.v4.new_code_cell("x", outputs=[nbformat.v4.new_output(
             "display_data", data={"text/html": "<b>x</b>", "image/svg+xml": "<svg></svg>", "text/plain": "x"})])])
     to_html(nb, "warm-up")
+
+
+EXERCISE_MODEL = """
+threatkit: 1
+include: []
+assets: [{id: frontier, capability_value: 0.9}]
+tiers: [{id: api, rank: 1, queries_per_day: 1000, duration_days: 365, exposes: [outputs]}]
+actors: [{id: crew, kind: competitor, capacity: OC3, budget_usd: 100000, skill: 3, independent_months: 12}]
+pathways:
+  - id: distill
+    fidelity: {low: 0.1, mode: 0.6, high: 0.9}
+    tree:
+      id: root
+      gate: sand
+      children:
+        - {id: harvest, p: 0.9, cost_usd: 5000, time_days: 7, queries: 100000}
+        - {id: train, p: {low: 0.3, mode: 0.5, high: 0.8}, cost_usd: 2000, time_days: 30, skill: 3}
+controls: [{id: rate-limit, counters: [harvest], effectiveness: 0.3}]
+scenarios: [{id: s, asset: frontier, actor: crew, tier: api, controls: [rate-limit]}]
+"""
 
 
 class DeadNotebookProcess(RuntimeError):
