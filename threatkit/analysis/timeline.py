@@ -192,12 +192,9 @@ def _clocks(leaves: list, horizon: int, exact: bool, kept: ClockMemo | None = No
     else:
         keys = list(range(len(leaves)))
         todo = list(zip(keys, leaves))
-    if kept is None:
-        made = _on_cores([lambda pw=pw, rows=rows: clock_of(pw, rows, horizon, exact) for _, (pw, rows) in todo],
-                         leaves[0][1][0].shape[1] if leaves else 0)
-    else:                                       # each from the pathway's reference, where it has one
-        made = _on_cores([lambda pw=pw, rows=rows: kept.clock(pw, rows, horizon, exact) for _, (pw, rows) in todo],
-                         leaves[0][1][0].shape[1] if leaves else 0)
+    compute = clock_of if kept is None else kept.clock          # kept: from the pathway's reference
+    made = _on_cores([lambda pw=pw, rows=rows: compute(pw, rows, horizon, exact) for _, (pw, rows) in todo],
+                     leaves[0][1][0].shape[1] if leaves else 0)
     for (k, _), clock in zip(todo, made):
         found[k] = clock
         if kept is not None:
