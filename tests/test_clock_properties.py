@@ -228,3 +228,23 @@ def test_a_leaf_clock_is_its_closed_form_in_either_precision(leaf, dtype, horizo
         miss = q ** k if q < 1 else np.ones_like(t)
         expected = np.subtract(np.dtype(dtype).type(1), miss.astype(dtype))
         assert np.array_equal(F[i], expected), (i, p[i], tau[i], cap[i], np.flatnonzero(F[i] != expected)[:5])
+
+
+def test_draws_convolve_with_numpy_alone_where_scipy_is_missing(monkeypatch):
+    """scipy.fft speeds the draws' convolutions; without it numpy.fft gives the same numbers to
+    single precision (the analysis needs numpy only)."""
+    import sys
+
+    import numpy as np
+
+    from threatkit.analysis.clock import convolve, convolve_fft
+
+    rng = np.random.default_rng(3)
+    f = np.zeros((7, 300), np.float32)
+    f[:, rng.choice(np.arange(1, 200), 40, replace=False)] = rng.random((7, 40)).astype(np.float32) / 40
+    g = np.sort(rng.random((7, 300)), axis=1).astype(np.float32)
+    direct = convolve(f.astype(float), g.astype(float))
+    with_scipy = convolve_fft(f, g, 200)
+    monkeypatch.setitem(sys.modules, "scipy", None)              # `from scipy import fft` fails
+    with_numpy = convolve_fft(f, g, 200)
+    assert np.allclose(with_scipy, direct, atol=2e-6) and np.allclose(with_numpy, direct, atol=2e-6)

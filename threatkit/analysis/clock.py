@@ -192,14 +192,24 @@ def convolve(f: np.ndarray, g: np.ndarray, days: np.ndarray | None = None) -> np
 def convolve_fft(f: np.ndarray, g: np.ndarray, m: int) -> np.ndarray:
     """`convolve` by FFT, f being 0 from day m on: the same numbers to about 1e-15 (clipped to
     [0, 1]), but a row's last bits depend on the block's length. For Monte Carlo draws."""
-    from scipy import fft          # a third of numpy's time on rows of single precision; 0.15 s to import
-
+    fft = _fft()
     n = g.shape[1]
     size = fast_length(n + m - 1)                                  # no wrap-around into the first n days
     spectrum = fft.rfft(f[:, :m], size, axis=1)
     spectrum *= fft.rfft(g, size, axis=1)
     out = fft.irfft(spectrum, size, axis=1)[:, :n]
     return np.clip(out, 0, 1, out=out)
+
+
+def _fft():
+    """scipy.fft where installed (a dependency): it transforms rows of single precision in a
+    third of numpy's time (0.15 s to import, so imported here, when draws first convolve).
+    Without it, numpy.fft: the analysis needs numpy only."""
+    try:
+        from scipy import fft
+    except ImportError:
+        return np.fft
+    return fft
 
 
 def fast_length(n: int) -> int:
