@@ -227,7 +227,7 @@ class ClockMemo:
     settings differ in a control or two, and every pathway no control of theirs touches has the
     same leaves, so the same clock (read-only).
 
-    And, per pathway, a reference: every node's clock for the first leaves it was computed from
+    And, per pathway, a reference: every node's clock for the leaves it was last computed from
     (within `reference_limit` bytes in all). A pathway a control does touch then recomputes only
     the nodes above the leaves the control changes (clock.node_clocks)."""
 
@@ -236,24 +236,22 @@ class ClockMemo:
         self.reference_limit, self._references, self._lock = reference_limit, {}, threading.Lock()
 
     def clock(self, pathway: Pathway, leaves: tuple, horizon: int, exact: bool) -> np.ndarray:
-        """clock_of(pathway, leaves, ...), from the pathway's reference when it has one (else its
-        nodes kept as the reference, room allowing). Safe to call from several threads."""
+        """clock_of(pathway, leaves, ...), from the pathway's reference when it has one; its nodes
+        then kept as the reference, room allowing. Safe to call from several threads."""
         flat = leaf_table(pathway).flat
         block = _block(leaves, horizon, exact) if len(flat.nodes) < BY_LEVELS else None
         if block is None:
             return clock_of(pathway, leaves, horizon, exact)
         key = (id(pathway), pathway.id, horizon, exact, leaves[0].shape, block)
         with self._lock:
-            reference = self._references.get(key)
+            size, parts = self._references.get(key, (0, None))
         blocks = [tuple(x[:, lo:lo + block] for x in leaves) for lo in range(0, leaves[0].shape[1], block)]
-        if reference is not None:
-            return stack_clocks([node_clocks(flat, part, horizon, exact, reference=ref)[0]
-                                 for part, ref in zip(blocks, reference[1])])
-        made = [node_clocks(flat, part, horizon, exact, keep=True) for part in blocks]
-        size = sum(F.nbytes for _, kept in made for F in {id(F): F for F in kept.values()}.values())
-        with self._lock:
-            if key not in self._references and self._reference_bytes() + size <= self.reference_limit:
-                self._references[key] = (size, [(part, kept) for part, (_, kept) in zip(blocks, made)])
+        made = [node_clocks(flat, part, horizon, exact, keep=True, reference=parts[b] if parts else None)
+                for b, part in enumerate(blocks)]
+        new = sum(F.nbytes for _, kept in made for F in {id(F): F for F in kept.values()}.values())
+        with self._lock:                        # the latest becomes the reference: the next setting is near it
+            if self._reference_bytes() - size + new <= self.reference_limit:
+                self._references[key] = (new, [(part, kept) for part, (_, kept) in zip(blocks, made)])
         return stack_clocks([F for F, _ in made])
 
     def _reference_bytes(self) -> int:
