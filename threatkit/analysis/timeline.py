@@ -192,9 +192,12 @@ def _clocks(leaves: list, horizon: int, exact: bool, kept: ClockMemo | None = No
     else:
         keys = list(range(len(leaves)))
         todo = list(zip(keys, leaves))
-    compute = clock_of if kept is None else kept.clock          # kept: from the pathway's reference
-    made = _on_cores([lambda pw=pw, rows=rows: compute(pw, rows, horizon, exact) for _, (pw, rows) in todo],
-                     leaves[0][1][0].shape[1] if leaves else 0)
+    if kept is None:
+        tasks = [lambda pw=pw, rows=rows: clock_of(pw, rows, horizon, exact) for _, (pw, rows) in todo]
+    else:                                       # from the reference of the pathway on that route
+        slot = {k: i for i, k in reversed(list(enumerate(keys)))}
+        tasks = [lambda pw=pw, rows=rows, k=k: kept.clock(pw, rows, horizon, exact, slot[k]) for k, (pw, rows) in todo]
+    made = _on_cores(tasks, leaves[0][1][0].shape[1] if leaves else 0)
     for (k, _), clock in zip(todo, made):
         found[k] = clock
         if kept is not None:
@@ -235,14 +238,15 @@ class ClockMemo:
         self.limit, self._kept = limit, OrderedDict()
         self.reference_limit, self._references, self._lock = reference_limit, {}, threading.Lock()
 
-    def clock(self, pathway: Pathway, leaves: tuple, horizon: int, exact: bool) -> np.ndarray:
-        """clock_of(pathway, leaves, ...), from the pathway's reference when it has one; its nodes
-        then kept as the reference, room allowing. Safe to call from several threads."""
+    def clock(self, pathway: Pathway, leaves: tuple, horizon: int, exact: bool, route: int = 0) -> np.ndarray:
+        """clock_of(pathway, leaves, ...), from the reference of the pathway on that route (its
+        place in the setting's routes x pathways) when it has one; its nodes then kept as the
+        reference, room allowing. Safe to call from several threads."""
         flat = leaf_table(pathway).flat
         block = _block(leaves, horizon, exact) if len(flat.nodes) < BY_LEVELS else None
         if block is None:
             return clock_of(pathway, leaves, horizon, exact)
-        key = (id(pathway), pathway.id, horizon, exact, leaves[0].shape, block)
+        key = (id(pathway), pathway.id, route, horizon, exact, leaves[0].shape, block)
         with self._lock:
             size, parts = self._references.get(key, (0, None))
         blocks = [tuple(x[:, lo:lo + block] for x in leaves) for lo in range(0, leaves[0].shape[1], block)]
