@@ -9,7 +9,8 @@ chance with the rest's F).
 Every F here is an array of days 0..T, one row per draw, with F(t) = F(T) for
 every t > T: T is the day the curve settles, never past the horizon. A leaf
 settles after its last attempt, or once (1 - p)^k is below half an ulp of 1, where
-1 - (1 - p)^k is 1.0 in floating point: cutting it there changes no bit. A gate
+1 - (1 - p)^k is 1.0 in the clock's precision (double for exact answers, single for
+Monte Carlo draws): cutting it there changes no bit. A gate
 settles when its children have (`sand`: the sum of their days), so a tree whose
 steps are likely and short costs days, not the horizon's 3,651 columns.
 """
@@ -190,8 +191,9 @@ def convolve(f: np.ndarray, g: np.ndarray, days: np.ndarray | None = None) -> np
 
 
 def convolve_fft(f: np.ndarray, g: np.ndarray, m: int) -> np.ndarray:
-    """`convolve` by FFT, f being 0 from day m on: the same numbers to about 1e-15 (clipped to
-    [0, 1]), but a row's last bits depend on the block's length. For Monte Carlo draws."""
+    """`convolve` by FFT, f being 0 from day m on: the same numbers to about the rows' precision
+    (1e-7 in single; clipped to [0, 1]), but a row's last bits depend on the block's length. For
+    Monte Carlo draws."""
     fft = _fft()
     n = g.shape[1]
     size = fast_length(n + m - 1)                                  # no wrap-around into the first n days
