@@ -2,8 +2,8 @@
 every draw the same numbers, to the bit, as the definition node by node.
 
 The reference is the clock as DESIGN.md defines it, one node at a time, depth first
-(`clock._node_by_node`, which small trees still use): a leaf's F from `leaf_clock`, an `or` from `first_of`, an `and` from `last_of`, a `sand` from
-`in_order`. `root_clock` groups nodes alike into one array per level, and for columns that each
+(`clock.node_clocks`, which small trees still use): a leaf's F from `leaf_clock`, an `or` from `first_of`, an `and` from `last_of`, a `sand` from
+`then`, folded from its last child as `in_order` does. `root_clock` groups nodes alike into one array per level, and for columns that each
 differ from the first in a few leaves computes only the paths above those leaves; neither may
 change a number. Random trees of every shape, with the edge cases of a leaf (p of 0, 1 and
 1e-300; instant, slow and never-ending attempts; capped and uncapped).
@@ -29,7 +29,7 @@ HORIZON = 400
 
 def node_by_node(flat: FlatTree, leaves, horizon: int, exact: bool) -> np.ndarray:
     """The definition: each node from its children, depth first (what root_clock does for small trees)."""
-    return clock._node_by_node(flat, leaves, horizon, exact)
+    return clock.node_clocks(flat, leaves, horizon, exact)[0]
 
 
 def random_tree(rng: np.random.Generator) -> Node:

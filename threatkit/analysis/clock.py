@@ -251,7 +251,7 @@ def root_clock(flat: FlatTree, leaves: tuple[np.ndarray, np.ndarray, np.ndarray]
     if differs is not None:
         return _from_first_column(flat, p, tau, cap, differs, horizon, exact)
     if len(flat.nodes) < BY_LEVELS:
-        return _node_by_node(flat, (p, tau, cap), horizon, exact)
+        return node_clocks(flat, (p, tau, cap), horizon, exact)[0]
     if p.shape[1] == 1:                  # one column (the modes): kept, for a sweep around it
         return _first_column(flat, p, tau, cap, horizon, exact)[0][1]
     clocks = _levels(flat, (p, tau, cap), np.ones(p.shape, bool), horizon, exact)
@@ -259,23 +259,6 @@ def root_clock(flat: FlatTree, leaves: tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
 BY_LEVELS = 256                # nodes: a smaller tree costs less node by node (no copies into groups)
-
-
-def _node_by_node(flat: FlatTree, leaves: tuple, horizon: int, exact: bool) -> np.ndarray:
-    """`root_clock` depth first, one node at a time (only one path's siblings held at once)."""
-    p, tau, cap = leaves
-    row = {int(i): k for k, i in enumerate(flat.leaves)}
-    dtype = np.float64 if exact else np.float32
-
-    def node(i: int) -> np.ndarray:
-        if i in row:
-            return leaf_clock(p[row[i]], tau[row[i]], cap[row[i]], horizon, dtype)
-        lo, m = int(flat.first_child[i]), int(flat.n_children[i])
-        kids = [node(c) for c in range(lo, lo + m)]
-        gate = GATES[flat.gate[i]]
-        return first_of(kids) if gate == "or" else last_of(kids) if gate == "and" else in_order(kids, horizon, exact)
-
-    return node(0)
 
 
 def paired_clocks(flat: FlatTree, a: tuple, b: tuple, horizon: int, exact: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -287,8 +270,9 @@ def paired_clocks(flat: FlatTree, a: tuple, b: tuple, horizon: int, exact: bool)
 
 def node_clocks(flat: FlatTree, leaves: tuple, horizon: int, exact: bool, *, reference: tuple | None = None,
                 keep: bool = False) -> tuple[np.ndarray, dict | None]:
-    """`root_clock` node by node, and (with `keep`) every node's clock and every tail of a `sand`
-    gate's children (node i's children from the j-th on: key (i, j)), for use as a reference.
+    """`root_clock` node by node, depth first (only one path's siblings held at once), and (with
+    `keep`) every node's clock and every tail of a `sand` gate's children (node i's children from
+    the j-th on: key (i, j)), for use as a reference.
 
     `reference`: (leaves, kept clocks) of the same tree over the same columns. A subtree whose
     leaves are the reference's, and a `sand` tail all of whose children are, takes the

@@ -290,15 +290,14 @@ def clock_of(pathway: Pathway, leaves: tuple, horizon: int, exact: bool = True) 
     p, tau, cap = leaves
     if sweep_columns(p, tau, cap) is not None:
         return root_clock(flat, leaves, horizon, exact)         # a sweep's columns cost only what they change
-    # columns with the same leaves have the same clock (Sobol' columns that move other inputs)
-    table = np.concatenate([p, tau, cap]).T
-    unique, first, again = np.unique(table, axis=0, return_index=True, return_inverse=True)
-    if len(first) < table.shape[0]:
+    repeats = _repeats(leaves)            # columns with the same leaves have the same clock (Sobol' columns
+    if repeats is not None:               # that move other inputs)
+        first, again = repeats
         order = np.sort(first)                       # the distinct columns, in their first order
-        position = np.empty(table.shape[0], np.intp)
+        position = np.empty(again.size, np.intp)
         position[order] = np.arange(order.size)
         clock = clock_of(pathway, (p[:, order], tau[:, order], cap[:, order]), horizon, exact)
-        return clock[position[first][again.reshape(-1)]]
+        return clock[position[first][again]]
     block = _block_size(leaves, horizon, exact)
     parts = [root_clock(flat, (p[:, lo:lo + block], tau[:, lo:lo + block], cap[:, lo:lo + block]),
                         horizon, exact=exact)
@@ -319,13 +318,17 @@ def _block_size(leaves: tuple, horizon: int, exact: bool) -> int:
 def _block(leaves: tuple, horizon: int, exact: bool) -> int | None:
     """`_block_size` for columns that clock_of computes in blocks: neither a sweep's nor with
     repeated columns (else None)."""
-    p, tau, cap = leaves
-    if sweep_columns(p, tau, cap) is not None:
-        return None
-    table = np.concatenate([p, tau, cap]).T
-    if len(np.unique(table, axis=0)) < table.shape[0]:
+    if sweep_columns(*leaves) is not None or _repeats(leaves) is not None:
         return None
     return _block_size(leaves, horizon, exact)
+
+
+def _repeats(leaves: tuple) -> tuple[np.ndarray, np.ndarray] | None:
+    """(each distinct column's first index, each column's distinct one) when some columns are
+    the same in every leaf, else None."""
+    table = np.concatenate(leaves).T
+    _, first, again = np.unique(table, axis=0, return_index=True, return_inverse=True)
+    return (first, again.reshape(-1)) if len(first) < table.shape[0] else None
 
 
 def clock_pair(pathway: Pathway, a: tuple, b: tuple, horizon: int, exact: bool = True) -> tuple[np.ndarray, np.ndarray]:
