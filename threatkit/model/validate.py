@@ -95,7 +95,7 @@ def _validate_entries(kind: str, src: Located, into: Layer, quantities: FileQuan
                 continue
             first_seen[raw_id] = i
         try:
-            entry = adapter.validate_python(quantities.parsed(ENTRY_TYPES[kind], item))
+            entry = adapter.validate_python(item, context=quantities)
         except ValidationError as exc:
             problems += errors.translate(exc, src, ENTRY_TYPES[kind], prefix=path)
             if isinstance(raw_id, str):
@@ -103,7 +103,6 @@ def _validate_entries(kind: str, src: Located, into: Layer, quantities: FileQuan
             if kind == "pathways" and isinstance(item, dict):
                 into.invalid_steps |= set(_raw_node_ids(item.get("tree")))
             continue
-        quantities.share(entry)
         into.entries[kind][entry.id] = entry
         into.origins[(kind, entry.id)] = Origin(src, path)
     return problems

@@ -21,6 +21,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PrivateAttr,
+    ValidationInfo,
     WithJsonSchema,
     model_serializer,
     model_validator,
@@ -90,6 +91,11 @@ class Quantity(BaseModel):
         if self.is_scalar:
             return self.mode
         return {"low": self.low, "mode": self.mode, "high": self.high}
+
+
+# Defaults, one frozen value each, shared by every entry that leaves them out.
+_ZERO = Quantity.scalar(0.0)
+_ONE = Quantity.scalar(1.0)
 
 
 def fail(kind: str, message: str, at: tuple = ()) -> PydanticCustomError:
@@ -164,8 +170,15 @@ def _quantity_schema(lo: float, hi: float | None, words: bool, above: bool = Fal
 
 
 def _quantity(lo: float, hi: float | None, words: bool = False, above: bool = False) -> Any:
-    return Annotated[Quantity, BeforeValidator(lambda v: _parse_quantity(v, lo=lo, hi=hi, words=words, above=above)),
-                     WithJsonSchema(_quantity_schema(lo, hi, words, above))]
+    def parse(value: Any) -> Quantity:
+        return _parse_quantity(value, lo=lo, hi=hi, words=words, above=above)
+
+    def validate(value: Any, info: ValidationInfo) -> Quantity:
+        # a file is validated with a context that parses each distinct raw value once (model/quantities.py)
+        shared = getattr(info.context, "quantity", None)
+        return parse(value) if shared is None else shared(parse, value)
+
+    return Annotated[Quantity, BeforeValidator(validate), WithJsonSchema(_quantity_schema(lo, hi, words, above))]
 
 
 Probability = _quantity(0.0, 1.0, words=True)
@@ -298,12 +311,11 @@ class Actor(Entry):
         None, description="RAND operational capacity, OC1..OC5 (informational).")
     budget_usd: NonNegative = Field(description="Money the actor can spend on one pathway.")
     skill: StrictInt = Field(ge=1, le=5, description="Technical skill, 1..5.")
-    accounts: Positive = Field(default_factory=lambda: Quantity.scalar(1.0), description="Accounts the actor can run in parallel.")
+    accounts: Positive = Field(default_factory=lambda: _ONE, description="Accounts the actor can run in parallel.")
     independent_months: NonNegative | None = Field(
         None, description="Months the actor needs to reach the asset's full capability on its own; absent: never.")
 
 
-_ZERO = Quantity.scalar(0.0)       # a gate's cost and time: one frozen value shared by every node
 
 
 LEAF_KEYS = ("p", "cost_usd", "time_days", "skill", "queries", "requires", "min_rank", "retry")
@@ -450,16 +462,18 @@ class Pathway(Entry):
 
     @model_validator(mode="after")
     def _unique_nodes(self) -> Pathway:
-        seen: set[str] = set()
-        stack: list[tuple[Node, tuple]] = [(self.tree, ("tree",))]
-        while stack:
-            node, path = stack.pop()
-            if node.id in seen:
-                raise fail("duplicate_node", f"node id {node.id!r} is used twice in pathway {self.id!r}; "
-                                             "node ids must be unique within a pathway", path + ("id",))
-            seen.add(node.id)
-            for i, child in reversed(list(enumerate(node.children or ()))):
-                stack.append((child, path + ("children", i)))
+        ids = [node.id for node in self.tree.walk()]
+        if len(set(ids)) < len(ids):
+            seen: set[str] = set()
+            stack: list[tuple[Node, tuple]] = [(self.tree, ("tree",))]
+            while stack:                 # the same walk, now with paths: the second use's
+                node, path = stack.pop()
+                if node.id in seen:
+                    raise fail("duplicate_node", f"node id {node.id!r} is used twice in pathway {self.id!r}; "
+                                                 "node ids must be unique within a pathway", path + ("id",))
+                seen.add(node.id)
+                for i, child in reversed(list(enumerate(node.children or ()))):
+                    stack.append((child, path + ("children", i)))
         if self.transfer is not None:
             step = self.nodes.get(self.transfer.samples_from)
             if step is None or not step.is_leaf or step.queries is None:
@@ -481,11 +495,11 @@ class Control(Entry):
     """A control that counters steps, or caps the access, of a scenario."""
 
     counters: tuple[Id, ...] = Field((), description="Step ids or pathway ids the control acts on (a pathway id: every step of it).")
-    effectiveness: Fraction = Field(default_factory=lambda: Quantity.scalar(0.0), description="Multiplies a countered step's p by (1 - effectiveness).")
+    effectiveness: Fraction = Field(default_factory=lambda: _ZERO, description="Multiplies a countered step's p by (1 - effectiveness).")
     detection_per_million_queries: Fraction | None = Field(None, description="Chance of detection per million queries of a countered step.")
     caps_queries_per_day: NonNegative | None = Field(None, description="Caps the tier's queries per account per day.")
     caps_accounts: Positive | None = Field(None, description="Caps the number of accounts the actor can run.")
-    cost_usd: NonNegative = Field(default_factory=lambda: Quantity.scalar(0.0), description="Cost of running the control.")
+    cost_usd: NonNegative = Field(default_factory=lambda: _ZERO, description="Cost of running the control.")
     atlas: tuple[AtlasId, ...] = Field((), description="MITRE ATLAS mitigation ids.")
 
 
@@ -522,7 +536,7 @@ class Exposure(BaseModel):
     controls: tuple[Id, ...] = Field((), description="Control ids in place on it (default none); they act on this "
                                                      "exposure only.")
     relative_capability: RelativeShare = Field(
-        default_factory=lambda: Quantity.scalar(1.0),
+        default_factory=lambda: _ONE,
         description="Its capability as a share of the scenario's asset's, in (0, 1] (default 1).")
 
 
