@@ -23,9 +23,11 @@ def model():
 def settings(model):
     base = Setting.of(model, "status-quo")
     cap = Control(id="explorer-query-cap", name="cap", caps_queries_per_day=Quantity.scalar(1000.0))
+    tight = Control(id="explorer-query-cap", name="cap", caps_queries_per_day=Quantity.scalar(20.0))
     yield base
     yield base.with_controls(base.controls[1:])
     yield base.with_controls(base.controls + (cap,))
+    yield base.with_controls(base.controls + (tight,))      # the same id, another value: it acts on every pathway
     yield Setting(id="explorer", asset=base.asset, actor=model.actor("individual"), tier=model.tier("public-api"),
                   controls=base.controls[:2], scales=model.scales)
 

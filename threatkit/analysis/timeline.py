@@ -713,17 +713,20 @@ def curves(inp: Inputs, det: Inputs | None = None, *, label: str = "", horizon: 
            points: int = DEFAULT_POINTS) -> Curves:
     """Curves for plotting from `inp` (draws); days at `det` (deterministic inputs, default `inp`'s first draw)."""
     days = day_grid(horizon, points)
-    e_rows, d_sum, u_sum, s_sum = [], np.zeros(days.size), np.zeros(days.size), np.zeros(days.size)
-    for lo in range(0, inp.width, CHUNK):
+    grid = days[None, :]
+
+    def block(lo: int) -> tuple[np.ndarray, ...]:
         part = _columns(inp, slice(lo, lo + CHUNK))
-        grid = days[None, :]
         P, sub = held(part, grid), part.substitute(grid)          # shared by the three curves
-        block = (expected_capability(part, grid, P, sub), durable(part, grid, P, sub=sub),
-                 usable(part, grid, P, sub=sub))
-        e_rows.append(block[0])
-        d_sum += block[1].sum(axis=0)
-        u_sum += block[2].sum(axis=0)
-        s_sum += sub.sum(axis=0)
+        return (expected_capability(part, grid, P, sub), durable(part, grid, P, sub=sub).sum(axis=0),
+                usable(part, grid, P, sub=sub).sum(axis=0), sub.sum(axis=0))
+
+    e_rows, d_sum, u_sum, s_sum = [], np.zeros(days.size), np.zeros(days.size), np.zeros(days.size)
+    for e, d, u, s in _on_cores([lambda lo=lo: block(lo) for lo in range(0, inp.width, CHUNK)], inp.width):
+        e_rows.append(e)                 # summed in the order of the draws, as one thread would
+        d_sum += d
+        u_sum += u
+        s_sum += s
     has_substitutes = inp.substitutes is not None and len(inp.substitutes) > 0
     e = np.concatenate(e_rows)
     low, high = column_percentiles(e, [5, 95])
