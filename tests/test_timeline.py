@@ -560,3 +560,27 @@ def test_with_and_without_controls_computed_together_are_each_as_alone(samples):
             assert len(inputs.clocks) == len(expected.clocks)
             for got, want in zip(inputs.clocks, expected.clocks):
                 assert np.array_equal(got, want)
+
+
+@pytest.mark.parametrize("samples", [None, 300])
+def test_scenarios_that_share_clocks_get_each_what_it_gets_alone(capsys, samples):
+    """`threatkit timeline` keeps the clocks of one scenario for the next (a pathway whose leaves are
+    the same has the same clock): every scenario's row is the one `timeline` gives it alone, and so
+    are a restriction comparison's rows, which compute the base once for every policy."""
+    from threatkit.report import restriction_comparison
+    from threatkit.resources import data_path
+
+    model = threatkit.load_model(data_path("examples/mythos.yaml"))
+    extra = ["--samples", str(samples), "--seed", "3"] if samples else []
+    assert main(["timeline", "example:mythos", "--format", "json", *extra]) == 0
+    together = json.loads(capsys.readouterr().out)
+    alone = [json.loads(json.dumps(timeline(model, s.id, samples=samples, seed=3).to_dict()))
+             for s in model.scenarios]
+    assert together == alone
+
+    policies = ("unilateral-restriction", "coordinated-restriction")
+    shared = restriction_comparison(model, "two-labs-status-quo", policies, samples=samples or None, seed=3).data
+    for policy in policies:                  # each policy alone, its base computed afresh
+        own = restriction_comparison(model, "two-labs-status-quo", (policy,), samples=samples or None, seed=3).data
+        rows = [(h, s) for h, s in own.index if s == policy]
+        assert shared.loc[rows].equals(own.loc[rows])

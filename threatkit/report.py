@@ -428,13 +428,14 @@ def restriction_comparison(model: ThreatModel, base: str, policies: tuple[str, .
     percentile of paired draws), the days without access and the acceleration, all in days."""
     import pandas as pd
 
-    from threatkit.analysis.timeline import policy_leads
+    from threatkit.analysis.timeline import ClockMemo, policy_leads
 
     rows = []
+    clocks = ClockMemo()             # the base, computed once per actor and harvest
     for harvest in harvests:
         for policy in (base, *policies):
             actor = model.scenario(policy).actor
-            lead = policy_leads(model, base, policy, (actor,), samples, seed, harvest=harvest)[actor]
+            lead = policy_leads(model, base, policy, (actor,), samples, seed, harvest=harvest, clocks=clocks)[actor]
             rows.append({"harvest": harvest, "scenario": policy, "days to durable": lead.policy_days,
                          f"days bought over {base}": lead.lead_days, "p5": lead.lead_p5, "p95": lead.lead_p95,
                          "days without access": lead.days_without_access,

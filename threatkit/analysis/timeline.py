@@ -121,11 +121,12 @@ def gather(setting: Setting, pathways: tuple[Pathway, ...], sampler: Sampler = S
 
 
 def gather_pair(setting: Setting, bare: Setting, pathways: tuple[Pathway, ...], sampler: Sampler, *,
-                months=None, horizon: int = DEFAULT_HORIZON_DAYS) -> tuple[Inputs, Inputs]:
+                months=None, horizon: int = DEFAULT_HORIZON_DAYS, kept: ClockMemo | None = None) -> tuple[Inputs, Inputs]:
     """`gather` of a setting and of the same setting without its controls (`bare`): a route's
-    clock, and every subtree of it, that the controls do not change is computed once for both."""
+    clock, and every subtree of it, that the controls do not change is computed once for both.
+    `kept`: as gather's."""
     with_, without = _routes(setting, pathways, sampler), _routes(bare, pathways, sampler)
-    clocks = _clock_pairs(with_.leaves, without.leaves, horizon, sampler.exact_clock)
+    clocks = _clock_pairs(with_.leaves, without.leaves, horizon, sampler.exact_clock, kept)
     return (_inputs(setting, pathways, sampler, with_, [a for a, _ in clocks], months, horizon),
             _inputs(bare, pathways, sampler, without, [b for _, b in clocks], months, horizon))
 
@@ -205,15 +206,32 @@ def _clocks(leaves: list, horizon: int, exact: bool, kept: ClockMemo | None = No
     return [found[k] for k in keys]
 
 
-def _clock_pairs(a: list, b: list, horizon: int, exact: bool) -> list[tuple[np.ndarray, np.ndarray]]:
+def _clock_pairs(a: list, b: list, horizon: int, exact: bool,
+                 kept: ClockMemo | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
     """`_clocks` of two lists of the same pathways on the same routes: one clock where their
-    leaves are the same, else both computed together (`clock_pair`)."""
-    def task(pw, rows_a, rows_b):
+    leaves are the same, else both computed together (`clock_pair`). With `kept`, a clock kept
+    for the same leaves is taken, and the clocks computed are kept."""
+    keys = [(kept.key(pw, rows_a, horizon, exact), kept.key(pw, rows_b, horizon, exact)) if kept else (None, None)
+            for (pw, rows_a), (_, rows_b) in zip(a, b)]
+    found = {k: kept.get(k) for pair in keys for k in pair} if kept else {}
+
+    def task(pw, rows_a, rows_b, key_a, key_b):
+        Fa, Fb = found.get(key_a), found.get(key_b)
+        if Fa is not None and Fb is not None:
+            return lambda: (Fa, Fb)
         if all(np.array_equal(x, y) for x, y in zip(rows_a, rows_b)):
             return lambda: (lambda F: (F, F))(clock_of(pw, rows_a, horizon, exact))
-        return lambda: clock_pair(pw, rows_a, rows_b, horizon, exact)
-    return _on_cores([task(pw, rows_a, rows_b) for (pw, rows_a), (_, rows_b) in zip(a, b)],
+        if Fa is None and Fb is None:
+            return lambda: clock_pair(pw, rows_a, rows_b, horizon, exact)
+        return lambda: (Fa if Fa is not None else clock_of(pw, rows_a, horizon, exact),
+                        Fb if Fb is not None else clock_of(pw, rows_b, horizon, exact))
+    made = _on_cores([task(pw, rows_a, rows_b, *pair) for ((pw, rows_a), (_, rows_b)), pair in zip(zip(a, b), keys)],
                      a[0][1][0].shape[1] if a else 0)
+    if kept is not None:
+        for (key_a, key_b), (Fa, Fb) in zip(keys, made):
+            kept.put(key_a, Fa)
+            kept.put(key_b, Fb)
+    return made
 
 
 def _on_cores(tasks: list, width: int) -> list:
@@ -606,18 +624,21 @@ class Answer:
     @classmethod
     def of(cls, model: ThreatModel, scenario: str, sampler: Sampler, *, threshold: float | None = None,
            horizon: int = DEFAULT_HORIZON_DAYS, setting: Setting | None = None,
-           pathways: tuple[Pathway, ...] | None = None, harvest: str | None = None) -> Answer:
+           pathways: tuple[Pathway, ...] | None = None, harvest: str | None = None,
+           clocks: ClockMemo | None = None) -> Answer:
         """`setting` replaces the scenario's own (other controls, from the explorer); `threshold`
-        and `harvest` override the scenario's (or the setting's)."""
+        and `harvest` override the scenario's (or the setting's). `clocks`: clocks kept from other
+        scenarios (those of pathways with the same leaves are taken), where this one's are kept."""
         s = model.scenario(scenario)
         setting = (setting or Setting.of(model, s)).with_options(threshold, harvest)
         months = independent_months(setting, s)
         chosen = model.pathways if pathways is None else pathways
         bare = setting.without_controls()              # none of the scenario's nor its exposures' controls
         if bare == setting:
-            with_ = without = gather(setting, chosen, sampler, months=months, horizon=int(horizon))
+            with_ = without = gather(setting, chosen, sampler, months=months, horizon=int(horizon), kept=clocks)
         else:
-            with_, without = gather_pair(setting, bare, chosen, sampler, months=months, horizon=int(horizon))
+            with_, without = gather_pair(setting, bare, chosen, sampler, months=months, horizon=int(horizon),
+                                         kept=clocks)
         return cls(with_, without, int(horizon))
 
     def days(self) -> dict[str, np.ndarray]:
@@ -634,20 +655,22 @@ class Answer:
 
 def timeline(model: ThreatModel, scenario: str, *, threshold: float | None = None, samples: int | None = None,
              seed: int = 0, horizon: int = DEFAULT_HORIZON_DAYS, setting: Setting | None = None,
-             harvest: str | None = None) -> Timeline:
+             harvest: str | None = None, clocks: ClockMemo | None = None) -> Timeline:
     """The scenario's capability timeline (deterministic), with per-draw percentiles when `samples`.
-    `setting` replaces the scenario's own (e.g. other controls, from the explorer)."""
+    `setting` replaces the scenario's own (e.g. other controls, from the explorer); `clocks`: as
+    Answer.of's, for many scenarios of one model (the same numbers, computed once)."""
     det, mc = answers(model, scenario, samples=samples, seed=seed, threshold=threshold, horizon=horizon,
-                      setting=setting, harvest=harvest)
+                      setting=setting, harvest=harvest, clocks=clocks)
     return timeline_of(scenario, det, mc if samples else None, samples=samples, seed=seed)
 
 
 def answers(model: ThreatModel, scenario: str, *, samples: int | None = None, seed: int = 0,
             threshold: float | None = None, horizon: int = DEFAULT_HORIZON_DAYS,
-            setting: Setting | None = None, harvest: str | None = None) -> tuple[Answer, Answer]:
+            setting: Setting | None = None, harvest: str | None = None,
+            clocks: ClockMemo | None = None) -> tuple[Answer, Answer]:
     """(at deterministic values, over `samples` draws: the same Answer without samples), which
     `timeline_of` and `curves_of` share (a report needs both)."""
-    options = dict(threshold=threshold, horizon=horizon, setting=setting, harvest=harvest)
+    options = dict(threshold=threshold, horizon=horizon, setting=setting, harvest=harvest, clocks=clocks)
     det = Answer.of(model, scenario, Sampler(), **options)
     mc = det if not samples else Answer.of(model, scenario, Sampler(samples, seed), **options)
     return det, mc
@@ -787,11 +810,12 @@ class PolicyLead:
 
 def policy_leads(model: ThreatModel, base: str, policy: str, actors: tuple[str, ...] | None = None,
                  samples: int | None = None, seed: int = 0, horizon: int = DEFAULT_HORIZON_DAYS,
-                 harvest: str | None = None) -> dict[str, PolicyLead]:
+                 harvest: str | None = None, clocks: ClockMemo | None = None) -> dict[str, PolicyLead]:
     """For each actor (default: all), days to durable capability under `base` and under `policy`
     (their tiers, controls, exposures and substitutes, for that actor), the lead the policy buys
-    and the acceleration under each (against the days without access)."""
+    and the acceleration under each (against the days without access). `clocks`: as Answer.of's."""
     scenarios = {"base": model.scenario(base), "policy": model.scenario(policy)}
+    clocks = ClockMemo() if clocks is None else clocks    # a pathway the policy leaves alone: one clock
     out = {}
     for actor_id in actors if actors is not None else [x.id for x in model.actors]:
         model.actor(actor_id)                        # an unknown actor: KeyError naming the closest
@@ -800,7 +824,8 @@ def policy_leads(model: ThreatModel, base: str, policy: str, actors: tuple[str, 
             days = {}
             for name, s in scenarios.items():
                 setting = Setting.of(model, s.model_copy(update={"actor": actor_id}), harvest=harvest)
-                inp = gather(setting, model.pathways, sampler, months=independent_months(setting), horizon=horizon)
+                inp = gather(setting, model.pathways, sampler, months=independent_months(setting), horizon=horizon,
+                             kept=clocks)
                 days[name] = days_to_durable(inp, horizon)
                 if name == "base":
                     days["independent"], days["substitute"] = inp.parity, inp.days_substitute

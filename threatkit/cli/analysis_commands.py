@@ -73,14 +73,18 @@ def cmd_assess(args: argparse.Namespace) -> int:
     return 0
 
 
+CLOCKS_KEPT = 512 << 20          # bytes of clocks `timeline` keeps for the scenarios after
+
+
 @command
 def cmd_timeline(args: argparse.Namespace) -> int:
-    from threatkit.analysis.timeline import timeline
+    from threatkit.analysis.timeline import ClockMemo, timeline
     from threatkit.tabular import TIMELINE_COLUMNS, timeline_row
 
     model = _load(args.file).with_harvest(args.harvest)
+    clocks = ClockMemo(limit=CLOCKS_KEPT)      # scenarios share the clocks of pathways their differences leave alone
     results = [timeline(model, s.id, threshold=args.threshold, samples=args.samples, seed=args.seed,
-                        horizon=args.horizon) for s in _scenarios(model, args)]
+                        horizon=args.horizon, clocks=clocks) for s in _scenarios(model, args)]
     rows = [t.to_dict() for t in results]
     if args.format == "json":
         output = json.dumps(rows, indent=2) + "\n"
