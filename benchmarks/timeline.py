@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import sys
 import timeit
-from dataclasses import replace
 
 from pathlib import Path
 
