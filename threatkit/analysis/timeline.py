@@ -114,7 +114,7 @@ def gather(setting: Setting, pathways: tuple[Pathway, ...], sampler: Sampler = S
     """Evaluate every pathway on every route of the setting (its own access, then each exposure)
     and collect the curves' inputs, each route's clock over days 0..horizon included. `months` is
     (quantity or None, draw key) from `independent_months`. `kept`: clocks already computed for
-    the same leaves (an explorer's)."""
+    the same leaves (an explorer's, or other scenarios' of one model), where this one's are kept."""
     routes = _routes(setting, pathways, sampler)
     clocks = _clocks(routes.leaves, horizon, sampler.exact_clock, kept)
     return _inputs(setting, pathways, sampler, routes, clocks, months, horizon)

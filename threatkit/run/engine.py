@@ -47,10 +47,10 @@ def engine_name(engine: str) -> str | None:
 
 def warm_up(exercise: bool = True) -> None:
     """Import what report notebooks use and, with `exercise`, draw a small report and start the
-    WebAssembly renderer, once per process, so that every forked child starts warm. (The
-    WebAssembly runtime starts no threads, so it is safe to initialise before fork; checked in
-    tests.) A single report needs only the imports: its one child would build the exercise's
-    caches itself, no slower, and the exercise's own report would be drawn for nothing (0.6 s)."""
+    WebAssembly renderer, once per process, so that every forked child starts warm. (Every fork
+    starts the renderer anyway, processes.fork: a child must never compile it.) A single report
+    needs only the imports: its one child would build the exercise's caches itself, no slower,
+    and the exercise's own report would be drawn for nothing (0.6 s)."""
     global _WARM, _EXERCISED
     if _EXERCISED or (_WARM and not exercise):
         return
