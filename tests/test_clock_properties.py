@@ -163,6 +163,43 @@ def test_a_planned_harvest_changes_nothing_without_transfer_curves(doc):
     assert adaptive.to_dict() | {"harvest": None} == planned.to_dict() | {"harvest": None}
 
 
+@SETTINGS
+@given(doc=models(), substitutes=st.sampled_from([None, [[0, 0.2], [6, 0.7]], [[0, 0.6]]]))
+def test_clocks_stopped_on_the_last_day_read_change_no_answer(doc, substitutes):
+    # Each route's clock is computed only to the last day anything reads it on (parity; for days
+    # alone, the substitutes' day too; for a pathway that needs access, its end): every answer must
+    # be what clocks computed to the horizon give. At the modes the clock is exact, so equal to
+    # the bit; over draws (single precision by FFT) the curves to the FFT's rounding.
+    from unittest import mock
+
+    import numpy as np
+
+    from threatkit.analysis import timeline as module
+
+    if substitutes is not None:
+        doc = dict(doc, substitutes=[{"id": "sub", "share": substitutes}])
+    model = threatkit.load_text(yaml.safe_dump(doc, sort_keys=False))
+
+    def every_day(routes, world, reads, horizon):
+        return [horizon] * len(routes.leaves)
+
+    def answers():
+        return (module.timeline(model, "s").to_dict(), module.scenario_curves(model, "s"),
+                module.scenario_curves(model, "s", samples=40, seed=3), module.policy_leads(model, "s", "s"))
+    stopped = answers()
+    with mock.patch.object(module, "_last_days", every_day):
+        full = answers()
+    assert stopped[0] == full[0]
+    np.testing.assert_equal([vars(x) for x in stopped[3].values()], [vars(x) for x in full[3].values()])  # nan == nan
+    for ours, theirs, exact in ((stopped[1], full[1], True), (stopped[2], full[2], False)):
+        for a, b in zip(ours, theirs):
+            for name in ("expected", "expected_low", "expected_high", "durable", "usable"):
+                if exact:
+                    assert np.array_equal(getattr(a, name), getattr(b, name)), name
+                else:
+                    assert np.allclose(getattr(a, name), getattr(b, name), rtol=0, atol=1e-5), name
+
+
 def test_leaf_clocks_at_the_edges():
     """1 - (1 - p)^min(floor(t / tau), cap), by hand: a p too small to move 1 - p, instant attempts
     (tau 0: all of them at once), a step tried once, an infeasible step (infinite time)."""

@@ -534,8 +534,9 @@ def test_timeline_takes_a_shipped_example_by_name(capsys):
 def test_ecosystem_example_weight_theft_over_time():
     # the one-shot insider gives 0.12 from day 60; the intrusion brings it to 0.56 on day 240 and
     # 1 - 0.88 x 0.5^2 = 0.78 on day 480 (2 of the 10 attempts a $50M budget pays for)
+    # (no parity here: with it, the clocks stop on its day 274, after which nothing reads them)
     model = threatkit.load_model(ECOSYSTEM)
-    inp = inputs(model, "unilateral")
+    inp = gather(Setting.of(model, "unilateral"), model.pathways, months=(None, ()))
     k = [pw.id for pw in inp.pathways].index("weight-theft")
     P = held(inp, np.array([[59, 60, 239, 240, 480]], float))[k, 0]
     assert P == pytest.approx([0.0, 0.12, 0.12, 1 - 0.88 * 0.5, 1 - 0.88 * 0.25])
@@ -584,3 +585,13 @@ def test_scenarios_that_share_clocks_get_each_what_it_gets_alone(capsys, samples
         own = restriction_comparison(model, "two-labs-status-quo", (policy,), samples=samples or None, seed=3).data
         rows = [(h, s) for h, s in own.index if s == policy]
         assert shared.loc[rows].equals(own.loc[rows])
+
+
+def test_inputs_gathered_for_days_refuse_the_expected_share():
+    # their clocks stop where durable capability is certain (the substitutes' day), before E(t) is
+    # known: E(t) from them would be wrong past that day, so it is refused rather than computed
+    model = threatkit.load_model(ECOSYSTEM)
+    inp = gather(Setting.of(model, "unilateral"), model.pathways, reads="days")
+    with pytest.raises(ValueError, match="days only"):
+        expected_capability(inp, np.array([[30.0]]))
+    assert at(durable, inp, 30) == at(durable, inputs(model, "unilateral"), 30)

@@ -23,20 +23,14 @@ controls, the same inputs are drawn.
 """
 from __future__ import annotations
 
-import hashlib
 import math
-import os
-import threading
-from collections import OrderedDict
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from threatkit.analysis.assess import Setting, evaluate_blocks, leaf_table, share
-from threatkit.analysis.clock import (
-    BY_LEVELS, node_clocks, paired_clocks, root_clock, settled_at, settling, sweep_columns)
+from threatkit.analysis.assess import Setting, evaluate_blocks, share
 from threatkit.analysis.grid import column_percentiles
+from threatkit.analysis.route_clocks import ClockMemo, on_cores, route_clock_pairs, route_clocks
 from threatkit.analysis.simulate import Sampler
 from threatkit.analysis.substitutes import Shares
 from threatkit.analysis.transfer import reaches
@@ -47,7 +41,6 @@ DAYS_PER_MONTH = 365.25 / 12        # as in parity_day: a month is a twelfth of 
 REPORT_DAYS = (30, 90, 180, 365)      # the days of expected_capability in JSON
 DEFAULT_POINTS = 600
 CHUNK = 128                           # draws per block on the curves grid: a block's arrays stay in cache (15% faster than 512)
-CLOCK_BYTES = 256 << 20   # about what a block of draws of a tree's clock may hold at once
 
 
 @dataclass(frozen=True, eq=False)
@@ -71,6 +64,7 @@ class Inputs:
     route_duration: np.ndarray | None = None   # (K, D) days each route's access lasts (None: `duration` for all)
     substitutes: Shares | None = None           # what the world offers without access (None: nothing)
     days_substitute: np.ndarray | None = None   # (D,) first day sub(t) reaches the threshold (inf: never)
+    reads: str = "curves"     # "days": the clocks stop where durable and usable reach 1 (gather's `reads`)
 
     @property
     def width(self) -> int:
@@ -109,26 +103,54 @@ def parity_day(months: np.ndarray | float) -> np.ndarray:
     return np.ceil(np.asarray(months, float) * 365.25 / 12)
 
 
+READS = ("curves", "days")
+
+
 def gather(setting: Setting, pathways: tuple[Pathway, ...], sampler: Sampler = Sampler(), *,
-           months=None, horizon: int = DEFAULT_HORIZON_DAYS, kept: ClockMemo | None = None) -> Inputs:
+           months=None, horizon: int = DEFAULT_HORIZON_DAYS, kept: ClockMemo | None = None,
+           reads: str = "curves") -> Inputs:
     """Evaluate every pathway on every route of the setting (its own access, then each exposure)
-    and collect the curves' inputs, each route's clock over days 0..horizon included. `months` is
-    (quantity or None, draw key) from `independent_months`. `kept`: clocks already computed for
-    the same leaves (an explorer's, or other scenarios' of one model), where this one's are kept."""
+    and collect the curves' inputs, each route's clock included. `months` is (quantity or None,
+    draw key) from `independent_months`. `kept`: clocks already computed for the same leaves (an
+    explorer's, or other scenarios' of one model), where this one's are kept. `reads`: what the
+    inputs are for, which sets the last day each clock is computed to (`_last_days`): "curves"
+    (every quantity) or "days" (days to durable and to usable, lead and acceleration only)."""
     routes = _routes(setting, pathways, sampler)
-    clocks = _clocks(routes.leaves, horizon, sampler.exact_clock, kept)
-    return _inputs(setting, pathways, sampler, routes, clocks, months, horizon)
+    world = _World.of(setting, sampler, months, horizon)
+    clocks = route_clocks(routes.leaves, _last_days(routes, world, reads, horizon), sampler.exact_clock, kept)
+    return _inputs(setting, pathways, sampler, routes, clocks, world, reads)
 
 
 def gather_pair(setting: Setting, bare: Setting, pathways: tuple[Pathway, ...], sampler: Sampler, *,
-                months=None, horizon: int = DEFAULT_HORIZON_DAYS, kept: ClockMemo | None = None) -> tuple[Inputs, Inputs]:
+                months=None, horizon: int = DEFAULT_HORIZON_DAYS, kept: ClockMemo | None = None,
+                reads: str = "curves") -> tuple[Inputs, Inputs]:
     """`gather` of a setting and of the same setting without its controls (`bare`): a route's
     clock, and every subtree of it, that the controls do not change is computed once for both.
-    `kept`: as gather's."""
+    `kept`, `reads`: as gather's."""
     with_, without = _routes(setting, pathways, sampler), _routes(bare, pathways, sampler)
-    clocks = _clock_pairs(with_.leaves, without.leaves, horizon, sampler.exact_clock, kept)
-    return (_inputs(setting, pathways, sampler, with_, [a for a, _ in clocks], months, horizon),
-            _inputs(bare, pathways, sampler, without, [b for _, b in clocks], months, horizon))
+    world, bare_world = _World.of(setting, sampler, months, horizon), _World.of(bare, sampler, months, horizon)
+    last = [max(a, b) for a, b in zip(_last_days(with_, world, reads, horizon),
+                                      _last_days(without, bare_world, reads, horizon))]
+    clocks = route_clock_pairs(with_.leaves, without.leaves, last, sampler.exact_clock, kept)
+    return (_inputs(setting, pathways, sampler, with_, [a for a, _ in clocks], world, reads),
+            _inputs(bare, pathways, sampler, without, [b for _, b in clocks], bare_world, reads))
+
+
+@dataclass(frozen=True)
+class _World:
+    """What the actor gets without access, per draw: its own development and the substitutes."""
+
+    parity: np.ndarray              # (D,) day of independent parity (inf: never)
+    substitutes: Shares
+    days_substitute: np.ndarray     # (D,) first day the substitutes reach the threshold (inf: never)
+
+    @classmethod
+    def of(cls, setting: Setting, sampler: Sampler, months, horizon: int) -> _World:
+        """`months` as gather's."""
+        quantity, key = months if months is not None else independent_months(setting)
+        parity = parity_day(sampler.draw_one(quantity, *key)) if quantity is not None else np.full(sampler.width, np.inf)
+        substitutes = Shares.of(setting.substitutes, sampler)
+        return cls(parity, substitutes, substitutes.first_day(float(setting.threshold), int(horizon)))
 
 
 @dataclass(frozen=True)
@@ -159,14 +181,31 @@ def _routes(setting: Setting, pathways: tuple[Pathway, ...], sampler: Sampler) -
     return _Routes(rows, leaves, ends)
 
 
+def _last_days(routes: _Routes, world: _World, reads: str, horizon: int) -> list[int]:
+    """Per route, the last day its clock is read on. Never from the parity day on: the actor then
+    holds the whole capability whatever the routes do, so durable, usable and E(t) are 1 without
+    them. For days only (`reads` "days"), never from the day the substitutes reach the threshold
+    on either: durable and usable are 1 from then on, and the days found are the earlier of that
+    day and the first day the routes and own development reach 1/2. For a pathway that needs
+    access, never after its access ends (`held` reads it there). A clock computed to that day has
+    the same numbers on every day read as one computed to the horizon (a day's chance depends on
+    earlier days only) and costs, in the Mythos example, a tenth."""
+    if reads not in READS:
+        raise ValueError(f"reads must be one of {', '.join(READS)}, found {reads!r}")
+    until = world.parity if reads == "curves" else np.minimum(world.parity, world.days_substitute)
+    out = []
+    for (pw, _), end in zip(routes.leaves, routes.ends):
+        read = np.minimum(until, np.floor(end)) if pw.needs_access else until
+        last = np.nan_to_num(read, nan=horizon, posinf=horizon).max(initial=0.0)
+        out.append(int(min(horizon, max(0.0, last))))
+    return out
+
+
 def _inputs(setting: Setting, pathways: tuple[Pathway, ...], sampler: Sampler, routes: _Routes, clocks: list,
-            months, horizon: int) -> Inputs:
+            world: _World, reads: str) -> Inputs:
     width = sampler.width
     duration = sampler.draw_one(setting.tier.duration_days, "tier", setting.tier.id, "duration_days")
-    quantity, key = months if months is not None else independent_months(setting)
-    parity = parity_day(sampler.draw_one(quantity, *key)) if quantity is not None else np.full(width, np.inf)
     table = {k: np.array(v).reshape(-1, width) if v else np.zeros((0, width)) for k, v in routes.rows.items()}
-    substitutes = Shares.of(setting.substitutes, sampler)
     n_routes = len(setting.routes)
     ends = routes.ends
     return Inputs(
@@ -174,206 +213,9 @@ def _inputs(setting: Setting, pathways: tuple[Pathway, ...], sampler: Sampler, r
         cost=table["cost"], clocks=tuple(clocks),
         persistent=np.array([pw.persistent for pw in pathways] * n_routes, bool),
         needs_access=np.array([pw.needs_access for pw in pathways] * n_routes, bool),
-        duration=duration, parity=parity, threshold=float(setting.threshold),
+        duration=duration, parity=world.parity, threshold=float(setting.threshold),
         route_duration=np.array(ends, float).reshape(-1, width) if ends else np.zeros((0, width)),
-        substitutes=substitutes,
-        days_substitute=substitutes.first_day(float(setting.threshold), int(horizon)))
-
-
-def _clocks(leaves: list, horizon: int, exact: bool, kept: ClockMemo | None = None) -> list[np.ndarray]:
-    """Each pathway's clock from its leaves' (p, tau, cap), on the machine's cores: the clocks are
-    independent, pure numpy (which works outside the interpreter lock), and come back in order.
-    With `kept`, a pathway whose leaves are those of a kept clock takes that clock."""
-    found: dict = {}
-    if kept is not None:                        # each clock not kept computed once (routes may share one)
-        keys = [kept.key(pw, rows, horizon, exact) for pw, rows in leaves]
-        for k in keys:
-            found.setdefault(k, kept.get(k))
-        todo = list({k: (k, item) for k, item in zip(keys, leaves) if found[k] is None}.values())
-    else:
-        keys = list(range(len(leaves)))
-        todo = list(zip(keys, leaves))
-    if kept is None:
-        tasks = [lambda pw=pw, rows=rows: clock_of(pw, rows, horizon, exact) for _, (pw, rows) in todo]
-    else:                                       # from the reference of the pathway on that route
-        slot = {k: i for i, k in reversed(list(enumerate(keys)))}
-        tasks = [lambda pw=pw, rows=rows, k=k: kept.clock(pw, rows, horizon, exact, slot[k]) for k, (pw, rows) in todo]
-    made = _on_cores(tasks, leaves[0][1][0].shape[1] if leaves else 0)
-    for (k, _), clock in zip(todo, made):
-        found[k] = clock
-        if kept is not None:
-            kept.put(k, clock)
-    return [found[k] for k in keys]
-
-
-def _clock_pairs(a: list, b: list, horizon: int, exact: bool,
-                 kept: ClockMemo | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
-    """`_clocks` of two lists of the same pathways on the same routes: one clock where their
-    leaves are the same, else both computed together (`clock_pair`). With `kept`, a clock kept
-    for the same leaves is taken, and the clocks computed are kept."""
-    keys = [(kept.key(pw, rows_a, horizon, exact), kept.key(pw, rows_b, horizon, exact)) if kept else (None, None)
-            for (pw, rows_a), (_, rows_b) in zip(a, b)]
-    found = {k: kept.get(k) for pair in keys for k in pair} if kept else {}
-
-    def task(pw, rows_a, rows_b, key_a, key_b):
-        Fa, Fb = found.get(key_a), found.get(key_b)
-        if Fa is not None and Fb is not None:
-            return lambda: (Fa, Fb)
-        if all(np.array_equal(x, y) for x, y in zip(rows_a, rows_b)):
-            return lambda: (lambda F: (F, F))(clock_of(pw, rows_a, horizon, exact))
-        if Fa is None and Fb is None:
-            return lambda: clock_pair(pw, rows_a, rows_b, horizon, exact)
-        return lambda: (Fa if Fa is not None else clock_of(pw, rows_a, horizon, exact),
-                        Fb if Fb is not None else clock_of(pw, rows_b, horizon, exact))
-    made = _on_cores([task(pw, rows_a, rows_b, *pair) for ((pw, rows_a), (_, rows_b)), pair in zip(zip(a, b), keys)],
-                     a[0][1][0].shape[1] if a else 0)
-    if kept is not None:
-        for (key_a, key_b), (Fa, Fb) in zip(keys, made):
-            kept.put(key_a, Fa)
-            kept.put(key_b, Fb)
-    return made
-
-
-def _on_cores(tasks: list, width: int) -> list:
-    """The tasks' results in order, on the machine's cores: the clocks are independent, pure
-    numpy (which works outside the interpreter lock)."""
-    if len(tasks) < 2 or (os.cpu_count() or 1) < 2 or width < 64:      # small work: threads cost more
-        return [task() for task in tasks]
-    with ThreadPoolExecutor(min(len(tasks), os.cpu_count() or 1)) as pool:
-        return list(pool.map(lambda task: task(), tasks))
-
-
-class ClockMemo:
-    """Clocks by the content of their leaves, the most recent within `limit` bytes: an explorer's
-    settings differ in a control or two, and every pathway no control of theirs touches has the
-    same leaves, so the same clock (read-only).
-
-    And, per pathway, a reference: every node's clock for the leaves it was last computed from
-    (within `reference_limit` bytes in all). A pathway a control does touch then recomputes only
-    the nodes above the leaves the control changes (clock.node_clocks)."""
-
-    def __init__(self, limit: float = 256 << 20, reference_limit: float = 128 << 20):
-        self.limit, self._kept = limit, OrderedDict()
-        self.reference_limit, self._references, self._lock = reference_limit, {}, threading.Lock()
-
-    def clock(self, pathway: Pathway, leaves: tuple, horizon: int, exact: bool, route: int = 0) -> np.ndarray:
-        """clock_of(pathway, leaves, ...), from the reference of the pathway on that route (its
-        place in the setting's routes x pathways) when it has one; its nodes then kept as the
-        reference, room allowing. Safe to call from several threads."""
-        flat = leaf_table(pathway).flat
-        block = _block(leaves, horizon, exact) if len(flat.nodes) < BY_LEVELS else None
-        if block is None:
-            return clock_of(pathway, leaves, horizon, exact)
-        key = (id(pathway), pathway.id, route, horizon, exact, leaves[0].shape, block)
-        with self._lock:
-            size, parts = self._references.get(key, (0, None))
-        blocks = [tuple(x[:, lo:lo + block] for x in leaves) for lo in range(0, leaves[0].shape[1], block)]
-        made = [node_clocks(flat, part, horizon, exact, keep=True, reference=parts[b] if parts else None)
-                for b, part in enumerate(blocks)]
-        new = sum(F.nbytes for _, kept in made for F in {id(F): F for F in kept.values()}.values())
-        with self._lock:                        # the latest becomes the reference: the next setting is near it
-            if self._reference_bytes() - size + new <= self.reference_limit:
-                self._references[key] = (new, [(part, kept) for part, (_, kept) in zip(blocks, made)])
-        return stack_clocks([F for F, _ in made])
-
-    def _reference_bytes(self) -> int:
-        return sum(size for size, _ in self._references.values())
-
-    @staticmethod
-    def key(pathway: Pathway, rows: tuple, horizon: int, exact: bool) -> tuple:
-        digest = hashlib.blake2b(digest_size=16)
-        for a in rows:
-            digest.update(np.ascontiguousarray(a, float).tobytes())
-        return (id(pathway), pathway.id, horizon, exact, rows[0].shape, digest.hexdigest())
-
-    def get(self, key):
-        clock = self._kept.get(key)
-        if clock is not None:
-            self._kept.move_to_end(key)
-        return clock
-
-    def put(self, key, clock: np.ndarray) -> None:
-        if self.limit <= 0:
-            return
-        clock.flags.writeable = False
-        self._kept[key] = clock
-        while sum(c.nbytes for c in self._kept.values()) > self.limit and len(self._kept) > 1:
-            self._kept.popitem(last=False)
-
-
-def clock_of(pathway: Pathway, leaves: tuple, horizon: int, exact: bool = True) -> np.ndarray:
-    """The pathway's clock, F_root over days 0..T for each column (blocks of columns), from its
-    leaves' (p, tau, cap) rows; `exact` as in clock.root_clock."""
-    flat = leaf_table(pathway).flat
-    p, tau, cap = leaves
-    if sweep_columns(p, tau, cap) is not None:
-        return root_clock(flat, leaves, horizon, exact)         # a sweep's columns cost only what they change
-    repeats = _repeats(leaves)            # columns with the same leaves have the same clock (Sobol' columns
-    if repeats is not None:               # that move other inputs)
-        first, again = repeats
-        order = np.sort(first)                       # the distinct columns, in their first order
-        position = np.empty(again.size, np.intp)
-        position[order] = np.arange(order.size)
-        clock = clock_of(pathway, (p[:, order], tau[:, order], cap[:, order]), horizon, exact)
-        return clock[position[first][again]]
-    block = _block_size(leaves, horizon, exact)
-    parts = [root_clock(flat, (p[:, lo:lo + block], tau[:, lo:lo + block], cap[:, lo:lo + block]),
-                        horizon, exact=exact)
-             for lo in range(0, p.shape[1], block)]
-    return stack_clocks(parts)
-
-
-def _block_size(leaves: tuple, horizon: int, exact: bool) -> int:
-    """Columns computed at once: the clock holds a level's days x draws, about thrice every leaf's
-    days per column, within CLOCK_BYTES; at most 256 (in cache)."""
-    p, tau, cap = leaves
-    dtype = np.float64 if exact else np.float32
-    days = np.minimum(horizon, settling(p, tau, cap, horizon, settled_at(dtype))).max(axis=1).sum()
-    per_column = 3 * np.dtype(dtype).itemsize * max(1, int(days))
-    return max(1, min(256, CLOCK_BYTES // per_column))
-
-
-def _block(leaves: tuple, horizon: int, exact: bool) -> int | None:
-    """`_block_size` for columns that clock_of computes in blocks: neither a sweep's nor with
-    repeated columns (else None)."""
-    if sweep_columns(*leaves) is not None or _repeats(leaves) is not None:
-        return None
-    return _block_size(leaves, horizon, exact)
-
-
-def _repeats(leaves: tuple) -> tuple[np.ndarray, np.ndarray] | None:
-    """(each distinct column's first index, each column's distinct one) when some columns are
-    the same in every leaf, else None."""
-    table = np.concatenate(leaves).T
-    _, first, again = np.unique(table, axis=0, return_index=True, return_inverse=True)
-    return (first, again.reshape(-1)) if len(first) < table.shape[0] else None
-
-
-def clock_pair(pathway: Pathway, a: tuple, b: tuple, horizon: int, exact: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """(clock_of(pathway, a, ...), clock_of(pathway, b, ...)) for leaves over the same columns:
-    block by block as clock_of, each subtree the two share computed once (clock.paired_clocks)."""
-    flat = leaf_table(pathway).flat
-    block = _block(a, horizon, exact) if len(flat.nodes) < BY_LEVELS else None
-    if block is None or _block(b, horizon, exact) != block:
-        return clock_of(pathway, a, horizon, exact), clock_of(pathway, b, horizon, exact)
-    parts = [paired_clocks(flat, tuple(x[:, lo:lo + block] for x in a), tuple(x[:, lo:lo + block] for x in b),
-                           horizon, exact)
-             for lo in range(0, a[0].shape[1], block)]
-    return stack_clocks([x for x, _ in parts]), stack_clocks([y for _, y in parts])
-
-
-def stack_clocks(parts: list[np.ndarray]) -> np.ndarray:
-    """Clocks of blocks of columns as one: each carried on to the latest settling day."""
-    if len(parts) == 1:
-        return parts[0]
-    out = np.empty((sum(F.shape[0] for F in parts), max(F.shape[1] for F in parts)), dtype=parts[0].dtype)
-    lo = 0
-    for F in parts:
-        hi = lo + F.shape[0]
-        out[lo:hi, :F.shape[1]] = F
-        out[lo:hi, F.shape[1]:] = F[:, -1:]
-        lo = hi
-    return out
+        substitutes=world.substitutes, days_substitute=world.days_substitute, reads=reads)
 
 
 # ---- the curves, at given days ----------------------------------------------------------
@@ -443,6 +285,9 @@ def expected_capability(inp: Inputs, days: np.ndarray, P: np.ndarray | None = No
                         sub: np.ndarray | None = None) -> np.ndarray:
     """E[largest share held durably by each day]: own development counting 1, the substitutes
     sub(t) for sure, every persistent route its share: (D, M). `P`: held(inp, days)."""
+    if inp.reads != "curves":
+        raise ValueError("these inputs were gathered for days only (reads='days'): their clocks stop where "
+                         "durable capability is certain, before E(t) is; gather them with reads='curves'")
     keep = inp.persistent
     P = (held(inp, days) if P is None else P)[keep]                    # (K', D, M)
     s = inp.share[keep]                                                 # (K', D)
@@ -625,20 +470,22 @@ class Answer:
     def of(cls, model: ThreatModel, scenario: str, sampler: Sampler, *, threshold: float | None = None,
            horizon: int = DEFAULT_HORIZON_DAYS, setting: Setting | None = None,
            pathways: tuple[Pathway, ...] | None = None, harvest: str | None = None,
-           clocks: ClockMemo | None = None) -> Answer:
+           clocks: ClockMemo | None = None, reads: str = "curves") -> Answer:
         """`setting` replaces the scenario's own (other controls, from the explorer); `threshold`
         and `harvest` override the scenario's (or the setting's). `clocks`: clocks kept from other
-        scenarios (those of pathways with the same leaves are taken), where this one's are kept."""
+        scenarios (those of pathways with the same leaves are taken), where this one's are kept.
+        `reads`: "days" when only `days` will be asked of it (gather's)."""
         s = model.scenario(scenario)
         setting = (setting or Setting.of(model, s)).with_options(threshold, harvest)
         months = independent_months(setting, s)
         chosen = model.pathways if pathways is None else pathways
         bare = setting.without_controls()              # none of the scenario's nor its exposures' controls
         if bare == setting:
-            with_ = without = gather(setting, chosen, sampler, months=months, horizon=int(horizon), kept=clocks)
+            with_ = without = gather(setting, chosen, sampler, months=months, horizon=int(horizon), kept=clocks,
+                                     reads=reads)
         else:
             with_, without = gather_pair(setting, bare, chosen, sampler, months=months, horizon=int(horizon),
-                                         kept=clocks)
+                                         kept=clocks, reads=reads)
         return cls(with_, without, int(horizon))
 
     def days(self) -> dict[str, np.ndarray]:
@@ -660,19 +507,20 @@ def timeline(model: ThreatModel, scenario: str, *, threshold: float | None = Non
     `setting` replaces the scenario's own (e.g. other controls, from the explorer); `clocks`: as
     Answer.of's, for many scenarios of one model (the same numbers, computed once)."""
     det, mc = answers(model, scenario, samples=samples, seed=seed, threshold=threshold, horizon=horizon,
-                      setting=setting, harvest=harvest, clocks=clocks)
+                      setting=setting, harvest=harvest, clocks=clocks, reads="days")
     return timeline_of(scenario, det, mc if samples else None, samples=samples, seed=seed)
 
 
 def answers(model: ThreatModel, scenario: str, *, samples: int | None = None, seed: int = 0,
             threshold: float | None = None, horizon: int = DEFAULT_HORIZON_DAYS,
             setting: Setting | None = None, harvest: str | None = None,
-            clocks: ClockMemo | None = None) -> tuple[Answer, Answer]:
+            clocks: ClockMemo | None = None, reads: str = "curves") -> tuple[Answer, Answer]:
     """(at deterministic values, over `samples` draws: the same Answer without samples), which
-    `timeline_of` and `curves_of` share (a report needs both)."""
+    `timeline_of` and `curves_of` share (a report needs both). `reads`: "days" when the draws'
+    Answer serves only `timeline_of` (Answer.of's); the deterministic one serves E(t) as well."""
     options = dict(threshold=threshold, horizon=horizon, setting=setting, harvest=harvest, clocks=clocks)
     det = Answer.of(model, scenario, Sampler(), **options)
-    mc = det if not samples else Answer.of(model, scenario, Sampler(samples, seed), **options)
+    mc = det if not samples else Answer.of(model, scenario, Sampler(samples, seed), reads=reads, **options)
     return det, mc
 
 
@@ -745,7 +593,7 @@ def curves(inp: Inputs, det: Inputs | None = None, *, label: str = "", horizon: 
                 usable(part, grid, P, sub=sub).sum(axis=0), sub.sum(axis=0))
 
     e_rows, d_sum, u_sum, s_sum = [], np.zeros(days.size), np.zeros(days.size), np.zeros(days.size)
-    for e, d, u, s in _on_cores([lambda lo=lo: block(lo) for lo in range(0, inp.width, CHUNK)], inp.width):
+    for e, d, u, s in on_cores([lambda lo=lo: block(lo) for lo in range(0, inp.width, CHUNK)], inp.width):
         e_rows.append(e)                 # summed in the order of the draws, as one thread would
         d_sum += d
         u_sum += u
@@ -825,7 +673,7 @@ def policy_leads(model: ThreatModel, base: str, policy: str, actors: tuple[str, 
             for name, s in scenarios.items():
                 setting = Setting.of(model, s.model_copy(update={"actor": actor_id}), harvest=harvest)
                 inp = gather(setting, model.pathways, sampler, months=independent_months(setting), horizon=horizon,
-                             kept=clocks)
+                             kept=clocks, reads="days")
                 days[name] = days_to_durable(inp, horizon)
                 if name == "base":
                     days["independent"], days["substitute"] = inp.parity, inp.days_substitute
@@ -881,7 +729,7 @@ def ecosystem(model: ThreatModel, scenario: str, *, threshold: float | None = No
     }
     days, inp = {}, None
     for name, variant in variants.items():
-        inp = gather(variant, model.pathways, Sampler(), months=months, horizon=horizon)
+        inp = gather(variant, model.pathways, Sampler(), months=months, horizon=horizon, reads="days")
         days[name] = float(days_to_durable(inp, horizon)[0])
     return Ecosystem(scenario, days_substitute=float(inp.days_substitute[0]), days_independent=float(inp.parity[0]),
                      **days)
