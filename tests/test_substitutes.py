@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from threatkit.analysis.substitutes import first_day, share_on
+from threatkit.analysis.substitutes import first_day, holds_from, share_on
 
 
 def share_by_hand(points, day: int) -> float:
@@ -45,3 +45,28 @@ def test_first_day_is_the_first_whole_day_that_reaches_the_threshold(points, the
     goal = theta - 1e-12
     by_hand = next((d for d in range(0, 24 * 31 + 2) if share_by_hand(points, d) >= goal), np.inf)
     assert first_day(months, shares, goal)[0] == by_hand
+
+
+@settings(max_examples=300, deadline=None)
+@given(points=points, level=st.sampled_from([0.0, 0.3, 0.5, 0.7, 1.0]) | st.floats(0, 1))
+def test_holds_from_is_a_day_from_which_the_share_never_falls_below_the_level(points, level):
+    # the clocks stop there (nothing past it reads them), so it must never be too early; it may
+    # be later than the first such day (inf where the share falls somewhere), never earlier
+    months = np.array([m for m, _ in points], float)
+    shares = np.array([[y] for _, y in points])
+    horizon = 24 * 31 + 2
+    day = holds_from(months, shares, level, horizon)[0]
+    every_day = share_on(months, shares, np.arange(horizon + 1)[None, :])[0]
+    first = next((d for d in range(horizon + 1) if (every_day[d:] >= level).all()), np.inf)
+    assert day >= first
+    if np.isfinite(day):
+        assert (every_day[int(day):] >= level).all()
+    if all(b[1] >= a[1] for a, b in zip(points, points[1:])):      # points never fall: found exactly
+        assert day == first
+
+
+def test_holds_from_refuses_a_share_that_falls_again():
+    months, shares = np.array([0.0, 3.0, 6.0]), np.array([[0.0], [1.0], [0.5]])
+    assert holds_from(months, shares, 0.8, 3650)[0] == np.inf
+    rising = holds_from(np.array([0.0, 3.0]), np.array([[0.0], [1.0]]), 0.5, 3650)[0]
+    assert rising == 46                                 # month 1.5 is day 45.66: the first whole day on

@@ -57,6 +57,35 @@ class Shares:
             out = np.minimum(out, first_day(months, shares, goal))
         return np.where(out <= horizon, out, np.inf)
 
+    def holds_from(self, level: float, horizon: int) -> np.ndarray:
+        """Per draw, the first whole day in 0..horizon from which sub(t) is at least `level` on every
+        later day (inf: none found; `holds_from` of each substitute, the earliest)."""
+        out = np.full(self.width, np.inf)
+        for months, shares in zip(self.months, self.shares):
+            out = np.minimum(out, holds_from(months, shares, level, horizon))
+        return out
+
+
+def holds_from(months: np.ndarray, shares: np.ndarray, level: float, horizon: int) -> np.ndarray:
+    """Per draw, a whole day from which one substitute's share is at least `level` on every later
+    day (inf: none found): the first such day where the draw's points never fall, else the first
+    within the last run of points that never falls (the share may fall before it, never after).
+    On such a run the share rises on each segment and is each point's share exactly at that point,
+    so once at `level` it stays there if every later point and the flat tail are (checked, rounding
+    included)."""
+    rising = np.diff(shares, axis=0) >= 0
+    start = np.full(shares.shape[1], len(months) - 1)              # where each draw's last rising run starts
+    for k in range(len(months) - 2, -1, -1):
+        start = np.where((start == k + 1) & rising[k], k, start)
+    day = np.full(shares.shape[1], np.inf)
+    for s in np.unique(start):
+        cols = start == s
+        day[cols] = first_day(months[s:], shares[s:, cols], level)  # 0 before the run: found within it
+    later = months[:, None] * DAYS_PER_YEAR / 12.0 >= np.where(np.isfinite(day), day, 0.0)[None, :]
+    ok = np.isfinite(day) & np.where(later, shares >= level, True).all(axis=0)
+    ok &= share_on(months, shares, np.array([[float(horizon)]]))[:, 0] >= level
+    return np.where(ok & (day <= horizon), day, np.inf)
+
 
 def first_day(months: np.ndarray, shares: np.ndarray, goal: float) -> np.ndarray:
     """Per draw, the first whole day on which one substitute's share is at least `goal` (inf: never).

@@ -184,15 +184,20 @@ def _routes(setting: Setting, pathways: tuple[Pathway, ...], sampler: Sampler) -
 def _last_days(routes: _Routes, world: _World, reads: str, horizon: int) -> list[int]:
     """Per route, the last day its clock is read on. Never from the parity day on: the actor then
     holds the whole capability whatever the routes do, so durable, usable and E(t) are 1 without
-    them. For days only (`reads` "days"), never from the day the substitutes reach the threshold
-    on either: durable and usable are 1 from then on, and the days found are the earlier of that
-    day and the first day the routes and own development reach 1/2. For a pathway that needs
-    access, never after its access ends (`held` reads it there). A clock computed to that day has
-    the same numbers on every day read as one computed to the horizon (a day's chance depends on
-    earlier days only) and costs, in the Mythos example, a tenth."""
+    them. Nor from the day the substitutes hold, for good, at least every route's share: E(t) is
+    then sub(t) and durable and usable 1, without the routes. For days only (`reads` "days"), nor
+    from the day the substitutes reach the threshold: the days found are the earlier of that day
+    and the first day the routes and own development reach 1/2. For a pathway that needs access,
+    never after its access ends (`held` reads it there). A clock computed to that day has the same
+    numbers on every day read as one computed to the horizon (a day's chance depends on earlier
+    days only) and costs, in the Mythos example, a tenth."""
     if reads not in READS:
         raise ValueError(f"reads must be one of {', '.join(READS)}, found {reads!r}")
-    until = world.parity if reads == "curves" else np.minimum(world.parity, world.days_substitute)
+    shares = routes.rows["share"]
+    every_share = float(np.max(shares)) if shares else 0.0
+    until = np.minimum(world.parity, world.substitutes.holds_from(every_share, horizon))
+    if reads == "days":
+        until = np.minimum(until, world.days_substitute)
     out = []
     for (pw, _), end in zip(routes.leaves, routes.ends):
         read = np.minimum(until, np.floor(end)) if pw.needs_access else until
