@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import threatkit
+from threatkit.analysis.assess import Setting
 from threatkit.analysis.timeline import timeline
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -184,12 +185,16 @@ def test_clocks_stopped_on_the_last_day_read_change_no_answer(doc, substitutes):
         return [horizon] * len(routes.leaves)
 
     def answers():
+        days = module.gather(Setting.of(model, "s"), model.pathways, reads="days")    # all but E(t)
+        grid = module.day_grid(module.DEFAULT_HORIZON_DAYS)[None, :]
         return (module.timeline(model, "s").to_dict(), module.scenario_curves(model, "s"),
-                module.scenario_curves(model, "s", samples=40, seed=3), module.policy_leads(model, "s", "s"))
+                module.scenario_curves(model, "s", samples=40, seed=3), module.policy_leads(model, "s", "s"),
+                (module.durable(days, grid), module.usable(days, grid)))
     stopped = answers()
     with mock.patch.object(module, "_last_days", every_day):
         full = answers()
     assert stopped[0] == full[0]
+    assert all(np.array_equal(a, b) for a, b in zip(stopped[4], full[4]))
     np.testing.assert_equal([vars(x) for x in stopped[3].values()], [vars(x) for x in full[3].values()])  # nan == nan
     for ours, theirs, exact in ((stopped[1], full[1], True), (stopped[2], full[2], False)):
         for a, b in zip(ours, theirs):

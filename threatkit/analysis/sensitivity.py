@@ -202,7 +202,7 @@ def sweep(model: ThreatModel, scenario: str, *, setting: Setting | None = None, 
     for n, (low, high) in enumerate(zip(lows, highs)):
         values[n, 2 * n + 1], values[n, 2 * n + 2] = low, high
     answer = Answer.of(model, scenario, ColumnSampler.of(inputs, values), threshold=threshold, horizon=horizon,
-                       setting=setting)
+                       setting=setting, reads="days")
     measured = outputs_of(answer, tuple(o for o in outputs if _internal(o)))
     return Sweep(scenario, tuple(inputs), tuple(lows), tuple(highs), measured[0], tuple(measured[1::2]),
                  tuple(measured[2::2]), tuple(percentiles), int(horizon), screened)
@@ -215,7 +215,7 @@ def pair_swings(model: ThreatModel, scenario: str, *, setting: Setting, threshol
     Sobol' does): a screen ranks, and the sweep after it computes the rows it keeps exactly."""
     def measure(moved: list[Input], values: np.ndarray) -> list[dict[str, float]]:
         answer = Answer.of(model, scenario, ColumnSampler.of(moved, values, exact=False), threshold=threshold,
-                           horizon=horizon, setting=setting)
+                           horizon=horizon, setting=setting, reads="days")
         measured = outputs_of(answer, outputs)
         return [{o: swing(a[o], b[o]) for o in a} for a, b in zip(measured[1::2], measured[2::2])]
 

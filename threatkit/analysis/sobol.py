@@ -29,7 +29,7 @@ def evaluate_columns(model: ThreatModel, scenario: str, inputs: list[Input], val
                      horizon: int = DEFAULT_HORIZON_DAYS) -> np.ndarray:
     """`output` for each column of `values` (one row per input), all other inputs at their modes."""
     answer = Answer.of(model, scenario, ColumnSampler.of(inputs, values, exact=False), threshold=threshold, horizon=horizon,
-                       setting=setting)
+                       setting=setting, reads="days")
     cap = float(horizon + 1)
     d = np.minimum(days_to_durable(answer.with_, horizon), cap)
     if output == "days_to_durable":

@@ -64,7 +64,7 @@ class Inputs:
     route_duration: np.ndarray | None = None   # (K, D) days each route's access lasts (None: `duration` for all)
     substitutes: Shares | None = None           # what the world offers without access (None: nothing)
     days_substitute: np.ndarray | None = None   # (D,) first day sub(t) reaches the threshold (inf: never)
-    reads: str = "curves"     # "days": the clocks stop where durable and usable reach 1 (gather's `reads`)
+    reads: str = "curves"     # "days": the clocks stop where durable and usable are 1, before E(t) is known
 
     @property
     def width(self) -> int:
@@ -114,7 +114,8 @@ def gather(setting: Setting, pathways: tuple[Pathway, ...], sampler: Sampler = S
     draw key) from `independent_months`. `kept`: clocks already computed for the same leaves (an
     explorer's, or other scenarios' of one model), where this one's are kept. `reads`: what the
     inputs are for, which sets the last day each clock is computed to (`_last_days`): "curves"
-    (every quantity) or "days" (days to durable and to usable, lead and acceleration only)."""
+    (every quantity) or "days" (every quantity but E(t): days to, lead, acceleration, durable and
+    usable on any day)."""
     routes = _routes(setting, pathways, sampler)
     world = _World.of(setting, sampler, months, horizon)
     clocks = route_clocks(routes.leaves, _last_days(routes, world, reads, horizon), sampler.exact_clock, kept)
@@ -185,9 +186,10 @@ def _last_days(routes: _Routes, world: _World, reads: str, horizon: int) -> list
     """Per route, the last day its clock is read on. Never from the parity day on: the actor then
     holds the whole capability whatever the routes do, so durable, usable and E(t) are 1 without
     them. Nor from the day the substitutes hold, for good, at least every route's share: E(t) is
-    then sub(t) and durable and usable 1, without the routes. For days only (`reads` "days"), nor
-    from the day the substitutes reach the threshold: the days found are the earlier of that day
-    and the first day the routes and own development reach 1/2. For a pathway that needs access,
+    then sub(t) and durable and usable 1, without the routes. Without E(t) (`reads` "days"), nor
+    from the day the substitutes reach the threshold: durable and usable are 1 from then on, and
+    the days to them are the earlier of that day and the first day the routes and own
+    development reach 1/2 (found on days the clocks are computed for). For a pathway that needs access,
     never after its access ends (`held` reads it there). A clock computed to that day has the same
     numbers on every day read as one computed to the horizon (a day's chance depends on earlier
     days only) and costs, in the Mythos example, a tenth."""
@@ -479,7 +481,7 @@ class Answer:
         """`setting` replaces the scenario's own (other controls, from the explorer); `threshold`
         and `harvest` override the scenario's (or the setting's). `clocks`: clocks kept from other
         scenarios (those of pathways with the same leaves are taken), where this one's are kept.
-        `reads`: "days" when only `days` will be asked of it (gather's)."""
+        `reads`: "days" when no E(t) will be asked of it (gather's)."""
         s = model.scenario(scenario)
         setting = (setting or Setting.of(model, s)).with_options(threshold, harvest)
         months = independent_months(setting, s)
