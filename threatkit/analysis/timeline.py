@@ -129,7 +129,9 @@ def gather_pair(setting: Setting, bare: Setting, pathways: tuple[Pathway, ...], 
     clock, and every subtree of it, that the controls do not change is computed once for both.
     `kept`, `reads`: as gather's."""
     with_, without = _routes(setting, pathways, sampler), _routes(bare, pathways, sampler)
-    world, bare_world = _World.of(setting, sampler, months, horizon), _World.of(bare, sampler, months, horizon)
+    world = _World.of(setting, sampler, months, horizon)
+    same = (bare.substitutes, bare.threshold, bare.actor) == (setting.substitutes, setting.threshold, setting.actor)
+    bare_world = world if same else _World.of(bare, sampler, months, horizon)      # controls change neither
     last = [max(a, b) for a, b in zip(_last_days(with_, world, reads, horizon),
                                       _last_days(without, bare_world, reads, horizon))]
     clocks = route_clock_pairs(with_.leaves, without.leaves, last, sampler.exact_clock, kept)
