@@ -59,7 +59,8 @@ class Inputs:
     duration: np.ndarray       # (D,) days the scenario's own access lasts (inf: open-ended)
     parity: np.ndarray         # (D,) day of independent parity (inf: never)
     threshold: float
-    clocks: tuple[np.ndarray, ...] = ()   # per route, F_root over days 0..T_k: (D, T_k + 1), settled after
+    clocks: tuple[np.ndarray, ...] = ()   # per route, F_root over days 0..T_k: (D, T_k + 1), carried on after;
+    # right only to the last day anything reads it (`_last_days`): read it through `held` and the curves
     cost: np.ndarray | None = None   # (K, D) cost of the attack, for an assessment to share (None: not kept)
     route_duration: np.ndarray | None = None   # (K, D) days each route's access lasts (None: `duration` for all)
     substitutes: Shares | None = None           # what the world offers without access (None: nothing)
