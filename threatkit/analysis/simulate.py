@@ -157,18 +157,34 @@ def quantiles(qs: Sequence[Quantity], prob: float) -> list[float]:
 
 @lru_cache(maxsize=4096)
 def beta_ppf(prob: float, a: float, b: float) -> float:
-    """Inverse of the regularized incomplete beta function, by bisection (numpy has no beta
-    quantile and scipy is not a dependency); exact to about 1e-15."""
+    """Inverse of the regularized incomplete beta function: Newton's steps on I_x(a, b) = prob,
+    kept inside the bracket the signs found so far (a step that would leave it bisects instead),
+    to a double's resolution (a sweep asks for a hundred of these per report; bisection took 56
+    evaluations of I_x each, Newton about 6). numpy has no beta quantile, and scipy.special
+    would cost a fifth of a second to import."""
     if a == 1.0 and b == 1.0:
         return prob
+    if prob <= 0.0 or prob >= 1.0:
+        return 0.0 if prob <= 0.0 else 1.0
+    log_beta = math.lgamma(a) + math.lgamma(b) - math.lgamma(a + b)
     lo, hi = 0.0, 1.0
-    for _ in range(56):            # 2**-56: below a double's resolution near 1
-        mid = (lo + hi) / 2
-        if _betainc(a, b, mid) < prob:
-            lo = mid
+    x = a / (a + b)                          # the mean: where the density is well away from 0
+    for _ in range(100):
+        miss = _betainc(a, b, x) - prob
+        if miss == 0.0:
+            return x
+        if miss < 0.0:
+            lo = x
         else:
-            hi = mid
-    return (lo + hi) / 2
+            hi = x
+        density = math.exp((a - 1.0) * math.log(x) + (b - 1.0) * math.log1p(-x) - log_beta)
+        step = x - miss / density if density > 0.0 else (lo + hi) / 2
+        if not lo < step < hi:
+            step = (lo + hi) / 2
+        if step == x or hi - lo <= 4 * math.ulp(x):
+            break
+        x = step
+    return x
 
 
 def _betainc(a: float, b: float, x: float) -> float:
