@@ -105,3 +105,35 @@ def test_a_pair_of_leaves_gives_each_its_own_clock(seed, exact):
     Fa, Fb = clock.paired_clocks(flat, a, b, HORIZON, exact)
     assert np.array_equal(Fa, node_by_node(flat, a, HORIZON, exact))
     assert np.array_equal(Fb, node_by_node(flat, b, HORIZON, exact))
+
+
+def test_the_first_columns_cache_is_safe_from_several_threads():
+    # The routes' clocks are computed on threads, and sweeps share the first column's clocks
+    # through one cache. Unlocked, a thread inserting while another summed the cache's sizes
+    # raised "OrderedDict mutated during iteration" (a report failed so in a full test run).
+    # Many entries make that sum long enough for the threads to meet every time.
+    import threading
+    from collections import OrderedDict
+
+    rng = np.random.default_rng(5)
+    flat = FlatTree.of(random_tree(rng))
+    n = len(flat.leaves)
+    errors: list[str] = []
+
+    def work(seed: int) -> None:
+        draws = np.random.default_rng(seed)
+        try:
+            for _ in range(150):
+                clock._first_column(flat, draws.random((n, 1)), np.full((n, 1), 3.0), np.full((n, 1), np.inf), 30, True)
+        except Exception as exc:          # noqa: BLE001 - collected, asserted below
+            errors.append(repr(exc))
+
+    filler = OrderedDict((("filler", k), (None, {}, 0)) for k in range(50_000))
+    with mock.patch.object(clock, "_FIRST", filler), mock.patch.object(clock, "_FIRST_KEPT", [0]), \
+            mock.patch.object(clock, "FIRST_BYTES", 10 ** 12):
+        threads = [threading.Thread(target=work, args=(seed,)) for seed in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert errors == []

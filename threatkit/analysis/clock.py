@@ -17,6 +17,7 @@ steps are likely and short costs days, not the horizon's 3,651 columns.
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections import OrderedDict
 
 import numpy as np
@@ -339,26 +340,34 @@ def _from_first_column(flat: FlatTree, p, tau, cap, differs: np.ndarray, horizon
 
 
 _FIRST: OrderedDict = OrderedDict()     # (tree, leaves, horizon) -> every node's clock for one column
+_FIRST_KEPT = [0]                       # bytes of the clocks in _FIRST
+_FIRST_LOCK = threading.Lock()          # the cache is shared by the threads that compute routes' clocks
 FIRST_BYTES = 256 << 20
 
 
 def _first_column(flat: FlatTree, p, tau, cap, horizon: int, exact: bool) -> dict:
     """Every node's clock for one column, the most recent kept: a screen and its sweep, and the
-    clocks with and without controls, evaluate columns around the same first one again and again."""
+    clocks with and without controls, evaluate columns around the same first one again and again.
+    Safe to call from several threads (two may compute the same column: the same numbers)."""
     digest = hashlib.blake2b(digest_size=16)
     for a in (p, tau, cap):
         digest.update(np.ascontiguousarray(a, float).tobytes())
     key = (id(flat), horizon, exact, digest.hexdigest())
-    hit = _FIRST.get(key)
-    if hit is not None and hit[0] is flat:
-        _FIRST.move_to_end(key)
-        return hit[1]
+    with _FIRST_LOCK:
+        hit = _FIRST.get(key)
+        if hit is not None and hit[0] is flat:
+            _FIRST.move_to_end(key)
+            return hit[1]
     clocks = _levels(flat, (p, tau, cap), np.ones(p.shape, bool), horizon, exact, keep=True)
     for _, F in clocks.values():
         F.flags.writeable = False
-    _FIRST[key] = (flat, clocks, sum(F.nbytes for _, F in clocks.values()))
-    while len(_FIRST) > 1 and sum(size for _, _, size in _FIRST.values()) > FIRST_BYTES:
-        _FIRST.popitem(last=False)
+    size = sum(F.nbytes for _, F in clocks.values())
+    with _FIRST_LOCK:
+        old = _FIRST.pop(key, None)
+        _FIRST[key] = (flat, clocks, size)
+        _FIRST_KEPT[0] += size - (old[2] if old is not None else 0)
+        while len(_FIRST) > 1 and _FIRST_KEPT[0] > FIRST_BYTES:
+            _FIRST_KEPT[0] -= _FIRST.popitem(last=False)[1][2]
     return clocks
 
 
