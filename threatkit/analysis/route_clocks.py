@@ -135,9 +135,10 @@ class ClockMemo:
         setting's routes x pathways) when it has one; its nodes then kept as the reference, room
         allowing. Its tasks may run on several threads."""
         flat = leaf_table(pathway).flat
-        block = _block(leaves, horizon, exact) if len(flat.nodes) < BY_LEVELS else None
-        if block is None:
-            return clock_plan(pathway, leaves, horizon, exact)
+        layout = _layout(leaves, horizon, exact)
+        if len(flat.nodes) >= BY_LEVELS or layout[0] != "blocks":
+            return clock_plan(pathway, leaves, horizon, exact, layout)
+        block = layout[1]
         key = (id(pathway), pathway.id, route, horizon, exact, leaves[0].shape, block)
         with self._lock:
             size, parts = self._references.get(key, (0, None))
@@ -185,34 +186,36 @@ def clock_of(pathway: Pathway, leaves: tuple, horizon: int, exact: bool = True) 
     return run_plans([clock_plan(pathway, leaves, horizon, exact)], leaves[0].shape[1])[0]
 
 
-def clock_plan(pathway: Pathway, leaves: tuple, horizon: int, exact: bool = True) -> Plan:
-    """`clock_of` as a Plan: a task per block of columns."""
+def clock_plan(pathway: Pathway, leaves: tuple, horizon: int, exact: bool = True,
+               layout: tuple | None = None) -> Plan:
+    """`clock_of` as a Plan: a task per block of columns. `layout`: `_layout` of the leaves, when
+    the caller has it."""
     flat = leaf_table(pathway).flat
     p, tau, cap = leaves
-    if sweep_columns(p, tau, cap) is not None:          # a sweep's columns cost only what they change
+    kind, how = layout or _layout(leaves, horizon, exact)
+    if kind == "sweep":                   # a sweep's columns cost only what they change
         return Plan((lambda: root_clock(flat, leaves, horizon, exact),), lambda parts: parts[0])
-    repeats = _repeats(leaves)            # columns with the same leaves have the same clock (Sobol' columns
-    if repeats is not None:               # that move other inputs)
-        first, again = repeats
+    if kind == "repeats":                 # columns with the same leaves have the same clock (Sobol'
+        first, again = how                # columns that move other inputs)
         order = np.sort(first)                       # the distinct columns, in their first order
         position = np.empty(again.size, np.intp)
         position[order] = np.arange(order.size)
         distinct = clock_plan(pathway, (p[:, order], tau[:, order], cap[:, order]), horizon, exact)
         return distinct.then(lambda clock: clock[position[first][again]])
-    block = _block_size(leaves, horizon, exact)
-    return Plan(tuple(lambda lo=lo: root_clock(flat, tuple(x[:, lo:lo + block] for x in leaves), horizon, exact)
-                      for lo in range(0, p.shape[1], block)), stack_clocks)
+    return Plan(tuple(lambda lo=lo: root_clock(flat, tuple(x[:, lo:lo + how] for x in leaves), horizon, exact)
+                      for lo in range(0, p.shape[1], how)), stack_clocks)
 
 
 def pair_plan(pathway: Pathway, a: tuple, b: tuple, horizon: int, exact: bool = True) -> Plan:
     """(clock_of(pathway, a, ...), clock_of(pathway, b, ...)) for leaves over the same columns:
     block by block as clock_of, each subtree the two share computed once (clock.paired_clocks)."""
     flat = leaf_table(pathway).flat
-    block = _block(a, horizon, exact) if len(flat.nodes) < BY_LEVELS else None
-    if block is None or _block(b, horizon, exact) != block:
-        one, other = clock_plan(pathway, a, horizon, exact), clock_plan(pathway, b, horizon, exact)
+    la, lb = _layout(a, horizon, exact), _layout(b, horizon, exact)
+    if len(flat.nodes) >= BY_LEVELS or la[0] != "blocks" or lb[0] != "blocks" or la[1] != lb[1]:
+        one, other = clock_plan(pathway, a, horizon, exact, la), clock_plan(pathway, b, horizon, exact, lb)
         n = len(one.tasks)
         return Plan(one.tasks + other.tasks, lambda parts: (one.combine(parts[:n]), other.combine(parts[n:])))
+    block = la[1]
     tasks = tuple(lambda lo=lo: paired_clocks(flat, tuple(x[:, lo:lo + block] for x in a),
                                               tuple(x[:, lo:lo + block] for x in b), horizon, exact)
                   for lo in range(0, a[0].shape[1], block))
@@ -233,12 +236,16 @@ def _block_size(leaves: tuple, horizon: int, exact: bool) -> int:
     return max(1, min(BLOCK_BYTES // widest, CLOCK_BYTES // every))
 
 
-def _block(leaves: tuple, horizon: int, exact: bool) -> int | None:
-    """`_block_size` for columns that clock_of computes in blocks: neither a sweep's nor with
-    repeated columns (else None)."""
-    if sweep_columns(*leaves) is not None or _repeats(leaves) is not None:
-        return None
-    return _block_size(leaves, horizon, exact)
+def _layout(leaves: tuple, horizon: int, exact: bool) -> tuple[str, object]:
+    """How clock_of computes these columns, worked out once: ("sweep", None) for a sweep's (each
+    differing from the first in few leaves), ("repeats", (first, again)) when some columns repeat
+    (`_repeats`), else ("blocks", columns at once)."""
+    if sweep_columns(*leaves) is not None:
+        return "sweep", None
+    repeats = _repeats(leaves)
+    if repeats is not None:
+        return "repeats", repeats
+    return "blocks", _block_size(leaves, horizon, exact)
 
 
 def _repeats(leaves: tuple) -> tuple[np.ndarray, np.ndarray] | None:

@@ -130,14 +130,12 @@ def gather_pair(setting: Setting, bare: Setting, pathways: tuple[Pathway, ...], 
     clock, and every subtree of it, that the controls do not change is computed once for both.
     `kept`, `reads`: as gather's."""
     with_, without = _routes(setting, pathways, sampler), _routes(bare, pathways, sampler)
-    world = _World.of(setting, sampler, months, horizon)
-    same = (bare.substitutes, bare.threshold, bare.actor) == (setting.substitutes, setting.threshold, setting.actor)
-    bare_world = world if same else _World.of(bare, sampler, months, horizon)      # controls change neither
+    world = _World.of(setting, sampler, months, horizon)     # the controls change neither side's world
     last = [max(a, b) for a, b in zip(_last_days(with_, world, reads, horizon),
-                                      _last_days(without, bare_world, reads, horizon))]
+                                      _last_days(without, world, reads, horizon))]
     clocks = route_clock_pairs(with_.leaves, without.leaves, last, sampler.exact_clock, kept)
     return (_inputs(setting, pathways, sampler, with_, [a for a, _ in clocks], world, reads),
-            _inputs(bare, pathways, sampler, without, [b for _, b in clocks], bare_world, reads))
+            _inputs(bare, pathways, sampler, without, [b for _, b in clocks], world, reads))
 
 
 @dataclass(frozen=True)

@@ -316,8 +316,6 @@ class Actor(Entry):
         None, description="Months the actor needs to reach the asset's full capability on its own; absent: never.")
 
 
-
-
 LEAF_KEYS = ("p", "cost_usd", "time_days", "skill", "queries", "requires", "min_rank", "retry")
 
 
