@@ -205,6 +205,36 @@ def test_clocks_stopped_on_the_last_day_read_change_no_answer(doc, substitutes):
                     assert np.allclose(getattr(a, name), getattr(b, name), rtol=0, atol=1e-5), name
 
 
+@SETTINGS
+@given(doc=models(), substitutes=st.sampled_from([None, [[0, 0.2], [6, 0.7]], [[0, 0.6]], [[0, 0.9], [3, 0.4]]]))
+def test_curves_past_the_day_routes_stop_mattering_are_the_same_without_them(doc, substitutes):
+    # On the plotting grid, days past the parity day or past the day the substitutes hold every
+    # route's share for good are computed without the routes: the curves must be the ones computed
+    # with every route on every day, to the bit, at the modes and over draws.
+    from unittest import mock
+
+    import numpy as np
+
+    from threatkit.analysis import timeline as module
+
+    if substitutes is not None:
+        doc = dict(doc, substitutes=[{"id": "sub", "share": substitutes}])
+    model = threatkit.load_text(yaml.safe_dump(doc, sort_keys=False))
+
+    def never(inp, horizon):
+        return np.full(inp.width, np.inf)
+
+    def both():
+        return module.scenario_curves(model, "s"), module.scenario_curves(model, "s", samples=300, seed=5)
+    trimmed = both()
+    with mock.patch.object(module, "_routes_matter_until", never):
+        full = both()
+    for ours, theirs in zip(trimmed, full):
+        for a, b in zip(ours, theirs):
+            for name in ("expected", "expected_low", "expected_high", "durable", "usable"):
+                assert np.array_equal(getattr(a, name), getattr(b, name)), name
+
+
 def test_leaf_clocks_at_the_edges():
     """1 - (1 - p)^min(floor(t / tau), cap), by hand: a p too small to move 1 - p, instant attempts
     (tau 0: all of them at once), a step tried once, an infeasible step (infinite time)."""
