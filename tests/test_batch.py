@@ -818,3 +818,31 @@ def test_ctrl_c_stops_a_batch_that_inherited_sigint_ignored(tmp_path):
     assert code == 130, stderr
     assert "interrupted" in stderr.splitlines()[-1]
     assert len(list(out.glob("[!.]*.html"))) < len(EXAMPLE_SCENARIOS)
+
+
+CORES_CELL = '''\
+from pathlib import Path
+from threatkit.analysis.route_clocks import cores
+
+Path(model_path).with_name(f"{scenario}.cores").write_text(str(cores()))
+'''
+
+
+@pytest.mark.parametrize("jobs, scenarios, each", [("2", 2, 2), ("4", 4, 1), ("4", 1, 4)])
+def test_reports_run_side_by_side_share_the_cores(tmp_path, monkeypatch, jobs, scenarios, each):
+    """On 4 cores, each of the reports running at once may use its share of them (the clocks'
+    threads), no more: threads beyond it only contend with the other reports. The batch's own
+    process keeps every core afterwards."""
+    from threatkit.analysis import route_clocks
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 4)
+    model = tmp_path / "faults.yaml"
+    model.write_text(FAULTY_MODEL)
+    template = write_notebook(tmp_path / "cores.ipynb", CORES_CELL, REPORT_CELL)
+    chosen = [a for s in ("alpha", "beta", "boom", "die")[:scenarios] for a in ("--scenario", s)]
+    run = run_cli(["batch", model, "-o", tmp_path / "out", "--template", template, "--samples", "0",
+                   "--jobs", jobs, *chosen])
+    assert run.code == 0, run.stderr
+    assert {p.read_text() for p in tmp_path.glob("*.cores")} == {str(each)}
+    assert len(list(tmp_path.glob("*.cores"))) == scenarios
+    assert route_clocks.cores() == 4

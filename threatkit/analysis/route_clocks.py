@@ -54,12 +54,28 @@ def run_plans(plans: list[Plan], width: int) -> list:
     return out
 
 
+_CORES: list[int | None] = [None]     # cores this process's work may use (None: the machine's)
+
+
+def use_cores(n: int | None) -> int | None:
+    """Let this process's work use `n` cores (None: every core of the machine); returns the
+    previous setting. For a process that runs beside others on the same cores (a batch's jobs,
+    as many as the cores): threads of its own would only contend with them."""
+    previous, _CORES[0] = _CORES[0], (None if n is None else max(1, int(n)))
+    return previous
+
+
+def cores() -> int:
+    return _CORES[0] or os.cpu_count() or 1
+
+
 def on_cores(tasks: list, width: int) -> list:
-    """The tasks' results in order, on the machine's cores: the clocks are independent, pure
-    numpy (which works outside the interpreter lock)."""
-    if len(tasks) < 2 or (os.cpu_count() or 1) < 2 or width < 64:      # small work: threads cost more
+    """The tasks' results in order, on the cores this process may use (`use_cores`): the clocks
+    are independent, pure numpy (which works outside the interpreter lock)."""
+    n = cores()
+    if len(tasks) < 2 or n < 2 or width < 64:      # small work: threads cost more
         return [task() for task in tasks]
-    with ThreadPoolExecutor(min(len(tasks), os.cpu_count() or 1)) as pool:
+    with ThreadPoolExecutor(min(len(tasks), n)) as pool:
         return list(pool.map(lambda task: task(), tasks))
 
 

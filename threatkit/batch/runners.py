@@ -5,11 +5,13 @@ both run a job with jobs.start_job and jobs.finish_job, so the files they write 
 """
 from __future__ import annotations
 
+import os
 import select
 import time
 from collections.abc import Iterator
 from typing import Protocol
 
+from threatkit.analysis.route_clocks import use_cores
 from threatkit.batch.jobs import Job, Outcome, Started, finish_job, run_job, share_models, start_job
 
 
@@ -43,6 +45,8 @@ class LocalRunner:
             import papermill  # noqa: F401
         pending = list(reversed(jobs))
         running: dict[int, Started] = {}               # read fd -> the job on it
+        # the jobs share the cores: each one's threads beyond its share would only contend (6%)
+        cores = use_cores(max(1, (os.cpu_count() or 1) // min(self.jobs, len(jobs) or 1)))
         try:
             while pending or running:
                 while pending and len(running) < self.jobs:
@@ -61,6 +65,7 @@ class LocalRunner:
                 if not ready:
                     yield None
         finally:                                         # Ctrl-C or an error: stop every job, kernels too
+            use_cores(cores)
             for started in running.values():
                 finish_job(started, stop=True)
 
