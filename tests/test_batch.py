@@ -37,6 +37,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 import threatkit.batch.jobs
+import threatkit.batch.lanes
 import threatkit.batch.runners
 from threatkit.analysis.assess import risk_order
 from threatkit.batch import make_runner, plan, run_batch
@@ -551,7 +552,8 @@ def nothing_may_run(monkeypatch):
     monkeypatch.setattr(os, "fork", refuse)
     for module in (threatkit.batch.jobs, threatkit.batch.runners):
         monkeypatch.setattr(module, "run_job", refuse)
-        monkeypatch.setattr(module, "start_job", refuse)
+    monkeypatch.setattr(threatkit.batch.jobs, "start_job", refuse)
+    monkeypatch.setattr(threatkit.batch.lanes.Lane, "start", refuse)
     monkeypatch.setattr("papermill.execute_notebook", refuse)
 
 
@@ -717,8 +719,9 @@ def test_interrupted_batch_leaves_a_folder_the_next_run_completes(tmp_path):
     assert {r["status"] for r in read_summary(out)[1]} == {"ok"}
 
 
-# Ctrl-C arriving while the batch forks a job: an after-fork hook sends the SIGINT at that moment (by
-# hand, a Ctrl-C right as a report lands does the same about one time in eight)
+# Ctrl-C arriving while the batch forks a worker: an after-fork hook sends the SIGINT at that moment
+# (by hand, a Ctrl-C right as a report lands did the same about one time in eight). The second fork:
+# the second lane's, the first one's report under way
 SIGINT_DURING_FORK = """
 import os, signal, sys
 from threatkit.cli import main
@@ -727,7 +730,7 @@ parent, forks = os.getpid(), []
 
 def after_fork_in_parent():
     forks.append(1)
-    if os.getpid() == parent and len(forks) == 2:      # the second job's fork
+    if os.getpid() == parent and len(forks) == 2:      # the second worker's fork
         os.kill(parent, signal.SIGINT)
 
 os.register_at_fork(after_in_parent=after_fork_in_parent)
@@ -739,7 +742,7 @@ sys.exit(main(sys.argv[1:]))
 def test_ctrl_c_while_a_job_is_forked_stops_the_batch(tmp_path):
     out = tmp_path / "reports"
     done = subprocess.run([sys.executable, "-c", SIGINT_DURING_FORK, "batch", str(EXAMPLE), "-o", str(out),
-                           "--jobs", "1", "--samples", "50", "--scenario", "status-quo", "--scenario",
+                           "--jobs", "2", "--samples", "50", "--scenario", "status-quo", "--scenario",
                            "restricted-export", "--scenario", "state-evaluation"],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 130, done.stderr
@@ -846,3 +849,88 @@ def test_reports_run_side_by_side_share_the_cores(tmp_path, monkeypatch, jobs, s
     assert {p.read_text() for p in tmp_path.glob("*.cores")} == {str(each)}
     assert len(list(tmp_path.glob("*.cores"))) == scenarios
     assert route_clocks.cores() == 4
+
+
+# ---- lanes: reports of the shipped template, several to a worker -----------------------------------
+
+def faulty_build(original):
+    """ScenarioReport.build with FAULTY_CELL's faults, for the shipped template: a batch run in this
+    process forks its workers from it, so they inherit the patch."""
+    def build(model_path="", scenario="status-quo", *args, **kwargs):
+        exec(FAULTY_CELL, {"model_path": str(model_path), "scenario": scenario})
+        return original(model_path, scenario, *args, **kwargs)
+    return build
+
+
+@pytest.fixture(scope="module")
+def lane_batch(tmp_path_factory):
+    from threatkit.report import ScenarioReport
+
+    base = tmp_path_factory.mktemp("lanes")
+    model = base / "faults.yaml"
+    model.write_text(FAULTY_MODEL)
+    out = base / "reports"
+    original = ScenarioReport.build
+    ScenarioReport.build = staticmethod(faulty_build(original))
+    try:
+        # the faults first, two workers: each one killed is replaced, and the good reports still run
+        run = run_cli(["batch", model, "-o", out, "--samples", SAMPLES, "--timeout", "15", "--jobs", "2",
+                       *[a for s in ("die", "hang", "spin", "boom", *GOOD) for a in ("--scenario", s)]])
+    finally:
+        ScenarioReport.build = original
+    run.model, run.out = model, out
+    run.pids = {p.stem: int(p.read_text()) for p in base.glob("*.pid")}
+    run.summary = {r["scenario"]: r for r in read_summary(out)[1] if r["status"] == "failed"}
+    run.alive = living(run.pids.values(), grace=2.0)
+    run.forked, run.unreaped = forked_children(), unreaped_children()
+    return run
+
+
+@pytest.mark.slow
+def test_workers_that_die_or_pass_their_deadline_are_replaced(lane_batch):
+    run = lane_batch
+    assert run.code == 1, run.stderr
+    assert run.stderr.splitlines()[-1] == "2 of 6 reports ok, 4 failed (boom, die, hang, spin)"
+    assert run.summary["die"]["error"] == "the worker process died (killed by signal 9)"
+    for s in STUCK:
+        assert run.summary[s]["error"] == "timed out after 15 s; the notebook was stopped"
+    assert "raised ValueError: boom in scenario boom" in run.summary["boom"]["error"].splitlines()[0]
+    expected = [r for r in assess_rows(run.model) if r["scenario"] in GOOD]
+    assert_rows_equal_assess([r for r in read_summary(run.out)[1] if r["scenario"] in GOOD], expected)
+    assert set(run.pids) == {*FAILING, *GOOD}
+    assert run.alive == [] and run.forked == [] and run.unreaped == []
+    assert dotfiles(run.out) == []
+
+
+def test_shipped_reports_share_a_worker_and_give_the_files_one_process_each_gives(tmp_path, monkeypatch):
+    """A worker that has run other reports first (and kept their caches) writes the same notebook
+    and HTML, to the byte, as a fresh process for the report alone; a template of one's own still
+    gets a process per report."""
+    from threatkit.report import ScenarioReport
+
+    original = ScenarioReport.build
+
+    def build(model_path="", scenario="status-quo", *args, **kwargs):
+        (tmp_path / f"{scenario}.{os.getpid()}.pid").write_text("")
+        return original(model_path, scenario, *args, **kwargs)
+    monkeypatch.setattr(ScenarioReport, "build", staticmethod(build))
+    chosen = ["status-quo", "restricted-export", "state-evaluation"]
+    together = run_cli(["batch", EXAMPLE, "-o", tmp_path / "together", "--samples", "200", "--jobs", "1",
+                        *[a for s in chosen for a in ("--scenario", s)]])
+    assert together.code == 0, together.stderr
+    pids = {p.name.split(".")[1] for p in tmp_path.glob("*.pid")}
+    assert len(pids) == 1                                    # one worker ran all three
+    for s in chosen:
+        alone = run_cli(["batch", EXAMPLE, "-o", tmp_path / s, "--samples", "200", "--scenario", s])
+        assert alone.code == 0, alone.stderr
+        for ext in ("ipynb", "html"):
+            a, b = (tmp_path / "together" / f"{s}.{ext}").read_text(), (tmp_path / s / f"{s}.{ext}").read_text()
+            if ext == "ipynb":
+                a, b = (comparable(nbformat.reads(x, as_version=4)) for x in (a, b))
+            assert a == b, (s, ext)
+
+
+@pytest.mark.slow
+def test_a_template_of_ones_own_gets_a_process_per_report(faulty_batch):
+    run = faulty_batch
+    assert len(set(run.pids.values())) == len(run.pids)

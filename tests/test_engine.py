@@ -223,6 +223,44 @@ def test_no_state_leaks_between_execute_notebook_calls(tmp_path):
         assert_parent_untouched()
 
 
+def test_a_process_that_runs_notebooks_one_after_another_lets_go_of_each(tmp_path):
+    """A batch's worker runs shipped reports one after another in one process (run_cells_here):
+    each notebook gets a fresh namespace, and its shell (with everything its cells made) is freed
+    after it, __main__ given back; else a worker grew by a report's size with each report."""
+    import gc
+    import weakref
+
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from threatkit.run import engine
+
+    nb = new_notebook(cells=[new_code_cell("seen = globals().get('left_behind')\nleft_behind = 1\nprint(seen)")])
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:                                        # run_cells_here is for a process of its own
+        try:
+            main_module = sys.modules["__main__"]
+            engine.run_cells_here()
+            shells = []
+            InteractiveShell.instance = classmethod(lambda cls, *a, _new=InteractiveShell.instance.__func__, **k:
+                                                    shells.append(weakref.ref(_new(cls, *a, **k))) or shells[-1]())
+            runs = [engine.execute_cells(nb) for _ in range(4)]
+            gc.collect()
+            report = {"outputs": [cells[0]["outputs"] for cells in runs],
+                      "alive": len({id(r()) for r in shells if r() is not None}),
+                      "main": sys.modules["__main__"] is main_module}
+            os.write(write_fd, json.dumps(report).encode())
+        finally:
+            os._exit(0)
+    os.close(write_fd)
+    with os.fdopen(read_fd) as pipe:
+        report = json.loads(pipe.read() or "{}")
+    os.waitpid(pid, 0)
+    assert report["outputs"] == [[{"output_type": "stream", "name": "stdout", "text": "None\n"}]] * 4
+    assert report["alive"] <= 1                 # IPython keeps its first shell of a process: not one a notebook
+    assert report["main"] is True
+
+
 # ---- errors, streams, rich display, semicolons ---------------------------------------------------
 
 ERRORS_CELLS = (

@@ -132,23 +132,36 @@ def start_job(job: Job) -> Started:
     if pid == 0:                                   # the child: never returns
         os.close(read_fd)
         os.setsid()                                # the kernel joins this session: one kill stops both
-        code = 0
-        try:
-            if job.engine == "threatkit":
-                from threatkit.run.engine import run_cells_here
-
-                run_cells_here()                   # this process is the job's own: no fork per notebook
-            outcome = _execute(job)
-        except BaseException as exc:               # report any failure, never raise out of a fork
-            outcome = Outcome(job.scenario, "failed", f"{type(exc).__name__}: {exc}")
-            code = 1
+        outcome = outcome_here(job)
         try:
             with os.fdopen(write_fd, "wb") as pipe:
                 pipe.write(json.dumps(asdict(outcome)).encode())
         finally:
-            os._exit(code)
+            os._exit(0)
     os.close(write_fd)
     return Started(job, pid, read_fd, began)
+
+
+def outcome_here(job: Job) -> Outcome:
+    """Run the job in this process, a child of the batch's (its own, or a lane's): its Outcome,
+    whatever happens (a failure is an outcome; nothing raises out of a fork)."""
+    try:
+        if job.engine == "threatkit":
+            from threatkit.run.engine import run_cells_here
+
+            run_cells_here()                   # this process is the job's: no fork per notebook
+        return _execute(job)
+    except BaseException as exc:               # noqa: BLE001 - reported, never raised out of a fork
+        return Outcome(job.scenario, "failed", f"{type(exc).__name__}: {exc}")
+
+
+def may_share_a_process(job: Job) -> bool:
+    """Whether the job may run in a process that ran other reports before it: a shipped template
+    on the warm engine, whose cells leave nothing behind but caches keyed by what they hold.
+    A template of one's own gets a fresh process: its cells may change any global state."""
+    from threatkit.resources import resource_dir
+
+    return job.engine == "threatkit" and Path(job.template).resolve().parent == resource_dir("templates").resolve()
 
 
 def share_models(jobs: list[Job]) -> None:

@@ -1,7 +1,7 @@
 """Backends that run jobs: local processes, or a Dask distributed cluster.
 
 Both have one method, `run(jobs)`, yielding each Outcome as it completes;
-both run a job with jobs.start_job and jobs.finish_job, so the files they write are the same.
+both run a job with jobs.outcome_here in a forked child, so the files they write are the same.
 """
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from collections.abc import Iterator
 from typing import Protocol
 
 from threatkit.analysis.route_clocks import use_cores
-from threatkit.batch.jobs import Job, Outcome, Started, finish_job, run_job, share_models, start_job
+from threatkit.batch.jobs import Job, Outcome, may_share_a_process, run_job, share_models
+from threatkit.batch.lanes import Lane
 
 
 class Runner(Protocol):
@@ -25,11 +26,12 @@ HEARTBEAT_SECONDS = 1.0
 
 
 class LocalRunner:
-    """Up to `jobs` reports at once, each in a forked child of this (warm) process.
+    """Up to `jobs` reports at once, in forked children of this (warm) process: reports of a
+    shipped template in lanes (a worker that runs one report after another, lanes.py), any
+    other in a child of its own.
 
-    A process per job rather than a pool: a job's deadline and the kill of its
-    whole session are the child's own, and a child that dies takes nothing else
-    down with it."""
+    A job's deadline and the kill of its whole session are its worker's own, and a worker that
+    dies takes nothing else down with it: its job fails and a new one takes the rest."""
 
     def __init__(self, jobs: int):
         self.jobs = max(1, jobs)
@@ -43,31 +45,49 @@ class LocalRunner:
         else:
             import nbconvert  # noqa: F401  # the HTML export in each child starts warm too
             import papermill  # noqa: F401
-        pending = list(reversed(jobs))
-        running: dict[int, Started] = {}               # read fd -> the job on it
+        pending = list(reversed(range(len(jobs))))
+        lanes: dict[int, Lane] = {}                    # read fd -> the worker on it
         # the jobs share the cores: each one's threads beyond its share would only contend (6%)
         cores = use_cores(max(1, (os.cpu_count() or 1) // min(self.jobs, len(jobs) or 1)))
         try:
-            while pending or running:
-                while pending and len(running) < self.jobs:
-                    started = start_job(pending.pop())
-                    running[started.fd] = started
+            while pending or lanes:
+                self._give(jobs, pending, lanes)
                 now = time.monotonic()
-                deadlines = [s.deadline for s in running.values() if s.deadline is not None]
+                deadlines = [lane.deadline for lane in lanes.values() if lane.deadline is not None]
                 wait = min([HEARTBEAT_SECONDS, *(max(0.0, d - now) for d in deadlines)])
-                ready, _, _ = select.select(list(running), [], [], wait)
+                ready, _, _ = select.select(list(lanes), [], [], wait)
                 for fd in ready:
-                    if running[fd].read():
-                        yield finish_job(running.pop(fd))
+                    outcome = lanes[fd].read()
+                    if not lanes[fd].alive:
+                        del lanes[fd]
+                    if outcome is not None:
+                        yield outcome
                 now = time.monotonic()
-                for fd in [fd for fd, s in running.items() if s.deadline is not None and now >= s.deadline]:
-                    yield finish_job(running.pop(fd), stop=True)
+                for fd in [fd for fd, lane in lanes.items() if lane.deadline is not None and now >= lane.deadline]:
+                    yield lanes.pop(fd).interrupt()
                 if not ready:
                     yield None
         finally:                                         # Ctrl-C or an error: stop every job, kernels too
             use_cores(cores)
-            for started in running.values():
-                finish_job(started, stop=True)
+            for lane in lanes.values():
+                lane.stop()
+
+    def _give(self, jobs: list[Job], pending: list[int], lanes: dict[int, Lane]) -> None:
+        """A job to every idle lane, and new lanes for the rest, up to `jobs` at once; lanes
+        with nothing left to do are closed."""
+        for fd, lane in list(lanes.items()):
+            if not lane.idle:
+                continue
+            if pending and may_share_a_process(jobs[pending[-1]]):
+                index = pending.pop()
+                lane.give(index, jobs[index])
+            else:
+                lanes.pop(fd).close()
+        while pending and len(lanes) < self.jobs:
+            index = pending.pop()
+            lane = Lane.start(jobs, single=not may_share_a_process(jobs[index]))
+            lanes[lane.fd] = lane
+            lane.give(index, jobs[index])
 
 
 class DaskRunner:

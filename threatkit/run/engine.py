@@ -169,6 +169,7 @@ def execute_cells(nb, execution_timeout: float | None = None) -> list[dict]:
             cells = _run_cells(nb)
         finally:
             sys.stdout, sys.stderr = streams
+            _let_go_of_the_shell()                  # this process may run another notebook next
         return json.loads(json.dumps(cells))        # as the pipe from a child would give them
     read_fd, write_fd = os.pipe()
     pid = fork()
@@ -325,9 +326,31 @@ def _shell():
     config = Config()
     config.HistoryManager.enabled = False
     InteractiveShell.clear_instance()             # a shell copied from the parent is not ours
+    _MAIN[:] = [sys.modules.get("__main__")]      # the shell takes the place of __main__: given back after
     shell = Shell.instance(config=config, colors="Linux")    # a kernel's tracebacks are coloured too
     sys.stdout, sys.stderr = _Stream(sink, "stdout"), _Stream(sink, "stderr")
     return shell, sink
+
+
+_MAIN: list = []        # the process's __main__ module, while a notebook's shell stands in for it
+
+
+def _let_go_of_the_shell() -> None:
+    """Free the notebook's shell and everything its cells made: IPython registers every shell
+    with atexit, which would otherwise keep each one (its namespace, a whole report) alive for
+    as long as the process runs notebooks (23 MB a report), and takes the place of __main__."""
+    import atexit
+
+    from IPython.core.interactiveshell import InteractiveShell
+
+    if not InteractiveShell.initialized():
+        return
+    shell = InteractiveShell.instance()
+    shell.reset(new_session=False)
+    atexit.unregister(shell.atexit_operations)
+    type(shell).clear_instance()
+    if _MAIN and _MAIN[0] is not None:
+        sys.modules["__main__"] = _MAIN[0]
 
 
 def _jsonable(data: dict) -> dict:
