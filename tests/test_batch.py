@@ -425,8 +425,15 @@ def faulty_batch(request, tmp_path_factory):
     template = write_notebook(base / "faulty.ipynb", FAULTY_CELL, REPORT_CELL)
     out = base / "reports"
     run = run_cli(["batch", model, "-o", out, "--template", template, "--samples", SAMPLES, *ENGINE_RUNS[engine]])
-    run.engine, run.model, run.out = engine, model, out
-    run.pids = {p.stem: int(p.read_text()) for p in base.glob("*.pid")}
+    run.engine = engine
+    return what_the_faults_left(run, model, out)
+
+
+def what_the_faults_left(run, model: Path, out: Path):
+    """The faulty batch's run with what it left: the pid each notebook recorded, the failures'
+    summary rows, and the processes still alive, forked or unreaped (any left alive then killed)."""
+    run.model, run.out = model, out
+    run.pids = {p.stem: int(p.read_text()) for p in model.parent.glob("*.pid")}
     run.summary = {r["scenario"]: r for r in read_summary(out)[1] if r["status"] == "failed"}
     run.unreaped = unreaped_children()
     run.forked = forked_children()
@@ -878,12 +885,7 @@ def lane_batch(tmp_path_factory):
                        *[a for s in ("die", "hang", "spin", "boom", *GOOD) for a in ("--scenario", s)]])
     finally:
         ScenarioReport.build = original
-    run.model, run.out = model, out
-    run.pids = {p.stem: int(p.read_text()) for p in base.glob("*.pid")}
-    run.summary = {r["scenario"]: r for r in read_summary(out)[1] if r["status"] == "failed"}
-    run.alive = living(run.pids.values(), grace=2.0)
-    run.forked, run.unreaped = forked_children(), unreaped_children()
-    return run
+    return what_the_faults_left(run, model, out)
 
 
 @pytest.mark.slow
