@@ -50,8 +50,10 @@ class LocalRunner:
         # the jobs share the cores: each one's threads beyond its share would only contend (6%)
         cores = use_cores(max(1, (os.cpu_count() or 1) // min(self.jobs, len(jobs) or 1)))
         try:
-            while pending or lanes:
+            while True:
                 self._give(jobs, pending, lanes)
+                if not lanes:                            # every job done, every lane closed
+                    break
                 now = time.monotonic()
                 deadlines = [lane.deadline for lane in lanes.values() if lane.deadline is not None]
                 wait = min([HEARTBEAT_SECONDS, *(max(0.0, d - now) for d in deadlines)])
