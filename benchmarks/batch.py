@@ -128,6 +128,21 @@ def cells_floor(model: Path, scenarios: list[str], samples: int) -> float:
     return time.perf_counter() - start
 
 
+def living_peak_mib() -> float:
+    """The largest peak RSS (VmHWM) among this process's living descendants: a batch's workers run
+    many reports each and are reaped only at its end, so the reaped children's figure misses them."""
+    from threatkit.run.processes import descendants
+
+    peaks = [0.0]
+    for pid in descendants(os.getpid()):
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        peaks += [int(line.split()[1]) / 1024 for line in status.splitlines() if line.startswith("VmHWM:")]
+    return max(peaks)
+
+
 def memory_over(model: Path, n: int, out: Path, samples: int, jobs: int, engine: str | None) -> None:
     """Run a batch in this process and print peak memory (this process, and the largest child) as it goes."""
     from threatkit.batch import Progress, make_runner, plan, run_batch
@@ -140,7 +155,7 @@ def memory_over(model: Path, n: int, out: Path, samples: int, jobs: int, engine:
             count = self.done + self.failed
             if count in marks:
                 me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-                kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+                kids = max(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, living_peak_mib())
                 print(f"  after {count:4d} reports: peak RSS batch process {me:7.1f} MiB, "
                       f"largest child {kids:7.1f} MiB")
 

@@ -66,6 +66,17 @@ def show_svg(svg: str, alt: str) -> None:
     _display({"image/svg+xml": svg_for_html(svg, alt), "text/plain": alt}, raw=True)
 
 
+_SHARED_CLOCKS: list = [None]        # a ClockMemo that every report of this process shares (share_clocks)
+
+
+def share_clocks(memo) -> None:
+    """Let every report made in this process from now on keep its routes' clocks in `memo` (a
+    ClockMemo, or None) and take those an earlier one computed for the same leaves: for a batch's
+    worker, which runs reports of one model one after another, where a pathway the scenarios'
+    differences leave alone has the same clock in each. The same numbers, to the bit."""
+    _SHARED_CLOCKS[0] = memo
+
+
 @dataclass(eq=False)
 class ScenarioReport:
     """One scenario of a model, assessed, with the sections of its report."""
@@ -101,7 +112,7 @@ class ScenarioReport:
     @cached_property
     def answers(self) -> tuple[Answer, Answer]:
         """The curves' and the timeline's inputs, gathered once for both."""
-        return answers(self.model, self.scenario, samples=self.samples, seed=self.seed)
+        return answers(self.model, self.scenario, samples=self.samples, seed=self.seed, clocks=_SHARED_CLOCKS[0])
 
     @cached_property
     def curves(self) -> tuple[Curves, Curves]:

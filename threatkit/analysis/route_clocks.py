@@ -145,6 +145,7 @@ class ClockMemo:
     def __init__(self, limit: float = 256 << 20, reference_limit: float = 128 << 20):
         self.limit, self._kept = limit, OrderedDict()
         self.reference_limit, self._references, self._lock = reference_limit, {}, threading.Lock()
+        self._pathways: dict[int, Pathway] = {}
 
     def plan(self, pathway: Pathway, leaves: tuple, horizon: int, exact: bool, route: int = 0) -> Plan:
         """`clock_plan`, from the reference of the pathway on that route (its place in the
@@ -155,6 +156,7 @@ class ClockMemo:
         if len(flat.nodes) >= BY_LEVELS or layout[0] != "blocks":
             return clock_plan(pathway, leaves, horizon, exact, layout)
         block = layout[1]
+        self._pathways[id(pathway)] = pathway
         key = (id(pathway), pathway.id, route, horizon, exact, leaves[0].shape, block)
         with self._lock:
             size, parts = self._references.get(key, (0, None))
@@ -174,8 +176,8 @@ class ClockMemo:
     def _reference_bytes(self) -> int:
         return sum(size for size, _ in self._references.values())
 
-    @staticmethod
-    def key(pathway: Pathway, rows: tuple, horizon: int, exact: bool) -> tuple:
+    def key(self, pathway: Pathway, rows: tuple, horizon: int, exact: bool) -> tuple:
+        self._pathways[id(pathway)] = pathway      # named by id in the key: kept alive, its id is no other's
         digest = hashlib.blake2b(digest_size=16)
         for a in rows:
             digest.update(np.ascontiguousarray(a, float).tobytes())

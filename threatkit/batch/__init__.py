@@ -67,7 +67,7 @@ def plan(model_path: str | Path, out_dir: str | Path, scenarios: Iterable[str] =
             parameters=params, inputs_hash=inputs_hash(dump, template_path, params, engine),
             title=f"threatkit report: {model.scenario(s).title}",
             subtitle=f"{model.name or model_path.name} · scenario {s}", engine=engine, timeout=timeout,
-            kernel_name=kernel_name))
+            kernel_name=kernel_name, actor=model.scenario(s).actor))
     return jobs
 
 

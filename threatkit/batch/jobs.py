@@ -42,6 +42,7 @@ class Job:
     engine: str = "threatkit"        # threatkit (warm, forked) or kernel (papermill's Jupyter kernel)
     timeout: float | None = None
     kernel_name: str = "python3"
+    actor: str = ""                  # the scenario's actor: a lane takes the same actor's reports in a row
 
     @property
     def notebook_path(self) -> Path:

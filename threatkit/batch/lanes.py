@@ -23,6 +23,7 @@ from threatkit.batch.jobs import Job, Outcome, outcome_here
 from threatkit.run import processes
 
 
+LANE_CLOCKS_BYTES = 128 << 20        # a lane's kept clocks: a report and a half of the example's, at 2,000 draws
 _PARENT_ENDS: set[int] = set()       # the parent's ends of every lane's pipes
 
 
@@ -32,6 +33,7 @@ class Lane:
     def __init__(self, pid: int, orders: int, fd: int, single: bool):
         self.pid, self.orders, self.fd, self.single = pid, orders, fd, single
         self.job: Job | None = None
+        self.last: Job | None = None                   # the job it was given last
         self.began = 0.0
         self.buffer = b""
         self.alive = True
@@ -48,7 +50,7 @@ class Lane:
             for fd in (order_write, out_read, *_PARENT_ENDS):
                 os.close(fd)
             os.setsid()                                # a kernel joins this session: one kill stops both
-            _work(jobs, order_read, out_write)
+            _work(jobs, order_read, out_write, single)
         os.close(order_read)
         os.close(out_write)
         _PARENT_ENDS.update((order_write, out_read))
@@ -66,7 +68,7 @@ class Lane:
 
     def give(self, index: int, job: Job) -> None:
         """Start the job. A worker gone meanwhile says so as it would mid-job: its pipe ends."""
-        self.job, self.began = job, time.monotonic()
+        self.job, self.last, self.began = job, job, time.monotonic()
         try:
             os.write(self.orders, f"{index}\n".encode())
         except BrokenPipeError:
@@ -131,9 +133,15 @@ class Lane:
         return status
 
 
-def _work(jobs: list[Job], orders: int, out: int) -> None:
-    """The worker's loop: run each job it is given, write its outcome as a line; exit at the end of orders."""
+def _work(jobs: list[Job], orders: int, out: int, single: bool) -> None:
+    """The worker's loop: run each job it is given, write its outcome as a line; exit at the end of
+    orders. A lane of many reports keeps their clocks for the next (report.share_clocks)."""
     try:
+        if not single:
+            from threatkit.analysis.route_clocks import ClockMemo
+            from threatkit.report import share_clocks
+
+            share_clocks(ClockMemo(LANE_CLOCKS_BYTES, LANE_CLOCKS_BYTES // 2))
         with os.fdopen(orders, "rb") as given, os.fdopen(out, "wb") as back:
             for line in given:
                 outcome = outcome_here(jobs[int(line)])

@@ -81,7 +81,7 @@ class LocalRunner:
             if not lane.idle:
                 continue
             if pending and may_share_a_process(jobs[pending[-1]]):
-                index = pending.pop()
+                index = _next_for(lane, jobs, pending)
                 lane.give(index, jobs[index])
             else:
                 lanes.pop(fd).close()
@@ -90,6 +90,15 @@ class LocalRunner:
             lane = Lane.start(jobs, single=not may_share_a_process(jobs[index]))
             lanes[lane.fd] = lane
             lane.give(index, jobs[index])
+
+
+def _next_for(lane: Lane, jobs: list[Job], pending: list[int]) -> int:
+    """The next job for a lane (taken from `pending`): the first of the same actor as the lane's
+    last, whose pathways' clocks it has kept where the scenarios differ only in tier or controls
+    that leave them alone; else the next in order."""
+    last = lane.last.actor if lane.last is not None else None
+    at = next((k for k in range(len(pending) - 1, -1, -1) if last and jobs[pending[k]].actor == last), len(pending) - 1)
+    return pending.pop(at)
 
 
 class DaskRunner:
