@@ -936,3 +936,18 @@ def test_shipped_reports_share_a_worker_and_give_the_files_one_process_each_give
 def test_a_template_of_ones_own_gets_a_process_per_report(faulty_batch):
     run = faulty_batch
     assert len(set(run.pids.values())) == len(run.pids)
+
+
+def test_a_lane_takes_the_same_actors_report_next():
+    """The next job for a lane is the first pending one of the actor it ran last (its kept clocks
+    serve that actor's pathways), else the next in order."""
+    from types import SimpleNamespace
+
+    from threatkit.batch.runners import _next_for
+
+    jobs = [SimpleNamespace(actor=a) for a in ("crew", "lab", "state", "lab", "crew")]
+    pending = [4, 3, 2, 1]                              # popped from the end: job 1 is next in order
+    assert _next_for(SimpleNamespace(last=jobs[0]), jobs, pending) == 4 and pending == [3, 2, 1]
+    assert _next_for(SimpleNamespace(last=jobs[2]), jobs, pending) == 2 and pending == [3, 1]
+    assert _next_for(SimpleNamespace(last=None), jobs, pending) == 1 and pending == [3]
+    assert _next_for(SimpleNamespace(last=jobs[0]), jobs, pending) == 3 and pending == []

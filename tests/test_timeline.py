@@ -595,3 +595,25 @@ def test_inputs_gathered_for_days_refuse_the_expected_share():
     with pytest.raises(ValueError, match="days only"):
         expected_capability(inp, np.array([[30.0]]))
     assert at(durable, inp, 30) == at(durable, inputs(model, "unilateral"), 30)
+
+
+def test_kept_clocks_keep_their_pathways_alive():
+    """A ClockMemo names a pathway by its id in its keys: it keeps the pathway alive, so that no
+    other pathway (a model loaded later, say) ever gets that id and a clock not its own."""
+    import gc
+    import weakref
+
+    import numpy as np
+
+    from threatkit.analysis.route_clocks import ClockMemo
+    from threatkit.model.load import load_model
+    from threatkit.report import example_path
+
+    memo = ClockMemo()
+    pathway = load_model(example_path()).model_copy(deep=True).pathways[0]
+    rows = (np.ones((1, 2)), np.ones((1, 2)), np.ones((1, 2)))
+    key = memo.key(pathway, rows, 10, True)
+    alive = weakref.ref(pathway)
+    del pathway
+    gc.collect()
+    assert alive() is not None and key[0] == id(alive())
