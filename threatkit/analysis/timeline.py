@@ -198,7 +198,7 @@ def _last_days(routes: _Routes, world: _World, reads: str, horizon: int) -> list
         raise ValueError(f"reads must be one of {', '.join(READS)}, found {reads!r}")
     shares = routes.rows["share"]
     every_share = float(np.max(shares)) if shares else 0.0
-    until = np.minimum(world.parity, world.substitutes.holds_from(every_share, horizon))
+    until = _routes_settle(world.parity, world.substitutes, every_share, horizon)
     if reads == "days":
         until = np.minimum(until, world.days_substitute)
     out = []
@@ -636,11 +636,15 @@ def _routes_matter_until(inp: Inputs, horizon: int) -> np.ndarray:
     least every route's share, E is sub(t), and durable and usable are whether sub(t) reaches the
     threshold (no route's share does unless sub(t)'s does). On those days the formulas give, to
     the bit, what they give without the routes: every route's term is multiplied by a 0 or left out."""
-    level = float(inp.share.max(initial=0.0))
-    until = inp.parity
-    if inp.substitutes is not None and len(inp.substitutes):
-        until = np.minimum(until, inp.substitutes.holds_from(level, horizon))
-    return until
+    return _routes_settle(inp.parity, inp.substitutes, float(inp.share.max(initial=0.0)), horizon)
+
+
+def _routes_settle(parity: np.ndarray, substitutes: Shares | None, level: float, horizon: int) -> np.ndarray:
+    """Per draw, the earlier of the parity day and the day the substitutes hold `level` (every
+    route's share) for good: from then on the routes change no curve."""
+    if substitutes is None or not len(substitutes):
+        return parity
+    return np.minimum(parity, substitutes.holds_from(level, horizon))
 
 
 def _without_routes(inp: Inputs) -> Inputs:

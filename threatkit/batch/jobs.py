@@ -198,16 +198,26 @@ def finish_job(started: Started, *, stop: bool = False) -> Outcome:
     processes.kill_tree(started.pid)
     job, seconds = started.job, time.monotonic() - started.began
     if stop:
-        why = (f"timed out after {job.timeout:g} s" if job.timeout is not None and seconds >= job.timeout
-               else "stopped before it finished")
-        return Outcome(job.scenario, "failed", f"{why}; the notebook was stopped", seconds=seconds)
+        return stopped(job, seconds)
     if not started.chunks:
-        how = (f"killed by signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status)
-               else f"exit status {os.WEXITSTATUS(status)}")
-        return Outcome(job.scenario, "failed", f"the worker process died ({how})", seconds=seconds)
+        return died(job, status, seconds)
     outcome = Outcome(**json.loads(b"".join(started.chunks)))
     outcome.seconds = seconds
     return outcome
+
+
+def stopped(job: Job, seconds: float) -> Outcome:
+    """The outcome of a job whose process was killed: past its deadline, or the batch interrupted."""
+    why = (f"timed out after {job.timeout:g} s" if job.timeout is not None and seconds >= job.timeout
+           else "stopped before it finished")
+    return Outcome(job.scenario, "failed", f"{why}; the notebook was stopped", seconds=seconds)
+
+
+def died(job: Job, status: int, seconds: float) -> Outcome:
+    """The outcome of a job whose process died before it sent one (`status`: its wait status)."""
+    how = (f"killed by signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status)
+           else f"exit status {os.WEXITSTATUS(status)}")
+    return Outcome(job.scenario, "failed", f"the worker process died ({how})", seconds=seconds)
 
 
 def run_job(job: Job) -> Outcome:

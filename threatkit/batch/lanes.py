@@ -19,7 +19,7 @@ import os
 import time
 from dataclasses import asdict
 
-from threatkit.batch.jobs import Job, Outcome, outcome_here
+from threatkit.batch.jobs import Job, Outcome, died, outcome_here, stopped
 from threatkit.run import processes
 
 
@@ -81,11 +81,7 @@ class Lane:
         if not chunk:                                  # the worker died (killed, or os._exit in a cell)
             job, seconds = self.job, time.monotonic() - self.began
             status = self.stop()
-            how = (f"killed by signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status)
-                   else f"exit status {os.WEXITSTATUS(status)}")
-            if job is None:
-                return None
-            return Outcome(job.scenario, "failed", f"the worker process died ({how})", seconds=seconds)
+            return None if job is None else died(job, status, seconds)
         self.buffer += chunk
         if b"\n" not in self.buffer:
             return None
@@ -101,11 +97,7 @@ class Lane:
         """Kill the worker (past its job's deadline, or the batch is interrupted): its job's failed Outcome."""
         job, seconds = self.job, time.monotonic() - self.began
         self.stop()
-        if job is None:
-            return None
-        why = (f"timed out after {job.timeout:g} s" if job.timeout is not None and seconds >= job.timeout
-               else "stopped before it finished")
-        return Outcome(job.scenario, "failed", f"{why}; the notebook was stopped", seconds=seconds)
+        return None if job is None else stopped(job, seconds)
 
     def close(self) -> None:
         """No more jobs: the worker exits once it has read to the end of its orders."""
