@@ -415,6 +415,34 @@ def test_a_single_report_is_not_preceded_by_the_batch_exercise(tmp_path):
     assert (tmp_path / "r.html").stat().st_size > 0
 
 
+def test_a_batch_in_lanes_leaves_the_exercise_to_them_and_a_template_of_ones_own_gets_it(tmp_path):
+    """Reports of the shipped template run in lanes, each of which warms itself in its first
+    report: the parent imports, but draws no exercise for them (start-up with a core idle).
+    Reports of one's own template get a fresh child each, which starts from the exercise."""
+    import shutil
+    import subprocess
+    import sys
+
+    from threatkit.resources import data_path, resource_dir
+
+    own = tmp_path / "mine.ipynb"
+    shutil.copy(resource_dir("templates") / "scenario_report.ipynb", own)
+    for template, exercised in ((None, False), (own, True)):
+        code = (
+            "from threatkit.run import engine\n"
+            "calls = []\n"
+            "real = engine._exercise\n"
+            "engine._exercise = lambda: (calls.append(1), real())\n"
+            "from threatkit.cli import main\n"
+            f"args = ['batch', {str(data_path('examples/mythos.yaml'))!r}, '-o', {str(tmp_path / str(exercised))!r},"
+            " '--samples', '10', '--jobs', '2', '--scenario', 'status-quo', '--scenario', 'restricted-export']\n"
+            f"args += ['--template', {str(template)!r}] if {template is not None} else []\n"
+            "assert main(args) == 0\n"
+            "assert engine._WARM and calls == ([1] if %s else []), calls\n" % exercised)
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, (template, done.stderr[-2000:])
+
+
 def test_a_report_child_never_compiles_the_webassembly_graphviz(tmp_path):
     """wasmtime compiles on a pool of threads, which a forked child does not have: a child that
     compiles waits for them for ever. A process that compiled the module once (its threads now

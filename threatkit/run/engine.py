@@ -50,7 +50,8 @@ def warm_up(exercise: bool = True) -> None:
     WebAssembly renderer, once per process, so that every forked child starts warm. (Every fork
     starts the renderer anyway, processes.fork: a child must never compile it.) A single report
     needs only the imports: its one child would build the exercise's caches itself, no slower,
-    and the exercise's own report would be drawn for nothing (0.6 s)."""
+    and the exercise's own report would be drawn for nothing (0.6 s). So does a batch whose
+    reports all run in lanes (batch/lanes.py): each lane builds them once, in its first report."""
     global _WARM, _EXERCISED
     if _EXERCISED or (_WARM and not exercise):
         return
