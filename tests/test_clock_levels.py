@@ -107,6 +107,36 @@ def test_a_pair_of_leaves_gives_each_its_own_clock(seed, exact):
     assert np.array_equal(Fb, node_by_node(flat, b, HORIZON, exact))
 
 
+@settings(max_examples=100, deadline=None)
+@given(st.integers(0, 2 ** 32 - 1), st.booleans())
+def test_a_pathway_that_never_succeeds_is_known_from_its_leaves(seed, exact):
+    """`never` marks a column only where the clock, by its definition, is 0 on every day (its
+    route's clock is then zeros, not computed); with a third of the leaves unable to succeed,
+    most trees have both kinds of column."""
+    rng = np.random.default_rng(seed)
+    flat = FlatTree.of(random_tree(rng))
+    n, width = len(flat.leaves), int(rng.integers(1, 8))
+    p, tau, cap = random_leaves(rng, n, width)
+    cannot = rng.random((n, width)) < 0.3
+    p[cannot & (rng.random((n, width)) < 0.5)] = 0.0
+    cap[cannot & (p > 0)] = 0.0                              # no attempt allowed (a budget below one try)
+    marked = clock.never(flat, p, tau, cap)
+    zero = ~node_by_node(flat, (p, tau, cap), HORIZON, exact).any(axis=1)
+    assert not (marked & ~zero).any()
+
+
+def test_never_follows_each_gates_rule():
+    """An `or` can succeed through any child, `and` and `sand` need every one."""
+    live, dead = Node(id="live", p=0.5, time_days=1), Node(id="dead", p=0.5, time_days=1)
+    for gate, expected in (("or", False), ("and", True), ("sand", True)):
+        for kids in ([live, dead], [dead, live]):
+            flat = FlatTree.of(Node(id="root", gate=gate, children=kids))
+            leaves = [np.array([[0.5], [0.5]]), np.array([[1.0], [1.0]]), np.ones((2, 1))]
+            leaves[2][[k.id for k in kids].index("dead")] = 0.0  # no attempt: never succeeds
+            assert clock.never(flat, *leaves).tolist() == [expected], (gate, [k.id for k in kids])
+            assert (not node_by_node(flat, leaves, HORIZON, True).any()) == expected
+
+
 def test_the_first_columns_cache_is_safe_from_several_threads():
     # The routes' clocks are computed on threads, and sweeps share the first column's clocks
     # through one cache. Unlocked, a thread inserting while another summed the cache's sizes

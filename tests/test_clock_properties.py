@@ -235,6 +235,68 @@ def test_curves_past_the_day_routes_stop_mattering_are_the_same_without_them(doc
                 assert np.array_equal(getattr(a, name), getattr(b, name)), name
 
 
+@SETTINGS
+@given(doc=models(), substitutes=st.sampled_from([None, [[0, 0.2], [6, 0.7]]]))
+def test_routes_that_can_never_succeed_change_no_number_when_left_out(doc, substitutes):
+    # A pathway none of whose draws can succeed (here one added with a step of p = 0 under an
+    # `and`; in the models drawn, steps countered fully) gets a clock of zeros without computing
+    # it, and the curves leave its routes out: every answer must be the one computed with them,
+    # to the bit, at the modes and over draws.
+    from unittest import mock
+
+    import numpy as np
+
+    from threatkit.analysis import route_clocks
+    from threatkit.analysis import timeline as module
+
+    budget = doc["actors"][0]["budget_usd"]
+    doc = dict(doc, pathways=[*doc["pathways"], {
+        "id": "cannot", "fidelity": 0.9, "persistent": True, "needs_access": False,
+        "tree": {"id": "cannot-top", "gate": "and", "children": [
+            {"id": "cannot-a", "p": 0.0, "time_days": 1}, {"id": "cannot-b", "p": 0.5, "time_days": 3}]}}, {
+        # over budget in about half the draws only: computed, those draws 0
+        "id": "sometimes", "fidelity": 0.7, "persistent": True, "needs_access": False,
+        "tree": {"id": "sometimes-a", "p": 0.4, "time_days": 2,
+                 "cost_usd": {"low": budget / 2, "mode": budget * 0.9, "high": budget * 2}}}])
+    if substitutes is not None:
+        doc = dict(doc, substitutes=[{"id": "sub", "share": substitutes}])
+    model = threatkit.load_text(yaml.safe_dump(doc, sort_keys=False))
+
+    def answers():
+        return (module.timeline(model, "s").to_dict(), module.timeline(model, "s", samples=60, seed=2).to_dict(),
+                module.scenario_curves(model, "s"), module.scenario_curves(model, "s", samples=300, seed=5))
+    left_out = answers()
+    with mock.patch.object(route_clocks, "_zero_clock", lambda *args: None), \
+            mock.patch.object(module, "_live_routes", lambda inp: inp):
+        computed = answers()
+    np.testing.assert_equal(left_out[:2], computed[:2])            # nan == nan
+    for ours, theirs in zip(left_out[2:], computed[2:]):
+        for a, b in zip(ours, theirs):
+            for name in ("expected", "expected_low", "expected_high", "durable", "usable", "substitute"):
+                assert np.array_equal(getattr(a, name), getattr(b, name)), name
+
+
+@SETTINGS
+@given(doc=models())
+def test_the_routes_held_on_days_shared_by_every_draw_are_as_on_days_of_their_own(doc):
+    # The curves' grid is one row of days for every draw: `held` then reads columns, and each
+    # draw's clock on its last day of access past it, instead of an index per draw and day.
+    import numpy as np
+
+    from threatkit.analysis import timeline as module
+
+    from unittest import mock
+
+    model = threatkit.load_text(yaml.safe_dump(doc, sort_keys=False))
+    grid = module.day_grid(module.DEFAULT_HORIZON_DAYS)[None, :]
+    # clocks to the horizon too: those of routes that need access then go on past its end
+    with mock.patch.object(module, "_last_days", lambda routes, world, reads, horizon: [horizon] * len(routes.leaves)):
+        to_the_horizon = module.answers(model, "s", samples=50, seed=4)
+    for answer in (*module.answers(model, "s", samples=50, seed=4), *to_the_horizon):
+        for inp in (answer.with_, answer.without):
+            assert np.array_equal(module.held(inp, grid), module.held(inp, np.repeat(grid, inp.width, axis=0)))
+
+
 def test_leaf_clocks_at_the_edges():
     """1 - (1 - p)^min(floor(t / tau), cap), by hand: a p too small to move 1 - p, instant attempts
     (tau 0: all of them at once), a step tried once, an infeasible step (infinite time)."""

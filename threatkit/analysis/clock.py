@@ -259,6 +259,27 @@ def root_clock(flat: FlatTree, leaves: tuple[np.ndarray, np.ndarray, np.ndarray]
     return clocks[0][1]
 
 
+def never(flat: FlatTree, p: np.ndarray, tau: np.ndarray, cap: np.ndarray) -> np.ndarray:
+    """Per column, whether the root's clock is 0 on every day, from the leaves alone: a leaf that
+    cannot succeed (`leaf_clock`'s: p = 0 or below 1e-16, no finite time, no attempt allowed) is 0
+    every day; an `or` is when all its children are, `and` and `sand` when any is (a product with
+    0, a convolution with 0). The very zeros `root_clock` computes, without computing them: a
+    pathway the actor cannot take (about a third of them in a scenario) costs nothing."""
+    p, tau, cap = (np.asarray(a, float) for a in (p, tau, cap))
+    zero = np.zeros((len(flat.nodes), p.shape[1]), bool)
+    zero[flat.leaves] = ~((p > 0) & (1.0 - p < 1) & np.isfinite(tau)) | (cap == 0)
+    for start, end in reversed(flat.level_bounds):
+        gates = start + np.flatnonzero(flat.gate[start:end] != LEAF)
+        if not gates.size:
+            continue
+        lo = int(flat.first_child[gates[0]])         # a level's gates' children: one run, in order
+        kids = zero[lo:int(flat.first_child[gates[-1]] + flat.n_children[gates[-1]])]
+        starts = flat.first_child[gates] - lo
+        every, some = np.logical_and.reduceat(kids, starts, axis=0), np.logical_or.reduceat(kids, starts, axis=0)
+        zero[gates] = np.where((flat.gate[gates] == GATES.index("or"))[:, None], every, some)
+    return zero[0]
+
+
 BY_LEVELS = 256                # nodes: a smaller tree costs less node by node (no copies into groups)
 
 

@@ -20,7 +20,7 @@ import numpy as np
 
 from threatkit.analysis.assess import leaf_table
 from threatkit.analysis.clock import (
-    BY_LEVELS, node_clocks, paired_clocks, root_clock, settled_at, settling, sweep_columns)
+    BY_LEVELS, never, node_clocks, paired_clocks, root_clock, settled_at, settling, sweep_columns)
 from threatkit.model.values import Pathway
 
 CLOCK_BYTES = 256 << 20   # about what a block of draws of a tree's clock may hold at once
@@ -152,6 +152,8 @@ class ClockMemo:
         setting's routes x pathways) when it has one; its nodes then kept as the reference, room
         allowing. Its tasks may run on several threads."""
         flat = leaf_table(pathway).flat
+        if (zero := _zero_clock(pathway, leaves, exact)) is not None:
+            return Plan.done(zero)
         layout = _layout(leaves, horizon, exact)
         if len(flat.nodes) >= BY_LEVELS or layout[0] != "blocks":
             return clock_plan(pathway, leaves, horizon, exact, layout)
@@ -209,6 +211,8 @@ def clock_plan(pathway: Pathway, leaves: tuple, horizon: int, exact: bool = True
     """`clock_of` as a Plan: a task per block of columns. `layout`: `_layout` of the leaves, when
     the caller has it."""
     flat = leaf_table(pathway).flat
+    if (zero := _zero_clock(pathway, leaves, exact)) is not None:
+        return Plan.done(zero)
     p, tau, cap = leaves
     kind, how = layout or _layout(leaves, horizon, exact)
     if kind == "sweep":                   # a sweep's columns cost only what they change
@@ -228,16 +232,32 @@ def pair_plan(pathway: Pathway, a: tuple, b: tuple, horizon: int, exact: bool = 
     """(clock_of(pathway, a, ...), clock_of(pathway, b, ...)) for leaves over the same columns:
     block by block as clock_of, each subtree the two share computed once (clock.paired_clocks)."""
     flat = leaf_table(pathway).flat
+    za, zb = _zero_clock(pathway, a, exact), _zero_clock(pathway, b, exact)
+    if za is not None or zb is not None:          # one side costs nothing: the other alone
+        return _both(Plan.done(za) if za is not None else clock_plan(pathway, a, horizon, exact),
+                     Plan.done(zb) if zb is not None else clock_plan(pathway, b, horizon, exact))
     la, lb = _layout(a, horizon, exact), _layout(b, horizon, exact)
     if len(flat.nodes) >= BY_LEVELS or la[0] != "blocks" or lb[0] != "blocks" or la[1] != lb[1]:
-        one, other = clock_plan(pathway, a, horizon, exact, la), clock_plan(pathway, b, horizon, exact, lb)
-        n = len(one.tasks)
-        return Plan(one.tasks + other.tasks, lambda parts: (one.combine(parts[:n]), other.combine(parts[n:])))
+        return _both(clock_plan(pathway, a, horizon, exact, la), clock_plan(pathway, b, horizon, exact, lb))
     block = la[1]
     tasks = tuple(lambda lo=lo: paired_clocks(flat, tuple(x[:, lo:lo + block] for x in a),
                                               tuple(x[:, lo:lo + block] for x in b), horizon, exact)
                   for lo in range(0, a[0].shape[1], block))
     return Plan(tasks, lambda parts: (stack_clocks([x for x, _ in parts]), stack_clocks([y for _, y in parts])))
+
+
+def _both(one: Plan, other: Plan) -> Plan:
+    """Two plans as one, whose result is the pair of theirs."""
+    n = len(one.tasks)
+    return Plan(one.tasks + other.tasks, lambda parts: (one.combine(parts[:n]), other.combine(parts[n:])))
+
+
+def _zero_clock(pathway: Pathway, leaves: tuple, exact: bool) -> np.ndarray | None:
+    """The clock of a pathway that succeeds in none of the columns (`clock.never`): 0 from day
+    0 on (one day: a clock is carried on at its last value); None when some column can."""
+    if not never(leaf_table(pathway).flat, *leaves).all():
+        return None
+    return np.zeros((leaves[0].shape[1], 1), np.float64 if exact else np.float32)
 
 
 def _block_size(leaves: tuple, horizon: int, exact: bool) -> int:

@@ -234,21 +234,32 @@ def held(inp: Inputs, days: np.ndarray) -> np.ndarray:
     t = np.broadcast_to(days, (inp.width, np.shape(days)[-1]))
     out = np.zeros((len(inp.clocks),) + t.shape)
     ends = inp.ends
-    finite_days = bool(np.isfinite(t).all() and (t >= 0).all())
+    finite_days = bool(np.isfinite(days).all() and (days >= 0).all())
     one_row = days.ndim == 1 or days.shape[0] == 1                  # the same days for every draw
     for k, F in enumerate(inp.clocks):
         end = ends[k][:, None]
         access = inp.needs_access[k]
-        on = np.minimum(t, np.floor(end)) if access else t[:1] if one_row else t   # nothing succeeds after access ends
         last = F.shape[1] - 1
-        if finite_days and not np.isnan(on).any():          # days as given: no nan or infinity to guard
-            index = np.minimum(on, last).astype(np.intp)
+        if one_row and finite_days and not np.isnan(end).any():
+            # the same days for every draw: one row of columns, and past the end of access each
+            # draw's clock on its last day of access (nothing succeeds after it): the same values
+            # as a column index per draw and day, without making one
+            Pk = F[:, np.minimum(t[0], last).astype(np.intp)]
+            if access:
+                cut = np.floor(end)
+                on_last = np.take_along_axis(F, np.minimum(cut, last).astype(np.intp), axis=1) \
+                    if F.shape[0] > 1 else F[:, np.minimum(cut, last).astype(np.intp)[:, 0]].T
+                Pk = np.where(t > cut, on_last, Pk)
         else:
-            index = np.clip(np.nan_to_num(on, nan=0.0, posinf=last), 0, last).astype(np.intp)
-        if F.shape[0] == 1 or index.shape[0] == 1:            # one clock, or one row of days: columns
-            Pk = F[:, index[0]]
-        else:
-            Pk = np.take_along_axis(F, index, axis=1)
+            on = np.minimum(t, np.floor(end)) if access else t[:1] if one_row else t   # nothing succeeds after access ends
+            if finite_days and not np.isnan(on).any():          # days as given: no nan or infinity to guard
+                index = np.minimum(on, last).astype(np.intp)
+            else:
+                index = np.clip(np.nan_to_num(on, nan=0.0, posinf=last), 0, last).astype(np.intp)
+            if F.shape[0] == 1 or index.shape[0] == 1:            # one clock, or one row of days: columns
+                Pk = F[:, index[0]]
+            else:
+                Pk = np.take_along_axis(F, index, axis=1)
         if not inp.persistent[k]:                          # gone once access has ended
             Pk = np.where(t > end, 0.0, Pk)
         out[k] = Pk
@@ -599,9 +610,10 @@ def curves(inp: Inputs, det: Inputs | None = None, *, label: str = "", horizon: 
                 usable(part, grid, P, sub=sub), sub)
 
     until = _routes_matter_until(inp, horizon)
+    live = _live_routes(inp)
 
     def block(lo: int) -> tuple[np.ndarray, ...]:
-        part = _columns(inp, slice(lo, lo + CHUNK))
+        part = _columns(live, slice(lo, lo + CHUNK))
         # past the day the routes stop mattering to every draw of the block, the curves are computed
         # without them: the same numbers, to the bit (see `_routes_matter_until`), for half the work
         n = int(np.searchsorted(days, until[lo:lo + CHUNK].max(initial=-np.inf), side="right"))
@@ -645,6 +657,19 @@ def _routes_settle(parity: np.ndarray, substitutes: Shares | None, level: float,
     if substitutes is None or not len(substitutes):
         return parity
     return np.minimum(parity, substitutes.holds_from(level, horizon))
+
+
+def _live_routes(inp: Inputs) -> Inputs:
+    """The inputs without the routes whose clock is 0 on every day of every draw (an infeasible
+    pathway, about half of them in a typical scenario): such a route multiplies by 1 or adds 0 in
+    every formula of the curves, so they are the same to the bit without it."""
+    live = np.array([k for k, F in enumerate(inp.clocks) if F.any()], np.intp)
+    if live.size == len(inp.clocks):
+        return inp
+    return replace(inp, p=inp.p[live], time=inp.time[live], share=inp.share[live],
+                   cost=None if inp.cost is None else inp.cost[live], clocks=tuple(inp.clocks[k] for k in live),
+                   persistent=inp.persistent[live], needs_access=inp.needs_access[live],
+                   route_duration=None if inp.route_duration is None else inp.route_duration[live])
 
 
 def _without_routes(inp: Inputs) -> Inputs:
