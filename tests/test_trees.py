@@ -191,6 +191,26 @@ def test_wide_and_uneven_levels():
     assert set(ev.cheapest) == {"c", "d", "e", "f", "g"}
 
 
+def test_each_attribute_is_combined_when_first_read_and_alone_as_all_at_once():
+    # The nodes' values are combined per attribute on first reading (most readers want one or
+    # two): each must be what combining every attribute at once gives, to the bit, over draws.
+    import numpy as np
+
+    from threatkit.analysis import trees
+    from threatkit.analysis.simulate import Sampler
+
+    from threatkit.report import example_path
+
+    model = threatkit.load_model(example_path())
+    for pathway in model.pathways:
+        tree = evaluate(pathway, Setting.of(model, "status-quo"), Sampler(50, 3))
+        assert tree.values._nodes == {}                                 # nothing combined yet
+        at_once = trees.combine(tree.flat, tree.values._leaves)
+        for attr in reversed(trees.ATTRIBUTES):
+            assert np.array_equal(tree.values[attr], at_once[attr]), (pathway.id, attr)
+        assert list(tree.values) == list(trees.ATTRIBUTES)
+
+
 # ---- infinity (an infeasible leaf) through each gate -----------------------------------------
 
 def test_infeasible_child_of_or_is_skipped_by_min_rules():

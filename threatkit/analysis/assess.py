@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 
@@ -15,7 +16,7 @@ import numpy as np
 
 from threatkit.analysis.simulate import ColumnSlice, Quantities, Sampler
 from threatkit.analysis.transfer import least_samples, reaches, share_at
-from threatkit.analysis.trees import FlatTree, cheapest_attack, combine
+from threatkit.analysis.trees import FlatTree, NodeValues, cheapest_attack
 from threatkit.model.values import (
     Actor,
     Asset,
@@ -251,7 +252,7 @@ class EvaluatedTree:
     pathway: Pathway
     setting: Setting
     flat: FlatTree
-    values: dict[str, np.ndarray]
+    values: Mapping[str, np.ndarray]           # node x column, per attribute (trees.NodeValues)
     infeasible: dict[str, tuple[str, ...]]     # leaf id -> reasons (deterministic values)
     countered: dict[str, tuple[str, ...]]      # leaf id -> control ids acting on it
     samples: np.ndarray | None = None          # teacher samples the transfer STEP collects (0 when infeasible)
@@ -373,7 +374,7 @@ def evaluate(pathway: Pathway, setting: Setting, sampler: Sampler = Sampler()) -
     attempts = attempt_caps(table, leaf_values["time_days"], leaf_values["cost_usd"], budget, duration)
     reasons = _reasons(table, tier, actor, lacks, low_rank, over_budget[:, 0], out_of_time[:, 0],
                        cost[:, 0], budget[0], query_time[:, 0], duration[0])
-    return EvaluatedTree(pathway, setting, table.flat, combine(table.flat, leaf_values), reasons,
+    return EvaluatedTree(pathway, setting, table.flat, NodeValues(table.flat, leaf_values), reasons,
                          {k: tuple(v) for k, v in countered.items()}, collected,
                          leaves=(leaf_values["probability"], leaf_values["time_days"], attempts))
 

@@ -8,6 +8,7 @@ attribute combines is a one-line edit here.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -124,11 +125,12 @@ def combine(flat: FlatTree, leaf_values: dict[str, np.ndarray]) -> dict[str, np.
     """Every node's value of each attribute, from the leaves' values.
 
     `leaf_values[attr]` has one row per leaf (in `flat.leaves` order) and one
-    column per sample; the result has one row per node.
+    column per sample, for some or all of ATTRIBUTES (each is combined alone: the
+    others' values do not change its numbers); the result has one row per node.
     """
     samples = next(iter(leaf_values.values())).shape[1]
     out: dict[str, np.ndarray] = {}
-    for attr in ATTRIBUTES:
+    for attr in leaf_values:
         values = np.zeros((len(flat.nodes), samples))
         values[flat.leaves] = leaf_values[attr]
         out[attr] = values
@@ -140,7 +142,8 @@ def combine(flat: FlatTree, leaf_values: dict[str, np.ndarray]) -> dict[str, np.
         child_hi = int(flat.first_child[gates[-1]] + flat.n_children[gates[-1]])
         starts = flat.first_child[gates] - child_lo
         kinds = flat.gate[gates]
-        for attr, rule in RULES.items():
+        for attr in out:
+            rule = RULES[attr]
             children = out[attr][child_lo:child_hi]
             reduced: dict[str, np.ndarray] = {}
             result = np.empty((gates.size, samples))
@@ -154,6 +157,26 @@ def combine(flat: FlatTree, leaf_values: dict[str, np.ndarray]) -> dict[str, np.
                 result[mask] = reduced[name][mask]
             out[attr][gates] = result
     return out
+
+
+class NodeValues(Mapping):
+    """Every node's value of each attribute (`combine`), each combined from the leaves' values
+    when first read: most readers want one or two of them (the clock's inputs, a risk)."""
+
+    def __init__(self, flat: FlatTree, leaf_values: dict[str, np.ndarray]):
+        self._flat, self._leaves, self._nodes = flat, leaf_values, {}
+
+    def __getitem__(self, attr: str) -> np.ndarray:
+        values = self._nodes.get(attr)
+        if values is None:
+            values = self._nodes[attr] = combine(self._flat, {attr: self._leaves[attr]})[attr]
+        return values
+
+    def __iter__(self):
+        return iter(self._leaves)
+
+    def __len__(self) -> int:
+        return len(self._leaves)
 
 
 def cheapest_attack(flat: FlatTree, cost: np.ndarray) -> list[int]:
