@@ -11,6 +11,8 @@ from textwrap import dedent
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from threatkit.cli import main
@@ -420,3 +422,17 @@ def test_loading_unfreezes_nothing_a_batch_froze(tmp_path):
     finally:
         gc.unfreeze()
         yamlsafe._frozen = False
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=40) | st.lists(st.sampled_from([b"a", b"\\", b"\x01", b"\x09", b"\x0a", b"\x0d", b"\x7f",
+                                                          b"\xc2", b"\x85", b"\x9f", b"\xa0", b"\xc3"])).map(b"".join))
+def test_the_quick_check_for_control_characters_finds_what_the_pattern_finds(text):
+    # Model text that may hold a control character (raw, or through a backslash escape) is
+    # checked value by value; the quick check must find every text the plain pattern finds.
+    import re
+
+    from threatkit.model.read import _may_hold_control
+
+    pattern = re.compile(rb"[\x00-\x08\x0b-\x1f\x7f\\]|\xc2[\x80-\x9f]")
+    assert _may_hold_control(text) == bool(pattern.search(text))
