@@ -297,6 +297,29 @@ def test_the_routes_held_on_days_shared_by_every_draw_are_as_on_days_of_their_ow
             assert np.array_equal(module.held(inp, grid), module.held(inp, np.repeat(grid, inp.width, axis=0)))
 
 
+@SETTINGS
+@given(doc=models())
+def test_a_scenario_gathered_with_and_without_its_controls_is_each_as_alone(doc):
+    # Both sides are gathered together: a pathway none of the controls acts on is evaluated once
+    # for both, a clock the controls leave alone computed once. Each side must be what gathering
+    # it alone gives, every array to the bit, at the modes and over draws.
+    import numpy as np
+
+    from threatkit.analysis import timeline as module
+    from threatkit.analysis.simulate import Sampler
+
+    model = threatkit.load_text(yaml.safe_dump(doc, sort_keys=False))
+    setting = Setting.of(model, "s")
+    for sampler in (Sampler(), Sampler(40, 6)):
+        together = module.gather_pair(setting, setting.without_controls(), model.pathways, sampler)
+        for got, alone in zip(together, (setting, setting.without_controls())):
+            want = module.gather(alone, model.pathways, sampler)
+            for name in ("p", "time", "share", "cost", "route_duration", "duration", "parity"):
+                assert np.array_equal(getattr(got, name), getattr(want, name)), name
+            assert len(got.clocks) == len(want.clocks)
+            assert all(np.array_equal(a, b) for a, b in zip(got.clocks, want.clocks))
+
+
 def test_leaf_clocks_at_the_edges():
     """1 - (1 - p)^min(floor(t / tau), cap), by hand: a p too small to move 1 - p, instant attempts
     (tau 0: all of them at once), a step tried once, an infeasible step (infinite time)."""

@@ -70,3 +70,28 @@ def test_holds_from_refuses_a_share_that_falls_again():
     assert holds_from(months, shares, 0.8, 3650)[0] == np.inf
     rising = holds_from(np.array([0.0, 3.0]), np.array([[0.0], [1.0]]), 0.5, 3650)[0]
     assert rising == 46                                 # month 1.5 is day 45.66: the first whole day on
+
+
+def test_the_substitutes_draws_and_days_are_worked_out_once_per_sampler():
+    # Every scenario of a model, and both sides of one, draw the same substitutes: one Shares for
+    # the same substitutes and sampler, whose days are each worked out once and kept read-only;
+    # another seed or other substitutes are other draws.
+    import threatkit
+    from threatkit.analysis.simulate import Sampler
+    from threatkit.analysis.substitutes import Shares
+    from threatkit.report import example_path
+
+    substitutes = threatkit.load_model(example_path()).substitutes
+    shares = Shares.of(substitutes, Sampler(50, 1))
+    assert Shares.of(tuple(substitutes), Sampler(50, 1)) is shares
+    assert Shares.of(substitutes, Sampler(50, 2)) is not shares
+    assert Shares.of(substitutes[:1], Sampler(50, 1)) is not shares
+    fresh = Shares(shares.months, shares.shares, shares.width)          # nothing kept
+    for method, args in (("first_day", (0.5, 3650)), ("holds_from", (0.7, 3650))):
+        days = getattr(shares, method)(*args)
+        assert getattr(shares, method)(*args) is days and not days.flags.writeable
+        assert np.array_equal(days, getattr(fresh, method)(*args))
+        other = getattr(shares, method)(0.2, 3650)                     # another level: worked out for it
+        assert other is not days and np.array_equal(other, getattr(fresh, method)(0.2, 3650))
+    with pytest.raises(ValueError):
+        shares.shares[0][0, 0] = 1.0                                  # the draws are shared: read-only

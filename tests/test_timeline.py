@@ -561,6 +561,8 @@ def test_with_and_without_controls_computed_together_are_each_as_alone(samples):
             assert len(inputs.clocks) == len(expected.clocks)
             for got, want in zip(inputs.clocks, expected.clocks):
                 assert np.array_equal(got, want)
+            for name in ("p", "time", "share", "cost", "route_duration"):      # the pathways evaluated
+                assert np.array_equal(getattr(inputs, name), getattr(expected, name)), name
 
 
 @pytest.mark.parametrize("samples", [None, 300])

@@ -9,7 +9,8 @@ the threshold is found segment by segment, in order, not by bisection.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
@@ -27,12 +28,21 @@ class Shares:
     months: tuple[np.ndarray, ...]
     shares: tuple[np.ndarray, ...]
     width: int
+    _days: dict = field(default_factory=dict, repr=False)     # (method, level, horizon) -> its days, kept
 
     @classmethod
     def of(cls, substitutes: tuple[Substitute, ...], sampler: Sampler) -> Shares:
-        return cls(tuple(np.array([m for m, _ in x.share], float) for x in substitutes),
-                   tuple(sampler.draw([q for _, q in x.share], "substitute", x.id, "share") for x in substitutes),
-                   sampler.width)
+        """The substitutes' shares drawn by `sampler`: one object for the same substitutes and
+        sampler, so that every scenario of a model (and both sides of one, with and without its
+        controls) shares its days (`first_day`, `holds_from`, worked out once each)."""
+        return _shares_of(tuple(substitutes), sampler)
+
+    def _kept(self, key: tuple, compute) -> np.ndarray:
+        days = self._days.get(key)
+        if days is None:
+            days = self._days[key] = compute()
+            days.flags.writeable = False
+        return days
 
     def __len__(self) -> int:
         return len(self.months)
@@ -51,19 +61,37 @@ class Shares:
 
     def first_day(self, threshold: float, horizon: int) -> np.ndarray:
         """Per draw, the first whole day in 0..horizon on which sub(t) reaches the threshold; inf when never."""
-        out = np.full(self.width, np.inf)
-        goal = threshold - REACH_TOLERANCE
-        for months, shares in zip(self.months, self.shares):
-            out = np.minimum(out, first_day(months, shares, goal))
-        return np.where(out <= horizon, out, np.inf)
+        def compute() -> np.ndarray:
+            out = np.full(self.width, np.inf)
+            goal = threshold - REACH_TOLERANCE
+            for months, shares in zip(self.months, self.shares):
+                out = np.minimum(out, first_day(months, shares, goal))
+            return np.where(out <= horizon, out, np.inf)
+        return self._kept(("first_day", float(threshold), int(horizon)), compute)
 
     def holds_from(self, level: float, horizon: int) -> np.ndarray:
         """Per draw, the first whole day in 0..horizon from which sub(t) is at least `level` on every
         later day (inf: none found; `holds_from` of each substitute, the earliest)."""
-        out = np.full(self.width, np.inf)
-        for months, shares in zip(self.months, self.shares):
-            out = np.minimum(out, holds_from(months, shares, level, horizon))
-        return out
+        def compute() -> np.ndarray:
+            out = np.full(self.width, np.inf)
+            for months, shares in zip(self.months, self.shares):
+                out = np.minimum(out, holds_from(months, shares, level, horizon))
+            return out
+        return self._kept(("holds_from", float(level), int(horizon)), compute)
+
+
+@lru_cache(maxsize=64)
+def _shares_of(substitutes: tuple[Substitute, ...], sampler: Sampler) -> Shares:
+    """Shares.of, kept: keyed by the substitutes' values and the sampler's samples and seed (a
+    block of another sampler's columns by identity), which are all its draws depend on."""
+    return Shares(tuple(_read_only(np.array([m for m, _ in x.share], float)) for x in substitutes),
+                  tuple(_read_only(sampler.draw([q for _, q in x.share], "substitute", x.id, "share"))
+                        for x in substitutes), sampler.width)
+
+
+def _read_only(a: np.ndarray) -> np.ndarray:
+    a.flags.writeable = False
+    return a
 
 
 def holds_from(months: np.ndarray, shares: np.ndarray, level: float, horizon: int) -> np.ndarray:

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from threatkit.analysis.assess import Setting, evaluate_blocks, share
+from threatkit.analysis.controls import acts_on
 from threatkit.analysis.grid import column_percentiles
 from threatkit.analysis.route_clocks import ClockMemo, on_cores, route_clock_pairs, route_clocks
 from threatkit.analysis.simulate import Sampler
@@ -129,7 +130,8 @@ def gather_pair(setting: Setting, bare: Setting, pathways: tuple[Pathway, ...], 
     """`gather` of a setting and of the same setting without its controls (`bare`): a route's
     clock, and every subtree of it, that the controls do not change is computed once for both.
     `kept`, `reads`: as gather's."""
-    with_, without = _routes(setting, pathways, sampler), _routes(bare, pathways, sampler)
+    with_ = _routes(setting, pathways, sampler)
+    without = _routes(bare, pathways, sampler, like=(setting, with_))
     world = _World.of(setting, sampler, months, horizon)     # the controls change neither side's world
     last = [max(a, b) for a, b in zip(_last_days(with_, world, reads, horizon),
                                       _last_days(without, world, reads, horizon))]
@@ -165,12 +167,24 @@ class _Routes:
     ends: list
 
 
-def _routes(setting: Setting, pathways: tuple[Pathway, ...], sampler: Sampler) -> _Routes:
+def _routes(setting: Setting, pathways: tuple[Pathway, ...], sampler: Sampler,
+            like: tuple[Setting, _Routes] | None = None) -> _Routes:
+    """`like`: the same routes under other controls (a scenario's, for the scenario without them)
+    and their evaluation: a pathway none of either's controls acts on (`controls.acts_on`)
+    evaluates alike under both, so its entries are taken from there."""
     rows = {"p": [], "time": [], "share": [], "cost": []}
     leaves, ends = [], []
-    for route in setting.routes:
+    for r, route in enumerate(setting.routes):
         route_end = sampler.draw_one(route.tier.duration_days, "tier", route.tier.id, "duration_days")
         for pw in pathways:
+            if like is not None and not any(acts_on(c, pw) for c in (*route.controls, *like[0].routes[r].controls)):
+                k, same = len(leaves), like[1]
+                for name in rows:
+                    rows[name].append(same.rows[name][k])
+                leaves.append(same.leaves[k])
+                ends.append(same.ends[k])
+                continue
+
             def read(tree, part, pw=pw):
                 p, tau, cap = tree.leaves                                  # (L, columns): as columns' rows
                 return (tree.root("probability"), tree.root("time_days"), tree.root("cost_usd"),
