@@ -372,7 +372,7 @@ def _first_column(flat: FlatTree, p, tau, cap, horizon: int, exact: bool) -> dic
     Safe to call from several threads (two may compute the same column: the same numbers)."""
     digest = hashlib.blake2b(digest_size=16)
     for a in (p, tau, cap):
-        digest.update(np.ascontiguousarray(a, float).tobytes())
+        digest.update(np.ascontiguousarray(a, float))       # its buffer: no copy
     key = (id(flat), horizon, exact, digest.hexdigest())
     with _FIRST_LOCK:
         hit = _FIRST.get(key)

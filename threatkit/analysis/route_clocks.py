@@ -182,7 +182,7 @@ class ClockMemo:
         self._pathways[id(pathway)] = pathway      # named by id in the key: kept alive, its id is no other's
         digest = hashlib.blake2b(digest_size=16)
         for a in rows:
-            digest.update(np.ascontiguousarray(a, float).tobytes())
+            digest.update(np.ascontiguousarray(a, float))       # its buffer: no copy
         return (id(pathway), pathway.id, horizon, exact, rows[0].shape, digest.hexdigest())
 
     def get(self, key):
