@@ -95,3 +95,17 @@ def test_the_substitutes_draws_and_days_are_worked_out_once_per_sampler():
         assert other is not days and np.array_equal(other, getattr(fresh, method)(0.2, 3650))
     with pytest.raises(ValueError):
         shares.shares[0][0, 0] = 1.0                                  # the draws are shared: read-only
+
+
+def test_the_days_kept_per_substitutes_are_bounded(monkeypatch):
+    # An explorer asks for the days at ever new levels: the oldest are let go past the bound.
+    from threatkit.analysis import substitutes
+    from threatkit.analysis.substitutes import Shares
+
+    monkeypatch.setattr(substitutes, "KEPT_DAYS", 3)
+    shares = Shares((np.array([0.0, 6.0]),), (np.array([[0.1, 0.2], [0.6, 0.9]]),), 2)
+    first = shares.first_day(0.3, 3650)
+    for level in (0.4, 0.5, 0.55):
+        shares.first_day(level, 3650)
+    assert len(shares._days) == 3 and shares.first_day(0.3, 3650) is not first
+    assert np.array_equal(shares.first_day(0.3, 3650), first)

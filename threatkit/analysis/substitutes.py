@@ -19,6 +19,7 @@ from threatkit.analysis.transfer import REACH_TOLERANCE
 from threatkit.model.values import Substitute
 
 DAYS_PER_YEAR = 365.25
+KEPT_DAYS = 256                # days kept per Shares (first_day, holds_from by level): the oldest go first
 
 
 @dataclass(frozen=True, eq=False)
@@ -40,6 +41,8 @@ class Shares:
     def _kept(self, key: tuple, compute) -> np.ndarray:
         days = self._days.get(key)
         if days is None:
+            if len(self._days) >= KEPT_DAYS:             # an explorer's settings ask for ever new levels
+                self._days.pop(next(iter(self._days)))
             days = self._days[key] = compute()
             days.flags.writeable = False
         return days
