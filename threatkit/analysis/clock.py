@@ -264,7 +264,7 @@ def never(flat: FlatTree, p: np.ndarray, tau: np.ndarray, cap: np.ndarray) -> np
     cannot succeed (`leaf_clock`'s: p = 0 or below 1e-16, no finite time, no attempt allowed) is 0
     every day; an `or` is when all its children are, `and` and `sand` when any is (a product with
     0, a convolution with 0). The very zeros `root_clock` computes, without computing them: a
-    pathway the actor cannot take (about a third of them in a scenario) costs nothing."""
+    pathway the actor cannot take (a quarter of the routes in the example's scenarios) costs nothing."""
     p, tau, cap = (np.asarray(a, float) for a in (p, tau, cap))
     zero = np.zeros((len(flat.nodes), p.shape[1]), bool)
     zero[flat.leaves] = ~((p > 0) & (1.0 - p < 1) & np.isfinite(tau)) | (cap == 0)

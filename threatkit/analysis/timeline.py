@@ -675,7 +675,7 @@ def _routes_settle(parity: np.ndarray, substitutes: Shares | None, level: float,
 
 def _live_routes(inp: Inputs) -> Inputs:
     """The inputs without the routes whose clock is 0 on every day of every draw (an infeasible
-    pathway, about half of them in a typical scenario): such a route multiplies by 1 or adds 0 in
+    pathway: a quarter of the routes in the example's scenarios): such a route multiplies by 1 or adds 0 in
     every formula of the curves, so they are the same to the bit without it."""
     live = np.array([k for k, F in enumerate(inp.clocks) if F.any()], np.intp)
     if live.size == len(inp.clocks):
