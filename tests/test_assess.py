@@ -840,3 +840,21 @@ def test_a_leaf_table_keeps_its_largest_draws_and_no_more_than_the_budget_beside
     assert all(v.base is not None and v.shape[1] == 30 for v in block.values())
     assert set(table._draws) == {large}
     assert all((block[k] == v[:, 100:130]).all() for k, v in table.draws(large).items())
+
+
+def test_a_transfer_curve_is_drawn_once_per_sampler_and_kept_read_only():
+    # Every evaluation of a pathway reads its transfer curve's draws twice (harvest, share): drawn
+    # once per sampler, as the sampler draws them, and shared read-only.
+    import numpy as np
+
+    from threatkit.analysis.assess import transfer_shares
+    from threatkit.analysis.simulate import Sampler
+    from threatkit.resources import data_path
+
+    model = threatkit.load_model(data_path("examples/mythos.yaml"))
+    pathway = next(p for p in model.pathways if p.transfer is not None)
+    drawn = transfer_shares(pathway, Sampler(30, 4))
+    assert transfer_shares(pathway, Sampler(30, 4)) is drawn and not drawn.flags.writeable
+    expected = Sampler(30, 4).draw([q for _, q in pathway.transfer.curve], "pathway", pathway.id, "transfer")
+    assert np.array_equal(drawn, expected)
+    assert not np.array_equal(transfer_shares(pathway, Sampler(30, 5)), drawn)

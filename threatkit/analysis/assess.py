@@ -10,7 +10,7 @@ import math
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import numpy as np
 
@@ -400,7 +400,7 @@ def adaptive_harvest(pathway: Pathway, sampler: Sampler, n_max: np.ndarray, thre
     (`n_max`) clears the threshold, the least whole number of samples that does (never more
     than n_max); elsewhere n_max. The route's share is `factor` x curve(n)."""
     points = [n for n, _ in pathway.transfer.curve]
-    shares = sampler.draw([q for _, q in pathway.transfer.curve], "pathway", pathway.id, "transfer") * factor
+    shares = transfer_shares(pathway, sampler) * factor
     clears = reaches(share_at(n_max, points, shares), threshold)
     least = least_samples(threshold, points, shares)
     return np.where(clears, np.minimum(n_max, least), n_max)
@@ -600,8 +600,21 @@ def share(pathway: Pathway, tree: EvaluatedTree, sampler: Sampler = Sampler()) -
     if pathway.transfer is None:
         return sampler.draw_one(pathway.fidelity, "pathway", pathway.id, "fidelity") * r
     points = [n for n, _ in pathway.transfer.curve]
-    shares = sampler.draw([q for _, q in pathway.transfer.curve], "pathway", pathway.id, "transfer")
-    return share_at(tree.samples, points, shares) * r
+    return share_at(tree.samples, points, transfer_shares(pathway, sampler)) * r
+
+
+def transfer_shares(pathway: Pathway, sampler: Sampler) -> np.ndarray:
+    """The shares of the pathway's transfer curve as drawn (points x columns), read-only: every
+    evaluation of the pathway reads them twice (the harvest, the share), in every setting."""
+    return _transfer_shares(sampler, pathway.transfer, pathway.id)
+
+
+@lru_cache(maxsize=256)
+def _transfer_shares(sampler: Sampler, transfer, pathway_id: str) -> np.ndarray:
+    """Kept by the sampler, the curve's values and the pathway's id: all the draws depend on."""
+    out = sampler.draw([q for _, q in transfer.curve], "pathway", pathway_id, "transfer")
+    out.flags.writeable = False
+    return out
 
 
 def summarise(attr: str, values: np.ndarray) -> dict[str, float]:
