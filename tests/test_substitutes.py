@@ -109,3 +109,26 @@ def test_the_days_kept_per_substitutes_are_bounded(monkeypatch):
         shares.first_day(level, 3650)
     assert len(shares._days) == 3 and shares.first_day(0.3, 3650) is not first
     assert np.array_equal(shares.first_day(0.3, 3650), first)
+
+
+def test_a_sweeps_column_sampler_is_not_kept_by_the_shared_draws():
+    # A sweep or Sobol' run makes many column samplers, each holding its columns' values: the
+    # draws kept across scenarios (substitutes, transfer curves) are for plain samplers only.
+    import gc
+    import weakref
+
+    import threatkit
+    from threatkit.analysis.assess import transfer_shares
+    from threatkit.analysis.columns import ColumnSampler
+    from threatkit.analysis.substitutes import Shares
+    from threatkit.report import example_path
+
+    model = threatkit.load_model(example_path())
+    pathway = next(p for p in model.pathways if p.transfer is not None)
+    sampler = ColumnSampler(samples=3, seed=0)
+    shares, curve = Shares.of(model.substitutes, sampler), transfer_shares(pathway, sampler)
+    assert shares.width == 3 and curve.shape[1] == 3
+    gone = weakref.ref(sampler)
+    del sampler, shares, curve
+    gc.collect()
+    assert gone() is None

@@ -605,7 +605,10 @@ def share(pathway: Pathway, tree: EvaluatedTree, sampler: Sampler = Sampler()) -
 
 def transfer_shares(pathway: Pathway, sampler: Sampler) -> np.ndarray:
     """The shares of the pathway's transfer curve as drawn (points x columns), read-only: every
-    evaluation of the pathway reads them twice (the harvest, the share), in every setting."""
+    evaluation of the pathway reads them twice (the harvest, the share), in every setting. Kept
+    for a plain Sampler only: a sweep's column samplers are many and hold their columns' values."""
+    if type(sampler) is not Sampler:
+        return sampler.draw([q for _, q in pathway.transfer.curve], "pathway", pathway.id, "transfer")
     return _transfer_shares(sampler, pathway.transfer, pathway.id)
 
 

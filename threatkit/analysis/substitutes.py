@@ -35,7 +35,10 @@ class Shares:
     def of(cls, substitutes: tuple[Substitute, ...], sampler: Sampler) -> Shares:
         """The substitutes' shares drawn by `sampler`: one object for the same substitutes and
         sampler, so that every scenario of a model (and both sides of one, with and without its
-        controls) shares its days (`first_day`, `holds_from`, worked out once each)."""
+        controls) shares its days (`first_day`, `holds_from`, worked out once each). Kept for a
+        plain Sampler only: a sweep's column samplers are many and hold their columns' values."""
+        if type(sampler) is not Sampler:
+            return _drawn(tuple(substitutes), sampler)
         return _shares_of(tuple(substitutes), sampler)
 
     def _kept(self, key: tuple, compute) -> np.ndarray:
@@ -85,8 +88,12 @@ class Shares:
 
 @lru_cache(maxsize=64)
 def _shares_of(substitutes: tuple[Substitute, ...], sampler: Sampler) -> Shares:
-    """Shares.of, kept: keyed by the substitutes' values and the sampler's samples and seed (a
-    block of another sampler's columns by identity), which are all its draws depend on."""
+    """Shares.of, kept: keyed by the substitutes' values and the sampler's samples and seed,
+    which are all its draws depend on."""
+    return _drawn(substitutes, sampler)
+
+
+def _drawn(substitutes: tuple[Substitute, ...], sampler: Sampler) -> Shares:
     return Shares(tuple(_read_only(np.array([m for m, _ in x.share], float)) for x in substitutes),
                   tuple(_read_only(sampler.draw([q for _, q in x.share], "substitute", x.id, "share"))
                         for x in substitutes), sampler.width)
