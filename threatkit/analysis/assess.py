@@ -10,11 +10,11 @@ import math
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from functools import cached_property, lru_cache
+from functools import cached_property
 
 import numpy as np
 
-from threatkit.analysis.simulate import ColumnSlice, Quantities, Sampler
+from threatkit.analysis.simulate import ColumnSlice, Quantities, Sampler, kept_per_sampler, read_only
 from threatkit.analysis.transfer import least_samples, reaches, share_at
 from threatkit.analysis.trees import FlatTree, NodeValues, cheapest_attack
 from threatkit.model.values import (
@@ -605,19 +605,14 @@ def share(pathway: Pathway, tree: EvaluatedTree, sampler: Sampler = Sampler()) -
 
 def transfer_shares(pathway: Pathway, sampler: Sampler) -> np.ndarray:
     """The shares of the pathway's transfer curve as drawn (points x columns), read-only: every
-    evaluation of the pathway reads them twice (the harvest, the share), in every setting. Kept
-    for a plain Sampler only: a sweep's column samplers are many and hold their columns' values."""
-    if type(sampler) is not Sampler:
-        return sampler.draw([q for _, q in pathway.transfer.curve], "pathway", pathway.id, "transfer")
+    evaluation of the pathway reads them twice (the harvest, the share), in every setting."""
     return _transfer_shares(sampler, pathway.transfer, pathway.id)
 
 
-@lru_cache(maxsize=256)
+@kept_per_sampler(256)
 def _transfer_shares(sampler: Sampler, transfer, pathway_id: str) -> np.ndarray:
-    """Kept by the sampler, the curve's values and the pathway's id: all the draws depend on."""
-    out = sampler.draw([q for _, q in transfer.curve], "pathway", pathway_id, "transfer")
-    out.flags.writeable = False
-    return out
+    """By the curve's values and the pathway's id: all the draws depend on, with the sampler."""
+    return read_only(sampler.draw([q for _, q in transfer.curve], "pathway", pathway_id, "transfer"))
 
 
 def summarise(attr: str, values: np.ndarray) -> dict[str, float]:

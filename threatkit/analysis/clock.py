@@ -265,9 +265,19 @@ def never(flat: FlatTree, p: np.ndarray, tau: np.ndarray, cap: np.ndarray) -> np
     every day; an `or` is when all its children are, `and` and `sand` when any is (a product with
     0, a convolution with 0). The very zeros `root_clock` computes, without computing them: a
     pathway the actor cannot take (a quarter of the routes in the example's scenarios) costs nothing."""
+    return never_from(flat, leaves_never(p, tau, cap))
+
+
+def leaves_never(p: np.ndarray, tau: np.ndarray, cap: np.ndarray) -> np.ndarray:
+    """Per leaf and column, whether the leaf's clock is 0 on every day (`leaf_clock`'s rule)."""
     p, tau, cap = (np.asarray(a, float) for a in (p, tau, cap))
-    zero = np.zeros((len(flat.nodes), p.shape[1]), bool)
-    zero[flat.leaves] = ~((p > 0) & (1.0 - p < 1) & np.isfinite(tau)) | (cap == 0)
+    return ~((p > 0) & (1.0 - p < 1) & np.isfinite(tau)) | (cap == 0)
+
+
+def never_from(flat: FlatTree, leaves: np.ndarray) -> np.ndarray:
+    """`never`, from `leaves_never` (one row per leaf, in `flat.leaves` order)."""
+    zero = np.zeros((len(flat.nodes), leaves.shape[1]), bool)
+    zero[flat.leaves] = leaves
     for start, end in reversed(flat.level_bounds):
         gates = start + np.flatnonzero(flat.gate[start:end] != LEAF)
         if not gates.size:

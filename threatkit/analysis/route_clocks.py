@@ -20,7 +20,7 @@ import numpy as np
 
 from threatkit.analysis.assess import leaf_table
 from threatkit.analysis.clock import (
-    BY_LEVELS, never, node_clocks, paired_clocks, root_clock, settled_at, settling, sweep_columns)
+    BY_LEVELS, leaves_never, never_from, node_clocks, paired_clocks, root_clock, settled_at, settling, sweep_columns)
 from threatkit.model.values import Pathway
 
 CLOCK_BYTES = 256 << 20   # about what a block of draws of a tree's clock may hold at once
@@ -254,8 +254,12 @@ def _both(one: Plan, other: Plan) -> Plan:
 
 def _zero_clock(pathway: Pathway, leaves: tuple, exact: bool) -> np.ndarray | None:
     """The clock of a pathway that succeeds in none of the columns (`clock.never`): 0 from day
-    0 on (one day: a clock is carried on at its last value); None when some column can."""
-    if not never(leaf_table(pathway).flat, *leaves).all():
+    0 on (one day: a clock is carried on at its last value); None otherwise. Worked out on one
+    column, a leaf counting as unable where it is in every column: a tree's worth of booleans,
+    not one per column (a sweep of a huge tree has thousands), and the shortcut only misses a
+    tree that some step stops in some columns and another step in the others."""
+    unable = leaves_never(*leaves).all(axis=1, keepdims=True)
+    if not never_from(leaf_table(pathway).flat, unable)[0]:
         return None
     return np.zeros((leaves[0].shape[1], 1), np.float64 if exact else np.float32)
 

@@ -16,7 +16,7 @@ import math
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, wraps
 
 import numpy as np
 
@@ -133,9 +133,27 @@ class ColumnSlice(Sampler):
 
 @lru_cache(maxsize=1024)
 def _draw_one(sampler: Sampler, q: Quantity | None, key: tuple[str, ...], default: float) -> np.ndarray:
-    out = np.full(sampler.width, default) if q is None else sampler.draw([q], *key)[0]
-    out.flags.writeable = False
-    return out
+    return read_only(np.full(sampler.width, default) if q is None else sampler.draw([q], *key)[0])
+
+
+def read_only(a: np.ndarray) -> np.ndarray:
+    """`a`, marked read-only: draws kept and shared by every reader."""
+    a.flags.writeable = False
+    return a
+
+
+def kept_per_sampler(maxsize: int):
+    """Keep what `fn(sampler, *keys)` draws (keys hashable: the values the draws depend on) for a
+    plain Sampler, whose samples and seed say all there is to its draws. A sweep's column
+    samplers are many and hold their columns' values: those are drawn for, not kept."""
+    def wrap(fn):
+        kept = lru_cache(maxsize=maxsize)(fn)
+
+        @wraps(fn)
+        def call(sampler: Sampler, *keys):
+            return kept(sampler, *keys) if type(sampler) is Sampler else fn(sampler, *keys)
+        return call
+    return wrap
 
 
 # ---- percentiles of one quantity's own distribution (for one-at-a-time sensitivity) -----------

@@ -10,11 +10,10 @@ the threshold is found segment by segment, in order, not by bisection.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 import numpy as np
 
-from threatkit.analysis.simulate import Sampler
+from threatkit.analysis.simulate import Sampler, kept_per_sampler, read_only
 from threatkit.analysis.transfer import REACH_TOLERANCE
 from threatkit.model.values import Substitute
 
@@ -35,19 +34,15 @@ class Shares:
     def of(cls, substitutes: tuple[Substitute, ...], sampler: Sampler) -> Shares:
         """The substitutes' shares drawn by `sampler`: one object for the same substitutes and
         sampler, so that every scenario of a model (and both sides of one, with and without its
-        controls) shares its days (`first_day`, `holds_from`, worked out once each). Kept for a
-        plain Sampler only: a sweep's column samplers are many and hold their columns' values."""
-        if type(sampler) is not Sampler:
-            return _drawn(tuple(substitutes), sampler)
-        return _shares_of(tuple(substitutes), sampler)
+        controls) shares its days (`first_day`, `holds_from`, worked out once each)."""
+        return _drawn(sampler, tuple(substitutes))
 
     def _kept(self, key: tuple, compute) -> np.ndarray:
         days = self._days.get(key)
         if days is None:
             if len(self._days) >= KEPT_DAYS:             # an explorer's settings ask for ever new levels
                 self._days.pop(next(iter(self._days)))
-            days = self._days[key] = compute()
-            days.flags.writeable = False
+            days = self._days[key] = read_only(compute())
         return days
 
     def __len__(self) -> int:
@@ -86,22 +81,12 @@ class Shares:
         return self._kept(("holds_from", float(level), int(horizon)), compute)
 
 
-@lru_cache(maxsize=64)
-def _shares_of(substitutes: tuple[Substitute, ...], sampler: Sampler) -> Shares:
-    """Shares.of, kept: keyed by the substitutes' values and the sampler's samples and seed,
-    which are all its draws depend on."""
-    return _drawn(substitutes, sampler)
-
-
-def _drawn(substitutes: tuple[Substitute, ...], sampler: Sampler) -> Shares:
-    return Shares(tuple(_read_only(np.array([m for m, _ in x.share], float)) for x in substitutes),
-                  tuple(_read_only(sampler.draw([q for _, q in x.share], "substitute", x.id, "share"))
+@kept_per_sampler(64)
+def _drawn(sampler: Sampler, substitutes: tuple[Substitute, ...]) -> Shares:
+    """By the substitutes' values: all the draws depend on, with the sampler."""
+    return Shares(tuple(read_only(np.array([m for m, _ in x.share], float)) for x in substitutes),
+                  tuple(read_only(sampler.draw([q for _, q in x.share], "substitute", x.id, "share"))
                         for x in substitutes), sampler.width)
-
-
-def _read_only(a: np.ndarray) -> np.ndarray:
-    a.flags.writeable = False
-    return a
 
 
 def holds_from(months: np.ndarray, shares: np.ndarray, level: float, horizon: int) -> np.ndarray:
