@@ -279,7 +279,8 @@ def _data_from_events(loader: _Loader) -> object:
     parser and the same resolver and constructor. For anything else (an anchor, an alias, a
     merge key, a duplicate key, a tag that is not allowed, a value that does not construct, a
     budget exceeded, a second document) this raises _NeedsNodes, and the node graph builds
-    the document or reports its problem as before."""
+    the document or reports its problem as before. It raises at the first such event, so a
+    document that defines its anchors at the top, as most do, is read twice only that far."""
     get = loader.get_event
     resolve = loader.resolve
     shared: dict[tuple[str, str], object] = {}
