@@ -171,7 +171,7 @@ class _Builder:
         if self.aliased > MAX_ALIASED or self.visits > MAX_NODES or depth > MAX_DEPTH:
             self._over_budget(node, depth)
         if isinstance(node, SequenceNode):
-            self._check_tag(node, "tag:yaml.org,2002:seq")
+            self._check_tag(node, _SEQ)
             result: object = [self._scalar(child, depth + 1) if isinstance(child, ScalarNode)
                               else self.build(child, depth + 1) for child in node.value]
         else:
@@ -195,19 +195,13 @@ class _Builder:
             self._over_budget(node, depth)
         if node.tag == _STR:        # most scalars: the constructor would return node.value as is
             return node.value
-        key = (node.tag, node.value)
-        value = self.shared.get(key, _UNBUILT)
-        if value is _UNBUILT:
-            try:
-                value = _construct(self.loader, node)
-            except ValueError as exc:
-                self.fail(node, str(exc))
-            if node.tag in _SHARED_TAGS:
-                self.shared[key] = value
-        return value
+        try:
+            return _scalar_value(self.loader, self.shared, node.tag, node)
+        except ValueError as exc:
+            self.fail(node, str(exc))
 
     def _mapping(self, node: MappingNode, depth: int) -> dict:
-        self._check_tag(node, "tag:yaml.org,2002:map")
+        self._check_tag(node, _MAP)
         special = [k for k, _ in node.value if k.tag in _FLATTENED]
         if special:       # `<<` merge keys (removed from node.value) or `=` keys (made strings)
             merge = next((k for k in special if k.tag == _MERGE), node)
@@ -245,12 +239,18 @@ class _Builder:
             self.fail(node, f"unsupported YAML tag {node.tag!r}; expected plain lists and mappings")
 
 
-def _construct(loader: _Loader, node: ScalarNode) -> object:
-    """A scalar of a tag other than str, as the safe constructor builds it; ValueError saying
-    why where it cannot (a tag it does not know, or text its tag refuses: `2001-13-45` reads
-    as a date and has no month 13)."""
+def _scalar_value(loader: _Loader, shared: dict, tag: str, scalar: ScalarNode | ScalarEvent) -> object:
+    """The value of a scalar (a node, or the parser's event: its text, marks and style) of a tag
+    other than str, as the safe constructor builds it, equal numbers, booleans and nulls once
+    (`shared`: (tag, text) -> value); ValueError saying why where it cannot be built (a tag the
+    constructor does not know, or text its tag refuses: `2001-13-45` reads as a date, with no month 13)."""
+    key = (tag, scalar.value)
+    value = shared.get(key, _UNBUILT)
+    if value is not _UNBUILT:
+        return value
+    node = ScalarNode(tag, scalar.value, scalar.start_mark, scalar.end_mark, scalar.style)
     try:
-        return loader.construct_object(node)
+        value = loader.construct_object(node)
     except yaml.constructor.ConstructorError as exc:
         raise ValueError(f"unsupported YAML value ({exc.problem}); expected plain strings, numbers, "
                          "booleans, lists and mappings") from None
@@ -259,6 +259,9 @@ def _construct(loader: _Loader, node: ScalarNode) -> object:
         why = f" ({exc})" if type(exc) is ValueError else ""       # the others say nothing to a reader
         raise ValueError(f"{node.value!r} is not a valid YAML {kind}{why}; expected a valid {kind}, "
                          "or quotes to make it a string") from None
+    if tag in _SHARED_TAGS:
+        shared[key] = value
+    return value
 
 
 class _NeedsNodes(Exception):
@@ -305,16 +308,10 @@ def _data_from_events(loader: _Loader) -> object:
             if tag != _STR:
                 if tag in _FLATTENED:
                     raise _NeedsNodes
-                text = value
-                value = shared.get((tag, text), _UNBUILT)
-                if value is _UNBUILT:
-                    node = ScalarNode(tag, text, event.start_mark, event.end_mark, event.style)
-                    try:
-                        value = _construct(loader, node)
-                    except ValueError:
-                        raise _NeedsNodes from None
-                    if tag in _SHARED_TAGS:
-                        shared[(tag, text)] = value
+                try:
+                    value = _scalar_value(loader, shared, tag, event)
+                except ValueError:
+                    raise _NeedsNodes from None
                 if key is _NO_KEY and into.__class__ is dict and not isinstance(value, str):
                     value = str(value)             # a key, as the data holds it
         elif kind is MappingStartEvent or kind is SequenceStartEvent:
