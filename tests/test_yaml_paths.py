@@ -236,3 +236,17 @@ def test_the_large_benchmark_model_is_built_from_events(monkeypatch):
     data = read_yaml(text, "large.yaml").data
     assert len(data["scenarios"]) == 5
     assert _typed(data) == _typed(yaml.safe_load(text))
+
+
+def test_a_refused_value_is_shown_inertly_in_the_terminal(tmp_path):
+    """The refused text is the model's: its control characters reach the terminal escaped."""
+    import subprocess
+    import sys
+
+    model = tmp_path / "model.yaml"
+    model.write_text('threatkit: 1\nname: x\ndate: !!timestamp "\\e[2J<b>x</b>"\n')
+    result = subprocess.run([sys.executable, "-m", "threatkit.cli", "validate", str(model)], capture_output=True)
+    assert result.returncode == 1
+    assert b"\x1b" not in result.stdout + result.stderr
+    assert (f"{model}:3: '\\x1b[2J<b>x</b>' is not a valid YAML timestamp; expected a valid timestamp, "
+            "or quotes to make it a string").encode() in result.stderr
